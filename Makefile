@@ -1,0 +1,34 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup lint bench clean
+
+## demo: the whole pipeline (with Docker: full stack; without: says what is missing)
+demo: $(STAMP)
+	$(BIN)/fraudctl demo $(DEMO_ARGS)
+
+## test: virtualenv + install + Kafka jars + lint + the whole test suite
+test: $(STAMP)
+	$(BIN)/fraudctl local fetch
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --progress-bar off -e ".[train,test]"
+	touch $@
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/fraudctl bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,7 @@
+"""Errors an operator is meant to read: the CLI prints them without a stack trace."""
+
+
+class FraudctlError(Exception):
+    """An expected failure with a message that says what went wrong and what to do."""
+
+    exit_code = 1

@@ -1,0 +1,77 @@
+"""Small Kafka helpers on confluent-kafka: client config, topic creation, bounded consumption."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from infra.errors import FraudctlError
+
+#: librdkafka settings a user may pass through (secured clusters) via FRAUD_KAFKA_<NAME> env vars
+PASS_THROUGH_PREFIXES = ("security.", "sasl.", "ssl.", "client.", "socket.")
+
+
+def client_config(bootstrap_servers: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Base config for any client; `extra` carries librdkafka settings (security, sasl, ssl)."""
+    return {"bootstrap.servers": bootstrap_servers, **(extra or {})}
+
+
+def create_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int = 1,
+                  replication: int = 1, config: dict[str, str] | None = None,
+                  extra: dict[str, Any] | None = None, timeout: float = 30.0) -> None:
+    """Create topics that do not exist yet; an existing topic is left as it is."""
+    from confluent_kafka import KafkaError
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient(client_config(bootstrap_servers, extra))
+    new = [NewTopic(t, num_partitions=partitions, replication_factor=replication,
+                    config=config or {}) for t in topics]
+    for topic, future in admin.create_topics(new, operation_timeout=timeout).items():
+        try:
+            future.result(timeout=timeout)
+        except Exception as exc:
+            err = exc.args[0] if exc.args else None
+            if getattr(err, "code", lambda: None)() == KafkaError.TOPIC_ALREADY_EXISTS:
+                continue
+            raise FraudctlError(f"could not create topic {topic}: {exc}") from None
+
+
+def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: float = 30.0,
+                     isolation: str = "read_uncommitted", extra: dict[str, Any] | None = None,
+                     idle_after: float | None = None) -> list[Any]:
+    """Read `topic` from the beginning until `count` messages arrived or `timeout` passed.
+
+    With `idle_after`, keep reading past `count` until nothing new came for that many seconds
+    (to see duplicates or extra records). Returns confluent_kafka Message objects.
+    """
+    from confluent_kafka import Consumer, KafkaError
+
+    consumer = Consumer(client_config(bootstrap_servers, {
+        "group.id": f"fraudctl-reader-{uuid.uuid4().hex[:8]}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "isolation.level": isolation,
+        **(extra or {}),
+    }))
+    consumer.subscribe([topic])
+    messages: list[Any] = []
+    deadline = time.monotonic() + timeout
+    last_new = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            if len(messages) >= count and (idle_after is None
+                                           or time.monotonic() - last_new >= idle_after):
+                break
+            batch = consumer.consume(num_messages=10000, timeout=0.2)
+            for msg in batch:
+                err = msg.error()
+                if err is None:
+                    messages.append(msg)
+                    last_new = time.monotonic()
+                elif err.code() != KafkaError._PARTITION_EOF:
+                    raise FraudctlError(f"consuming {topic}: {err}")
+    finally:
+        consumer.close()
+    return messages

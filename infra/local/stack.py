@@ -1,0 +1,351 @@
+"""Start, check and stop a single-node KRaft broker and a distributed Connect worker on 127.0.0.1.
+
+The processes are real JVMs started from the jars `infra.local.jars` resolves. Their pids, ports and
+logs live in a run directory; `down` stops only the pids recorded there, and only after checking
+that each pid still belongs to this run directory (pids are recycled).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from infra.errors import FraudctlError
+from infra.local.jars import KafkaDistribution, cache_root, fetch_distribution, require_java
+
+LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
+FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
+FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
+PROCESSES = ("kafka", "connect")
+_QUIET_LOGGER = logging.getLogger("fraudctl.local.probe")
+_QUIET_LOGGER.addHandler(logging.NullHandler())
+_QUIET_LOGGER.propagate = False
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise FraudctlError(f"{name}={value!r} is not a port number") from None
+
+
+@dataclass
+class StackConfig:
+    """Where the local stack runs. Ports default to the usual ones and follow FRAUD_LOCAL_* vars."""
+
+    run_dir: Path = field(default_factory=lambda: cache_root() / "run" / "local")
+    host: str = "127.0.0.1"
+    kafka_port: int = field(default_factory=lambda: _env_int("FRAUD_LOCAL_KAFKA_PORT", 9092))
+    controller_port: int = field(
+        default_factory=lambda: _env_int("FRAUD_LOCAL_CONTROLLER_PORT", 9093))
+    connect_port: int = field(default_factory=lambda: _env_int("FRAUD_LOCAL_CONNECT_PORT", 8083))
+    heap: str = "512m"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.kafka_port}"
+
+    @property
+    def connect_url(self) -> str:
+        return f"http://{self.host}:{self.connect_port}"
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if the pid runs and is not a zombie (reaps it if it is our own exited child)."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    state = stat.rsplit(")", 1)[1].split()[0]
+    return state not in ("Z", "X")
+
+
+def _pid_belongs_to(pid: int, run_dir: Path) -> bool:
+    """A recorded pid is ours only if its command line still names our run directory."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return False
+    return str(run_dir) in cmdline
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS says is free right now (for tests that run their own stack)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log written)"
+
+
+class LocalStack:
+    """The local broker + Connect worker described by a StackConfig."""
+
+    def __init__(self, config: StackConfig | None = None,
+                 distribution: KafkaDistribution | None = None) -> None:
+        self.config = config or StackConfig()
+        self._distribution = distribution
+        self.run_dir = self.config.run_dir
+
+    # ----- state -----------------------------------------------------------------------------
+    @property
+    def state_file(self) -> Path:
+        return self.run_dir / "stack.json"
+
+    def _read_state(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return None
+        except json.JSONDecodeError as exc:
+            raise FraudctlError(f"{self.state_file} is not valid JSON ({exc}); "
+                                "remove it after checking no stack is running") from None
+
+    def _write_state(self, pids: dict[str, int]) -> None:
+        state = {"pids": pids, **self.endpoints(), "config": {
+            k: str(v) for k, v in asdict(self.config).items()}}
+        self.state_file.write_text(json.dumps(state, indent=2) + "\n")
+
+    def endpoints(self) -> dict[str, str]:
+        return {"bootstrap_servers": self.config.bootstrap_servers,
+                "connect_url": self.config.connect_url}
+
+    def _live_pids(self) -> dict[str, int]:
+        state = self._read_state() or {}
+        return {name: pid for name, pid in state.get("pids", {}).items()
+                if _pid_alive(pid) and _pid_belongs_to(pid, self.run_dir)}
+
+    def recorded_pids(self) -> dict[str, int]:
+        """Pids in the state file, alive or not."""
+        return dict((self._read_state() or {}).get("pids", {}))
+
+    # ----- health ----------------------------------------------------------------------------
+    def kafka_ready(self, timeout: float = 2.0) -> bool:
+        from confluent_kafka.admin import AdminClient
+
+        if _port_free(self.config.host, self.config.kafka_port):
+            return False  # nothing listens yet: skip the client and its connection-refused noise
+        admin = AdminClient({"bootstrap.servers": self.config.bootstrap_servers,
+                             "socket.connection.setup.timeout.ms": 1000,
+                             "logger": _QUIET_LOGGER})
+        try:
+            metadata = admin.list_topics(timeout=timeout)
+        except Exception:
+            return False
+        return bool(metadata.brokers)
+
+    def connect_ready(self) -> bool:
+        try:
+            root = requests.get(self.config.connect_url + "/", timeout=2)
+            plugins = requests.get(self.config.connect_url + "/connector-plugins", timeout=2)
+        except requests.RequestException:
+            return False
+        if root.status_code != 200 or plugins.status_code != 200:
+            return False
+        classes = {p.get("class") for p in plugins.json()}
+        return FILE_SOURCE in classes and FILE_SINK in classes
+
+    def status(self) -> dict[str, Any]:
+        """Each process: pid, alive, ready; plus the endpoints."""
+        live = self._live_pids()
+        recorded = self.recorded_pids()
+        ready = {"kafka": self.kafka_ready, "connect": self.connect_ready}
+        processes = {}
+        for name in PROCESSES:
+            alive = name in live
+            processes[name] = {"pid": recorded.get(name), "alive": alive,
+                               "ready": alive and ready[name]()}
+        return {"run_dir": str(self.run_dir), **self.endpoints(), "processes": processes}
+
+    # ----- up ----------------------------------------------------------------------------------
+    def up(self, timeout: float = 120.0, log=print) -> dict[str, str]:
+        """Start what is not running, wait until both servers answer, return the endpoints."""
+        require_java()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        live = self._live_pids()
+        if set(live) == set(PROCESSES) and self.kafka_ready() and self.connect_ready():
+            log(f"Local stack already running (pids {live['kafka']}, {live['connect']}).")
+            return self.endpoints()
+        if live:  # half a stack (one process died): restart cleanly, keeping the data
+            log("Local stack is partly running; restarting it.")
+            self.down(log=lambda *_: None)
+        self._check_ports()
+        dist = self._distribution or fetch_distribution()
+        pids: dict[str, int] = {}
+        deadline = time.monotonic() + timeout
+        try:
+            pids["kafka"] = self._start_kafka(dist)
+            self._write_state(pids)
+            self._wait("kafka", pids["kafka"], self.kafka_ready, deadline, log)
+            pids["connect"] = self._start_connect(dist)
+            self._write_state(pids)
+            self._wait("connect", pids["connect"], self.connect_ready, deadline, log)
+        except BaseException:
+            self.down(log=lambda *_: None)
+            raise
+        return self.endpoints()
+
+    def _check_ports(self) -> None:
+        cfg = self.config
+        for what, port, env in (("Kafka", cfg.kafka_port, "FRAUD_LOCAL_KAFKA_PORT"),
+                                ("KRaft controller", cfg.controller_port,
+                                 "FRAUD_LOCAL_CONTROLLER_PORT"),
+                                ("Kafka Connect", cfg.connect_port, "FRAUD_LOCAL_CONNECT_PORT")):
+            if not _port_free(cfg.host, port):
+                raise FraudctlError(
+                    f"Port {port} on {cfg.host} (for {what}) is already in use by another "
+                    f"process. Stop that process or choose another port with {env}=... "
+                    f"(or the matching `fraudctl local up` option).")
+
+    def _java(self, dist: KafkaDistribution, name: str, main: str, *args: str) -> list[str]:
+        return ["java", f"-Xmx{self.config.heap}", "-Xms128m", "-XX:+UseG1GC",
+                "-Djava.awt.headless=true",
+                f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+                f"-Dfraud.logfile={self.run_dir / (name + '.log')}",
+                f"-Dfraud.rundir={self.run_dir}",
+                "-cp", dist.classpath, main, *args]
+
+    def _spawn(self, name: str, cmd: list[str]) -> int:
+        out = (self.run_dir / f"{name}.out").open("ab")
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        out.close()
+        return proc.pid
+
+    def _start_kafka(self, dist: KafkaDistribution) -> int:
+        cfg = self.config
+        data = self.run_dir / "kafka-data"
+        props = self.run_dir / "server.properties"
+        props.write_text("\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@{cfg.host}:{cfg.controller_port}",
+            f"listeners=PLAINTEXT://{cfg.host}:{cfg.kafka_port},"
+            f"CONTROLLER://{cfg.host}:{cfg.controller_port}",
+            f"advertised.listeners=PLAINTEXT://{cfg.host}:{cfg.kafka_port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            f"log.dirs={data}",
+            "num.partitions=1",
+            "offsets.topic.replication.factor=1",
+            "offsets.topic.num.partitions=5",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "transaction.state.log.num.partitions=5",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=true",
+            "",
+        ]))
+        if not (data / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cmd = self._java(dist, "kafka-storage", "kafka.tools.StorageTool", "format",
+                             "-t", cluster_id, "-c", str(props), "--ignore-formatted")
+            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise FraudctlError("Formatting the KRaft log directory failed:\n"
+                                    + (result.stdout + result.stderr)[-2000:])
+        return self._spawn("kafka", self._java(dist, "kafka", "kafka.Kafka", str(props)))
+
+    def _start_connect(self, dist: KafkaDistribution) -> int:
+        cfg = self.config
+        props = self.run_dir / "connect-distributed.properties"
+        props.write_text("\n".join([
+            f"bootstrap.servers={cfg.bootstrap_servers}",
+            "group.id=fraud-local-connect",
+            "key.converter=org.apache.kafka.connect.storage.StringConverter",
+            "value.converter=org.apache.kafka.connect.storage.StringConverter",
+            "config.storage.topic=_connect-configs",
+            "offset.storage.topic=_connect-offsets",
+            "status.storage.topic=_connect-status",
+            "config.storage.replication.factor=1",
+            "offset.storage.replication.factor=1",
+            "offset.storage.partitions=5",
+            "status.storage.replication.factor=1",
+            "status.storage.partitions=1",
+            "offset.flush.interval.ms=1000",
+            f"listeners=http://{cfg.host}:{cfg.connect_port}",
+            f"rest.advertised.host.name={cfg.host}",
+            f"rest.advertised.port={cfg.connect_port}",
+            f"plugin.path={dist.plugins}",
+            "",
+        ]))
+        cmd = self._java(dist, "connect", "org.apache.kafka.connect.cli.ConnectDistributed",
+                         str(props))
+        return self._spawn("connect", cmd)
+
+    def _wait(self, name: str, pid: int, ready, deadline: float, log) -> None:
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            if not _pid_alive(pid):
+                log_file, out_file = self.run_dir / f"{name}.log", self.run_dir / f"{name}.out"
+                raise FraudctlError(
+                    f"The local {name} process (pid {pid}) exited during start-up. "
+                    f"Last lines of {log_file}:\n{_tail(log_file)}\n{_tail(out_file)}")
+            if ready():
+                log(f"{name} ready (pid {pid}) after {time.monotonic() - started:.1f}s")
+                return
+            time.sleep(0.5)
+        raise FraudctlError(f"The local {name} (pid {pid}) did not become ready in time; "
+                            f"see {self.run_dir / (name + '.log')}")
+
+    # ----- down --------------------------------------------------------------------------------
+    def down(self, timeout: float = 30.0, log=print) -> list[int]:
+        """Stop the processes this stack started (Connect first), return the pids stopped."""
+        recorded = self.recorded_pids()
+        stopped = []
+        for name in reversed(PROCESSES):
+            pid = recorded.get(name)
+            if pid is None or not _pid_alive(pid) or not _pid_belongs_to(pid, self.run_dir):
+                continue
+            os.kill(pid, signal.SIGTERM)
+            end = time.monotonic() + timeout
+            while _pid_alive(pid) and time.monotonic() < end:
+                time.sleep(0.2)
+            if _pid_alive(pid):
+                log(f"{name} (pid {pid}) ignored SIGTERM for {timeout:.0f}s; killing it")
+                os.kill(pid, signal.SIGKILL)
+                while _pid_alive(pid):
+                    time.sleep(0.1)
+            log(f"stopped {name} (pid {pid})")
+            stopped.append(pid)
+        self.state_file.unlink(missing_ok=True)
+        return stopped

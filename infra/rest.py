@@ -1,0 +1,116 @@
+"""A small REST client base: timeouts on every call, retries with backoff, readable errors.
+
+Shared by the ksqlDB and Kafka Connect clients. Expected failures raise `ServerError`, whose
+message names the method, URL, HTTP status and the server's own message; secrets never appear.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from infra.errors import FraudctlError
+
+RETRY_STATUSES = frozenset({409, 500, 502, 503, 504})
+
+
+class ServerError(FraudctlError):
+    """A server answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 body: Any = None, url: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+        self.url = url
+
+
+@dataclass
+class RestConfig:
+    """How to reach one server. `ca_bundle`/`client_cert` are file paths; auth is (user, pass)."""
+
+    url: str
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 0.5
+    basic_auth: tuple[str, str] | None = None
+    ca_bundle: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+
+def server_message(body: Any) -> str:
+    """The human part of an error body (Connect and ksqlDB both use `message`)."""
+    if isinstance(body, dict):
+        for key in ("message", "error_code"):
+            if body.get(key):
+                return str(body[key])
+        return str(body)
+    return str(body)[:500]
+
+
+class RestClient:
+    """requests.Session with a base URL, auth/TLS from `RestConfig`, retries and clean errors."""
+
+    #: name shown in error messages ("Kafka Connect", "ksqlDB")
+    server_name = "server"
+
+    def __init__(self, config: RestConfig) -> None:
+        self.config = config
+        self.base_url = config.url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        if config.basic_auth:
+            self.session.auth = config.basic_auth
+        if config.ca_bundle:
+            self.session.verify = config.ca_bundle
+        if config.client_cert:
+            self.session.cert = ((config.client_cert, config.client_key)
+                                 if config.client_key else config.client_cert)
+
+    def request(self, method: str, path: str, *, json: Any = None,
+                ok: tuple[int, ...] = (200, 201, 202, 204), retry: bool = True,
+                timeout: float | None = None) -> requests.Response:
+        """Send one request; retry connection errors and 5xx/409 with exponential backoff."""
+        url = self.base_url + path
+        attempts = 1 + (self.config.retries if retry else 0)
+        last: Exception | None = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self.config.backoff * 2 ** (attempt - 1))
+            try:
+                response = self.session.request(method, url, json=json,
+                                                timeout=timeout or self.config.timeout)
+            except requests.exceptions.SSLError as exc:
+                raise ServerError(f"{self.server_name} at {url}: TLS error: {exc}",
+                                  url=url) from None
+            except requests.RequestException as exc:
+                last = exc
+                continue
+            if response.status_code in ok:
+                return response
+            if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
+                last = None
+                continue
+            raise self._error(method, url, response)
+        raise ServerError(
+            f"{self.server_name} at {self.base_url} could not be reached after {attempts} "
+            f"attempt(s) ({method} {path}): {type(last).__name__ if last else 'retries'}: "
+            f"{_short(last)}", url=url)
+
+    def _error(self, method: str, url: str, response: requests.Response) -> ServerError:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        return ServerError(
+            f"{self.server_name} rejected {method} {url}: HTTP {response.status_code}: "
+            f"{server_message(body)}", status=response.status_code, body=body, url=url)
+
+
+def _short(exc: Exception | None) -> str:
+    text = str(exc) if exc else "server kept answering with a retryable status"
+    return text if len(text) < 300 else text[:300] + "..."

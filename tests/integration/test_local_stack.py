@@ -1,0 +1,66 @@
+"""The local JVM stack: idempotent up, busy-port error, and a clean down with no orphans."""
+
+from pathlib import Path
+
+import pytest
+
+from infra.errors import FraudctlError
+from infra.local import LocalStack, StackConfig
+from infra.local.stack import _pid_alive, free_port
+
+pytestmark = pytest.mark.kafka
+
+
+def _local(stack):
+    if stack.local_stack is None:
+        pytest.skip(f"the session stack is {stack.source}, not the local JVM stack")
+    return stack.local_stack
+
+
+def test_up_twice_is_harmless(stack):
+    local = _local(stack)
+    before = local.recorded_pids()
+    again = LocalStack(local.config).up(log=lambda *a: None)
+    assert again == local.endpoints()
+    assert local.recorded_pids() == before
+    assert all(p["ready"] for p in local.status()["processes"].values())
+
+
+def test_busy_port_is_a_clear_error(stack, tmp_path):
+    local = _local(stack)
+    other = StackConfig(run_dir=tmp_path / "other", kafka_port=local.config.kafka_port,
+                        controller_port=free_port(), connect_port=free_port())
+    with pytest.raises(FraudctlError, match=rf"Port {local.config.kafka_port} .*in use"):
+        LocalStack(other).up(log=lambda *a: None)
+    assert not (tmp_path / "other" / "stack.json").exists()
+
+
+@pytest.mark.slow
+def test_up_then_down_leaves_no_process(stack, tmp_path):
+    _local(stack)  # only meaningful where this machine runs the JVMs
+    config = StackConfig(run_dir=tmp_path / "lifecycle", kafka_port=free_port(),
+                         controller_port=free_port(), connect_port=free_port())
+    lifecycle = LocalStack(config)
+    lifecycle.up(timeout=240, log=lambda *a: None)
+    pids = lifecycle.recorded_pids()
+    assert set(pids) == {"kafka", "connect"} and all(_pid_alive(p) for p in pids.values())
+
+    stopped = lifecycle.down(log=lambda *a: None)
+    assert sorted(stopped) == sorted(pids.values())
+    assert not any(_pid_alive(p) for p in pids.values())
+    assert not _processes_naming(config.run_dir), "a process still names the run directory"
+    assert lifecycle.down(log=lambda *a: None) == []  # down twice is harmless too
+
+
+def _processes_naming(run_dir: Path) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(run_dir) in cmdline and _pid_alive(int(proc.name)):
+            found.append(int(proc.name))
+    return found

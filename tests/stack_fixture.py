@@ -1,0 +1,65 @@
+"""Where the tests' Kafka, Connect and ksqlDB come from, in order of preference.
+
+1. Environment variables (an existing cluster): BOOTSTRAP_SERVERS, CONNECT_URL, KSQLDB_URL.
+2. docker-compose.yml through testcontainers, when a Docker daemon answers.
+3. The local JVM stack (real Kafka + Connect from Maven Central jars), on free ports.
+
+ksqlDB only comes from KSQLDB_URL or compose; tests that need it are skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Endpoints:
+    """What a test may talk to. `file_dir_*`: a directory both the test and Connect can see."""
+
+    bootstrap_servers: str
+    connect_url: str | None
+    ksqldb_url: str | None
+    source: str
+    file_dir_local: Path | None = None
+    file_dir_connect: str | None = None
+    local_stack: object | None = None
+
+    def connect_path(self, local_file: Path) -> str:
+        """The path under which Connect sees a file the test wrote under `file_dir_local`."""
+        assert self.file_dir_local is not None and self.file_dir_connect is not None
+        return f"{self.file_dir_connect}/{local_file.relative_to(self.file_dir_local)}"
+
+
+def docker_available() -> str | None:
+    """None if a Docker daemon answers, else why not."""
+    from infra.demo import docker_problem
+
+    return docker_problem()
+
+
+def from_environment() -> Endpoints | None:
+    bootstrap = os.environ.get("BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        return None
+    shared = os.environ.get("CONNECT_SHARED_DIR")
+    return Endpoints(bootstrap, os.environ.get("CONNECT_URL"), os.environ.get("KSQLDB_URL"),
+                     "environment", Path(shared) if shared else None,
+                     os.environ.get("CONNECT_SHARED_DIR_REMOTE", shared))
+
+
+def start_local_stack(base: Path) -> Endpoints:
+    from infra.local import LocalStack, StackConfig
+    from infra.local.stack import free_port
+
+    config = StackConfig(run_dir=base / "stack", kafka_port=free_port(),
+                         controller_port=free_port(), connect_port=free_port())
+    stack = LocalStack(config)
+    endpoints = stack.up(timeout=240, log=lambda *a: None)
+    files = base / "connect-files"
+    files.mkdir()
+    return Endpoints(endpoints["bootstrap_servers"], endpoints["connect_url"],
+                     os.environ.get("KSQLDB_URL"), "local JVM stack", files, str(files), stack)
