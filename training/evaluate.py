@@ -1,0 +1,119 @@
+"""`fraudctl evaluate`: metrics of an ONNX model on a labelled file, a JSON and an HTML/PNG report."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from training import metrics as m
+
+PLOTS = ("roc.png", "precision_recall.png", "score_histogram.png", "threshold_sweep.png")
+
+
+def onnx_scores(model_path: Path, features: np.ndarray, batch: int = 65_536) -> np.ndarray:
+    import onnxruntime as ort
+
+    from udf_server.artifact import INPUT_NAME, OUTPUT_NAME
+
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    x = features.astype(np.float32)
+    return np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: x[i:i + batch]})[0]
+                           for i in range(0, len(x), batch)])
+
+
+def evaluate_model(model_path: str | Path, data_path: str | Path, out_dir: str | Path,
+                   fpr_target: float = 0.01) -> dict:
+    """Score a labelled file with the model's own threshold; write metrics.json and the report."""
+    from training.data import load_dataset
+    from udf_server.artifact import read_artifact
+
+    info = read_artifact(model_path)
+    dataset = load_dataset(data_path, require_labels=True)
+    known = dataset.labels >= 0
+    scores = onnx_scores(info.path, dataset.features[known])
+    labels = dataset.labels[known]
+    result = {"model_version": info.version, "data": str(dataset.path),
+              "data_fingerprint": dataset.fingerprint,
+              "excluded_rows_missing_values": len(dataset.excluded_lines),
+              **m.summary(labels, scores, info.threshold, fpr_target)}
+    write_report(labels, scores, info.threshold, Path(out_dir),
+                 title=f"{dataset.path.name} scored by model {info.version}", metrics=result)
+    return result
+
+
+def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: Path,
+                 title: str, metrics: dict) -> Path:
+    """metrics.json, four PNG plots and index.html in `out`; returns the HTML path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n")
+    c = m.curves(labels, scores)
+
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot(np.r_[0, c.fpr], np.r_[0, c.tpr], lw=1.5)
+    ax.plot([0, 1], [0, 1], ls=":", c="grey")
+    op = m.at_threshold(labels, scores, threshold)
+    ax.scatter([op["fpr"]], [op["recall"]], c="red", zorder=3, label="stored threshold")
+    ax.set(xlabel="false-positive rate", ylabel="recall (true-positive rate)",
+           title=f"ROC (AUC {metrics.get('roc_auc', m.roc_auc(labels, scores)):.4f})")
+    ax.legend(loc="lower right")
+    _save(fig, out / PLOTS[0])
+
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot(c.tpr, c.precision, lw=1.5)
+    ax.scatter([op["recall"]], [op["precision"]], c="red", zorder=3, label="stored threshold")
+    ax.set(xlabel="recall", ylabel="precision", ylim=(0, 1.02),
+           title=f"Precision-recall (AP {m.average_precision(labels, scores):.4f})")
+    ax.legend(loc="lower left")
+    _save(fig, out / PLOTS[1])
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    bins = np.logspace(np.log10(max(scores.min(), 1e-4)), np.log10(scores.max() + 1e-9), 60)
+    ax.hist(scores[labels == 0], bins=bins, alpha=0.6, density=True, label="normal")
+    ax.hist(scores[labels == 1], bins=bins, alpha=0.6, density=True, label="fraud")
+    ax.axvline(threshold, c="red", ls="--", label="threshold")
+    ax.set(xscale="log", xlabel="score (reconstruction error)", ylabel="density",
+           title="Score distribution by class")
+    ax.legend()
+    _save(fig, out / PLOTS[2])
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(c.thresholds, c.precision, label="precision")
+    ax.plot(c.thresholds, c.tpr, label="recall")
+    ax.axvline(threshold, c="red", ls="--", label="threshold")
+    ax.set(xscale="log", xlabel="threshold", ylim=(0, 1.02), title="Precision and recall")
+    ax.legend()
+    _save(fig, out / PLOTS[3])
+
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
+                   for k, v in metrics.items())
+    images = "".join(f'<img src="{p}" alt="{p}">' for p in PLOTS)
+    page = (f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;"
+            "text-align:left;vertical-align:top}img{max-width:48%;margin:4px}</style>"
+            f"<h1>{html.escape(title)}</h1><table>{rows}</table>{images}")
+    (out / "index.html").write_text(page)
+    return out / "index.html"
+
+
+def _save(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in value.items())
+    return str(value)

@@ -1,0 +1,77 @@
+"""The autoencoder and its in-graph preprocessing, so the exported model takes raw features.
+
+Preprocessing (inside the graph, constants fitted on normal training rows):
+TIME becomes time of day as (sin, cos) - absolute seconds mean nothing in production -, AMOUNT
+becomes log1p(AMOUNT), V1..V28 stay; the 31 values are standardised. The score is the mean squared
+reconstruction error of the standardised vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SECONDS_IN_DAY = 86_400.0
+ENGINEERED = 31  # V1..V28, log amount, sin and cos of time of day
+
+
+def engineer(features: np.ndarray) -> np.ndarray:
+    """NumPy twin of the in-graph transform before scaling (used to fit the scaling constants)."""
+    angle = np.mod(features[:, 0], SECONDS_IN_DAY) / SECONDS_IN_DAY * 2.0 * np.pi
+    amount = np.log1p(np.maximum(features[:, 29], 0.0))
+    return np.column_stack([features[:, 1:29], amount, np.sin(angle), np.cos(angle)]).astype(
+        np.float32)
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Standardisation constants of the engineered features."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, features: np.ndarray) -> Scaling:
+        eng = engineer(features).astype(np.float64)
+        return cls(eng.mean(axis=0).astype(np.float32),
+                   np.maximum(eng.std(axis=0), 1e-6).astype(np.float32))
+
+
+def build_autoencoder(hidden: tuple[int, ...], l1: float = 0.0):
+    """A symmetric dense autoencoder over the standardised 31-vector; layer names are fixed."""
+    import keras
+
+    inputs = keras.Input(shape=(ENGINEERED,), name="standardised")
+    x = inputs
+    for i, units in enumerate(hidden):
+        is_bottleneck = i == len(hidden) // 2
+        x = keras.layers.Dense(
+            units, activation="relu" if is_bottleneck else "tanh", name=f"hidden_{i}",
+            activity_regularizer=keras.regularizers.L1(l1) if (l1 and i == 0) else None)(x)
+    outputs = keras.layers.Dense(ENGINEERED, activation="linear", name="reconstruction")(x)
+    return keras.Model(inputs, outputs, name="autoencoder")
+
+
+def make_score_function(autoencoder, scaling: Scaling):
+    """A tf.function raw features [N,30] -> {"score": [N]}: the graph that gets exported."""
+    import tensorflow as tf
+
+    # NumPy values become graph constants at trace time (eager tensors would become inputs)
+    mean, std, two_pi = scaling.mean, scaling.std, np.float32(2.0 * np.pi)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 30], tf.float32, name="features")])
+    def score(features):
+        angle = tf.math.floormod(features[:, 0], SECONDS_IN_DAY) / SECONDS_IN_DAY * two_pi
+        amount = tf.math.log(1.0 + tf.maximum(features[:, 29], 0.0))  # no Log1p in ONNX
+        engineered = tf.concat([features[:, 1:29], amount[:, None], tf.sin(angle)[:, None],
+                                tf.cos(angle)[:, None]], axis=1)
+        standardised = (engineered - mean) / std
+        reconstructed = autoencoder(standardised, training=False)
+        return {"score": tf.reduce_mean(tf.square(reconstructed - standardised), axis=1)}
+
+    return score
+
+
+def standardise(features: np.ndarray, scaling: Scaling) -> np.ndarray:
+    return ((engineer(features) - scaling.mean) / scaling.std).astype(np.float32)

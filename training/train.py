@@ -1,0 +1,189 @@
+"""`fraudctl train`: split, fit the autoencoder on normal rows, choose the threshold, export ONNX.
+
+Labels are used only to hold out frauds from training, to choose the threshold on validation data
+and to evaluate; they are never a training target.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from training import metrics as m
+from training.data import Dataset, load_dataset
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class TrainConfig:
+    """Every choice that shapes the model; all of it goes into the model card."""
+
+    hidden: tuple[int, ...] = (20, 8, 20)
+    epochs: int = 30
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    patience: int = 3
+    l1: float = 0.0
+    split: str = "random"  # or "time": train on earlier rows, evaluate on later ones
+    validation_fraction: float = 0.2
+    test_fraction: float = 0.2
+    seed: int = 42
+    fpr_target: float = 0.01  # threshold so that this share of normal validation rows alert
+    alert_rate: float | None = None  # alternatively: this share of all validation rows alert
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    card_path: Path
+    card: dict = field(default_factory=dict)
+
+
+def split_indices(dataset: Dataset, config: TrainConfig) -> tuple[np.ndarray, ...]:
+    """(train, validation, test) row indices, random (seeded) or ordered by TIME."""
+    n = len(dataset)
+    if config.split == "time":
+        order = np.argsort(dataset.features[:, 0], kind="stable")
+    elif config.split == "random":
+        order = np.random.default_rng(config.seed).permutation(n)
+    else:
+        raise ValueError(f"unknown split {config.split!r}; use 'random' or 'time'")
+    n_test = int(n * config.test_fraction)
+    n_val = int(n * config.validation_fraction)
+    n_train = n - n_val - n_test
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
+
+
+def choose_threshold(val_scores: np.ndarray, val_labels: np.ndarray,
+                     config: TrainConfig) -> tuple[float, dict]:
+    if config.alert_rate is not None:
+        return (m.threshold_for_alert_rate(val_scores, config.alert_rate),
+                {"kind": "alert_rate", "target": config.alert_rate})
+    normal = val_scores[val_labels == 0] if (val_labels == 0).any() else val_scores
+    return (m.threshold_for_fpr(normal, config.fpr_target),
+            {"kind": "false_positive_rate", "target": config.fpr_target})
+
+
+def _epoch_logger(log: Log, epochs: int):
+    import keras
+
+    class EpochLog(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.monotonic()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            log(f"epoch {epoch + 1}/{epochs}  loss {logs.get('loss', float('nan')):.5f}  "
+                f"val_loss {logs.get('val_loss', float('nan')):.5f}  "
+                f"({time.monotonic() - self._start:.1f}s)")
+
+    return EpochLog()
+
+
+def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None = None,
+          log: Log = print) -> TrainResult:
+    """Train and export; writes model.onnx, model_card.json, autoencoder.keras and a report."""
+    import keras
+    import tensorflow as tf
+
+    from training.evaluate import write_report
+    from training.export import export_onnx, parity_rows
+    from training.model import Scaling, build_autoencoder, make_score_function, standardise
+
+    config = config or TrainConfig()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    dataset = load_dataset(data_path, require_labels=True)
+    log(dataset.summary())
+
+    train_idx, val_idx, test_idx = split_indices(dataset, config)
+    x, y = dataset.features, dataset.labels
+    fit_rows = train_idx[y[train_idx] == 0]  # normal rows only; unknown labels are left out
+    val_normal = val_idx[y[val_idx] == 0]
+    log(f"split {config.split}: train {len(train_idx)} ({len(fit_rows)} normal used), "
+        f"validation {len(val_idx)}, test {len(test_idx)}")
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    scaling = Scaling.fit(x[fit_rows])
+    autoencoder = build_autoencoder(config.hidden, config.l1)
+    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    z_fit, z_val = standardise(x[fit_rows], scaling), standardise(x[val_normal], scaling)
+    history = autoencoder.fit(
+        z_fit, z_fit, validation_data=(z_val, z_val), epochs=config.epochs,
+        batch_size=config.batch_size, shuffle=True, verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience,
+                                                 restore_best_weights=True),
+                   _epoch_logger(log, config.epochs)])
+    fit_seconds = time.monotonic() - started
+
+    score_fn = make_score_function(autoencoder, scaling)
+
+    def scores(idx: np.ndarray) -> np.ndarray:
+        return score_fn(x[idx].astype(np.float32))["score"].numpy()
+
+    val_scores, test_scores = scores(val_idx), scores(test_idx)
+    threshold, target = choose_threshold(val_scores, y[val_idx], config)
+    val_known, test_known = y[val_idx] >= 0, y[test_idx] >= 0
+    metrics = {
+        "validation": m.summary(y[val_idx][val_known], val_scores[val_known], threshold,
+                                config.fpr_target),
+        "test": m.summary(y[test_idx][test_known], test_scores[test_known], threshold,
+                          config.fpr_target),
+    }
+    log(f"threshold {threshold:.5f} ({target['kind']} {target['target']:g} on validation); "
+        f"test ROC AUC {metrics['test']['roc_auc']:.4f}, "
+        f"average precision {metrics['test']['average_precision']:.4f}")
+
+    model_path = out / "model.onnx"
+    parity = export_onnx(score_fn, model_path, parity_rows(x[test_idx], seed=config.seed),
+                         metadata={"threshold_target": json.dumps(target),
+                                   "training_config": json.dumps(_config_dict(config))},
+                         threshold=threshold, fingerprint=dataset.fingerprint, metrics=metrics)
+    log(f"exported {model_path} version {parity['model_version']}; parity on "
+        f"{parity['parity_rows']} rows: max |ONNX - Keras| = {parity['parity_max_abs_diff']:.2e}")
+    autoencoder.save(out / "autoencoder.keras")
+    write_report(y[test_idx][test_known], test_scores[test_known], threshold, out / "report",
+                 title=f"Test split of {dataset.path.name} (model {parity['model_version']})",
+                 metrics=metrics["test"])
+
+    card = {
+        "model_version": parity["model_version"],
+        "artifact": "model.onnx",
+        "signature": {"input": "features float32 [N,30]", "output": "score float32 [N]",
+                      "feature_order": "TIME, V1..V28, AMOUNT"},
+        "threshold": threshold,
+        "threshold_target": target,
+        "data": {"file": dataset.path.name, "format": dataset.format,
+                 "fingerprint": dataset.fingerprint, "rows": len(dataset),
+                 "excluded_rows_missing_values": len(dataset.excluded_lines),
+                 "frauds": int((y == 1).sum())},
+        "split": {"kind": config.split, "train": len(train_idx), "train_normal": len(fit_rows),
+                  "validation": len(val_idx), "test": len(test_idx)},
+        "training": {"config": _config_dict(config), "epochs_run": len(history.history["loss"]),
+                     "best_val_loss": float(min(history.history["val_loss"])),
+                     "fit_seconds": round(fit_seconds, 1),
+                     "total_seconds": round(time.monotonic() - started, 1)},
+        "metrics": metrics,
+        "export": parity,
+        "report": "report/index.html",
+    }
+    card_path = out / "model_card.json"
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    log(f"model card {card_path}; report {out / 'report' / 'index.html'} "
+        f"({card['training']['total_seconds']:.0f}s in all)")
+    return TrainResult(model_path, card_path, card)
+
+
+def _config_dict(config: TrainConfig) -> dict:
+    d = asdict(config)
+    d["hidden"] = list(config.hidden)
+    return d
