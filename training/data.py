@@ -106,22 +106,16 @@ def load_dataset(path: str | Path, require_labels: bool = False) -> Dataset:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     fmt, has_header, columns = _sniff(path)
+    _check_field_counts(path, len(columns), skip=1 if has_header else 0)
     try:
         raw = pd.read_csv(path, header=0 if has_header else None, names=columns, dtype=str,
                           keep_default_na=False, skipinitialspace=True, engine="c")
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: {exc}".replace("line", "line", 1)) from None
+        raise DataError(f"{path}: {exc}") from None
     if raw.empty:
         raise DataError(f"{path}: no data rows")
     first_line = 2 if has_header else 1
     line_of = np.arange(len(raw)) + first_line
-
-    short = raw.isna().any(axis=1).to_numpy()  # padded by the parser: fewer fields than expected
-    if short.any():
-        i = int(np.argmax(short))
-        fields = int(raw.iloc[i].notna().sum())
-        raise DataError(f"{path} line {line_of[i]}: {fields} fields, expected {len(columns)} "
-                        f"({','.join(columns[:3])},...)")
 
     renamed = raw.rename(columns=_KAGGLE_TO_FEATURE)
     numeric = np.empty((len(raw), len(FEATURE_NAMES)), dtype=np.float64)
@@ -155,6 +149,17 @@ def load_dataset(path: str | Path, require_labels: bool = False) -> Dataset:
     if require_labels:
         _check_labels(dataset)
     return dataset
+
+
+def _check_field_counts(path: Path, expected: int, skip: int) -> None:
+    """The parser pads short rows silently: count the fields of every line ourselves."""
+    with path.open("r", errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if number <= skip or not line.strip():
+                continue
+            fields = line.count(",") + 1
+            if fields != expected:
+                raise DataError(f"{path} line {number}: {fields} fields, expected {expected}")
 
 
 def _label(fmt: str, name: str) -> str:

@@ -1,4 +1,4 @@
-"""`fraudctl evaluate`: metrics of an ONNX model on a labelled file, a JSON and an HTML/PNG report."""
+"""`fraudctl evaluate`: an ONNX model's metrics on a labelled file; JSON and HTML/PNG report."""
 
 from __future__ import annotations
 

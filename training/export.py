@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.errors import FraudctlError
+from training.canonical import canonicalize
 from udf_server.artifact import (
     INPUT_NAME,
     META_DATA_FINGERPRINT,
@@ -48,6 +49,7 @@ def export_onnx(score_function, out: Path, check_rows: np.ndarray, metadata: dic
 
     model_proto, _ = tf2onnx.convert.from_function(
         score_function, input_signature=score_function.input_signature, opset=OPSET)
+    canonicalize(model_proto)
     model_proto.doc_string = "Card-fraud autoencoder: reconstruction error of raw features"
     set_metadata(model_proto, {
         META_THRESHOLD: repr(float(threshold)),

@@ -80,7 +80,7 @@ def summary(labels: np.ndarray, scores: np.ndarray, threshold: float,
     """Everything the model card and the report show for one labelled set."""
     normal = scores[labels == 0]
     at_fpr = threshold_for_fpr(normal, fpr_target)
-    return {"rows": int(len(labels)), "frauds": int(labels.sum()),
+    return {"rows": len(labels), "frauds": int(labels.sum()),
             "roc_auc": roc_auc(labels, scores),
             "average_precision": average_precision(labels, scores),
             "at_threshold": at_threshold(labels, scores, threshold),

@@ -37,7 +37,7 @@ def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0,
     bend = structure.normal(size=(latent_dim, 28)) * 0.35 / np.sqrt(latent_dim)
     rng = np.random.default_rng(seed)
 
-    n_fraud = int(round(rows * fraud_rate))
+    n_fraud = round(rows * fraud_rate)
     if fraud_rate > 0 and n_fraud == 0:
         n_fraud = 1
     labels = np.zeros(rows, dtype=np.int64)

@@ -1,0 +1,161 @@
+"""Training end to end on synthetic data: quality, parity, metadata, threshold, reproducibility."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from training.data import load_dataset
+from training.evaluate import evaluate_model, onnx_scores
+from training.synth import synthesize, write_kaggle_csv, write_raw_csv
+from training.train import TrainConfig, split_indices
+from udf_server.artifact import REQUIRED_METADATA, ArtifactError, read_artifact
+from udf_server.contract import FEATURE_NAMES
+
+pytestmark = pytest.mark.slow
+ROWS, FRAUD_RATE = 30_000, 0.01
+
+
+def _fraudctl(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-m", "infra.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    base = tmp_path_factory.mktemp("train")
+    data = base / "synthetic.csv"
+    write_kaggle_csv(synthesize(ROWS, FRAUD_RATE, seed=7), data)
+    runs = []
+    for name in ("run1", "run2"):
+        result = _fraudctl("train", "--data", str(data), "--out", str(base / name),
+                           "--epochs", "15")
+        assert result.returncode == 0, result.stdout + result.stderr
+        runs.append(base / name)
+    return data, runs, runs[0] / "model_card.json", result.stdout
+
+
+def test_progress_is_shown_per_epoch(trained):
+    *_, stdout = trained
+    assert "epoch 1/15" in stdout and "exported" in stdout
+
+
+def test_same_seed_and_data_give_the_same_artifact(trained):
+    _, (run1, run2), *_ = trained
+    assert (run1 / "model.onnx").read_bytes() == (run2 / "model.onnx").read_bytes()
+    assert read_artifact(run1 / "model.onnx").version == read_artifact(run2 / "model.onnx").version
+
+
+def test_held_out_quality(trained, tmp_path):
+    _, (run1, _), card_path, _ = trained
+    card = json.loads(card_path.read_text())
+    assert card["metrics"]["test"]["roc_auc"] >= 0.95
+    # a fresh synthetic sample the model never saw, in the raw format
+    fresh = tmp_path / "fresh.csv"
+    write_raw_csv(synthesize(20_000, FRAUD_RATE, seed=99), fresh)
+    result = evaluate_model(run1 / "model.onnx", fresh, tmp_path / "report")
+    assert result["roc_auc"] >= 0.95, result
+    for plot in ("roc.png", "precision_recall.png", "score_histogram.png",
+                 "threshold_sweep.png"):
+        assert (tmp_path / "report" / plot).stat().st_size > 5000, plot
+    html = (tmp_path / "report" / "index.html").read_text()
+    assert all(f'src="{p}"' in html for p in ("roc.png", "score_histogram.png"))
+    saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert saved["roc_auc"] == result["roc_auc"]
+
+
+def test_onnx_signature_metadata_and_parity(trained):
+    _, (run1, _), card_path, _ = trained
+    card = json.loads(card_path.read_text())
+    session = ort.InferenceSession(str(run1 / "model.onnx"))
+    (inp,), outputs = session.get_inputs(), session.get_outputs()
+    assert (inp.name, inp.type, inp.shape[1]) == ("features", "tensor(float)", 30)
+    assert [o.name for o in outputs] == ["score"] and len(outputs[0].shape) == 1
+    meta = {p.key: p.value for p in onnx.load(run1 / "model.onnx").metadata_props}
+    assert set(REQUIRED_METADATA) <= set(meta)
+    assert json.loads(meta["feature_names"]) == list(FEATURE_NAMES)
+    assert float(meta["threshold"]) == card["threshold"]
+    assert json.loads(meta["metrics"])["test"]["roc_auc"] == card["metrics"]["test"]["roc_auc"]
+    assert card["export"]["parity_rows"] >= 10_000
+    assert card["export"]["parity_max_abs_diff"] <= 1e-4
+
+
+def test_keras_model_beside_the_onnx_reconstructs_like_it(trained):
+    import keras
+
+    from training.model import Scaling, make_score_function
+
+    data, (run1, _), *_ = trained
+    dataset = load_dataset(data)
+    autoencoder = keras.models.load_model(run1 / "autoencoder.keras")
+    train_idx, _, test_idx = split_indices(dataset, TrainConfig())
+    normal = train_idx[dataset.labels[train_idx] == 0]
+    score_fn = make_score_function(autoencoder, Scaling.fit(dataset.features[normal]))
+    rows = dataset.features[test_idx].astype(np.float32)
+    keras_scores = score_fn(rows)["score"].numpy()
+    np.testing.assert_allclose(onnx_scores(run1 / "model.onnx", rows), keras_scores, atol=1e-4)
+
+
+def test_threshold_meets_its_fpr_target_on_validation(trained):
+    data, (run1, _), *_ = trained
+    dataset = load_dataset(data)
+    _, val_idx, _ = split_indices(dataset, TrainConfig())
+    normal = val_idx[dataset.labels[val_idx] == 0]
+    scores = onnx_scores(run1 / "model.onnx", dataset.features[normal])
+    threshold = read_artifact(run1 / "model.onnx").threshold
+    assert abs((scores > threshold).mean() - 0.01) <= 0.002
+
+
+def test_a_changed_model_file_fails_its_hash_check(trained, tmp_path):
+    _, (run1, _), *_ = trained
+    model = onnx.load(run1 / "model.onnx")
+    for prop in model.metadata_props:
+        if prop.key == "threshold":
+            prop.value = "0.001"  # someone edits the threshold by hand
+    tampered = tmp_path / "tampered.onnx"
+    onnx.save(model, tampered)
+    with pytest.raises(ArtifactError, match="does not match the recorded model_version"):
+        read_artifact(tampered)
+    (tmp_path / "garbage.onnx").write_bytes(b"not a model")
+    with pytest.raises(ArtifactError, match=r"garbage\.onnx is not a valid ONNX model"):
+        read_artifact(tmp_path / "garbage.onnx")
+
+
+def test_training_refuses_single_class_data(tmp_path):
+    data = tmp_path / "normal_only.csv"
+    write_kaggle_csv(synthesize(500, 0.0, seed=1), data)
+    result = _fraudctl("train", "--data", str(data), "--out", str(tmp_path / "m"))
+    assert result.returncode == 1
+    assert "every labelled row is normal (0)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_time_split_trains_on_earlier_rows():
+    dataset_times = np.arange(1000.0)[::-1]
+
+    class Fake:
+        features = np.column_stack([dataset_times, np.zeros((1000, 29))])
+        labels = np.zeros(1000, dtype=int)
+
+        def __len__(self):
+            return 1000
+
+    train_idx, val_idx, test_idx = split_indices(Fake(), TrainConfig(split="time"))
+    times = Fake.features[:, 0]
+    assert times[train_idx].max() < times[val_idx].min() <= times[val_idx].max() < times[
+        test_idx].min()
+
+
+def test_cli_help_does_not_import_tensorflow():
+    code = ("import sys; from infra.cli import build_parser; build_parser(); "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[2], check=True).stdout
+    assert out.strip() == "False"
