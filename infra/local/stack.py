@@ -194,12 +194,16 @@ class LocalStack:
         return {"run_dir": str(self.run_dir), **self.endpoints(), "processes": processes}
 
     # ----- up ----------------------------------------------------------------------------------
-    def up(self, timeout: float = 120.0, log=print) -> dict[str, str]:
-        """Start what is not running, wait until both servers answer, return the endpoints."""
+    def up(self, timeout: float = 120.0, log=print, connect: bool = True) -> dict[str, str]:
+        """Start what is not running, wait until the servers answer, return the endpoints.
+
+        `connect=False` starts the broker alone (tests that stop and restart it).
+        """
         require_java()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         live = self._live_pids()
-        if set(live) == set(PROCESSES) and self.kafka_ready() and self.connect_ready():
+        wanted = set(PROCESSES) if connect else {"kafka"}
+        if set(live) == wanted and self.kafka_ready() and (not connect or self.connect_ready()):
             log(f"Local stack already running (pids {live['kafka']}, {live['connect']}).")
             return self.endpoints()
         if live:  # half a stack (one process died): restart cleanly, keeping the data
@@ -213,6 +217,8 @@ class LocalStack:
             pids["kafka"] = self._start_kafka(dist)
             self._write_state(pids)
             self._wait("kafka", pids["kafka"], self.kafka_ready, deadline, log)
+            if not connect:
+                return self.endpoints()
             pids["connect"] = self._start_connect(dist)
             self._write_state(pids)
             self._wait("connect", pids["connect"], self.connect_ready, deadline, log)

@@ -1,0 +1,104 @@
+"""`fraudctl score` (the sidecar) and `fraudctl model promote`; every flag has an env variable."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+
+from infra.errors import FraudctlError
+
+#: flag -> (environment variable, default)
+ENV = {
+    "bootstrap_servers": ("FRAUD_BOOTSTRAP_SERVERS", None),
+    "input_topic": ("FRAUD_INPUT_TOPIC", "transactions.features"),
+    "output_topic": ("FRAUD_OUTPUT_TOPIC", "transactions.scored"),
+    "dlq_topic": ("FRAUD_DLQ_TOPIC", "transactions.scored.dlq"),
+    "group": ("FRAUD_GROUP", "fraud-scoring-sidecar"),
+    "model": ("FRAUD_MODEL", None),
+    "shadow_model": ("FRAUD_SHADOW_MODEL", None),
+    "batch_size": ("FRAUD_BATCH_SIZE", "5000"),
+    "batch_wait_ms": ("FRAUD_BATCH_WAIT_MS", "10"),
+    "instance_id": ("FRAUD_INSTANCE_ID", None),
+    "http_host": ("FRAUD_HTTP_HOST", "127.0.0.1"),
+    "http_port": ("FRAUD_HTTP_PORT", "8000"),
+    "log_level": ("FRAUD_LOG_LEVEL", "INFO"),
+}
+KAFKA_ENV_PREFIX = "FRAUD_KAFKA_"
+
+
+def kafka_settings(pairs: list[str], environ: dict[str, str]) -> dict[str, str]:
+    """librdkafka settings from FRAUD_KAFKA_SECURITY_PROTOCOL=... style variables and -X k=v."""
+    settings = {key[len(KAFKA_ENV_PREFIX):].lower().replace("_", "."): value
+                for key, value in environ.items() if key.startswith(KAFKA_ENV_PREFIX)}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise FraudctlError(f"-X {pair!r}: expected key=value (a librdkafka setting)")
+        settings[key.strip()] = value
+    return settings
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from udf_server import logs
+    from udf_server.http_api import start_http
+    from udf_server.service import Scorer, SidecarConfig
+
+    logs.configure(args.log_level)
+    for name in ("bootstrap_servers", "model"):
+        if not getattr(args, name):
+            flag = "--" + name.replace("_", "-")
+            raise FraudctlError(f"{flag} (or {ENV[name][0]}) is required")
+    config = SidecarConfig(
+        bootstrap_servers=args.bootstrap_servers, model=args.model,
+        input_topic=args.input_topic, output_topic=args.output_topic, dlq_topic=args.dlq_topic,
+        group=args.group, shadow_model=args.shadow_model, batch_size=int(args.batch_size),
+        batch_wait_ms=int(args.batch_wait_ms), exactly_once=args.exactly_once,
+        kafka=kafka_settings(args.kafka_setting, dict(os.environ)))
+    if args.instance_id:
+        config.instance_id = args.instance_id
+    try:
+        scorer = Scorer(config)
+    except ValueError as exc:
+        raise FraudctlError(str(exc)) from None
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: scorer.stop())
+    server = start_http(scorer, args.http_host, int(args.http_port)) if int(
+        args.http_port) >= 0 else None
+    try:
+        scorer.run()
+    finally:
+        if server is not None:
+            server.shutdown()
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from udf_server.model_store import promote
+
+    version = promote(args.model, args.dir)
+    print(f"{args.dir}/current -> versions/{version}.onnx; running sidecars swap at their "
+          "next batch")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    score = sub.add_parser("score", help="run the scoring sidecar (Kafka in, Kafka out)")
+    for name, (env, default) in ENV.items():
+        score.add_argument("--" + name.replace("_", "-"), default=os.environ.get(env, default),
+                           help=f"env {env}" + (f" (default {default})" if default else ""))
+    score.add_argument("--exactly-once", action="store_true",
+                       default=os.environ.get("FRAUD_EXACTLY_ONCE", "").lower()
+                       in ("1", "true", "yes"),
+                       help="Kafka transactions (env FRAUD_EXACTLY_ONCE=true)")
+    score.add_argument("-X", dest="kafka_setting", action="append", default=[],
+                       metavar="KEY=VALUE", help="librdkafka setting (also FRAUD_KAFKA_<KEY>)")
+    score.set_defaults(func=cmd_score)
+
+    model = sub.add_parser("model", help="model rollout")
+    model_sub = model.add_subparsers(dest="model_cmd", required=True)
+    prom = model_sub.add_parser("promote", help="copy a model into a model directory and "
+                                "point `current` at it (also rollback: promote the old one)")
+    prom.add_argument("--model", required=True, help="model.onnx to serve")
+    prom.add_argument("--dir", required=True, help="the directory the sidecars watch")
+    prom.set_defaults(func=cmd_promote)
