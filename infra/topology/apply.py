@@ -1,0 +1,128 @@
+"""Carry out a plan: tear down (readers first), then build in dependency order, waiting for each
+query to run and each connector to be RUNNING. Stops at the first failure and says what was
+applied; running apply again computes a fresh plan and so resumes where it stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from infra.errors import FraudctlError
+from infra.rest import ServerError
+from infra.topology import ksql_statement
+from infra.topology.plan import (
+    CREATE,
+    DELETE,
+    RECREATE,
+    UPDATE,
+    Change,
+    LiveSource,
+    Plan,
+    teardown_order,
+)
+
+Log = Callable[[str], None]
+
+
+class ApplyError(FraudctlError):
+    """A step failed; the message names it, the server's words, and what was done."""
+
+
+@dataclass
+class Step:
+    description: str
+    run: Callable[[], None]
+    change: Change
+
+
+@dataclass
+class ApplyResult:
+    done: list[str] = field(default_factory=list)
+
+
+def check_allowed(plan: Plan, allow_recreate: bool, allow_delete: bool) -> None:
+    """Refuse destructive changes that were not allowed explicitly, before touching a server."""
+    problems = []
+    recreate = [c.name for c in plan.changes if c.action == RECREATE]
+    delete = [c.name for c in plan.changes if c.action == DELETE]
+    if recreate and not allow_recreate:
+        problems.append(f"recreate {', '.join(recreate)} (pass --allow-recreate)")
+    if delete and not allow_delete:
+        problems.append(f"delete {', '.join(delete)} (pass --allow-delete)")
+    if problems:
+        raise ApplyError("the plan has destructive changes that were not allowed: "
+                         + "; ".join(problems) + ". Nothing was changed.")
+
+
+def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,
+                delete_topics: bool = False, wait_timeout: float = 120.0) -> list[Step]:
+    """Every server call the plan needs, in order."""
+    steps: list[Step] = []
+    for change in teardown_order(plan, live_sources):
+        for query_id in change.terminate:
+            steps.append(Step(f"terminate query {query_id} (writes {change.name})",
+                              _bind(ksql.execute, f"TERMINATE {query_id};"), change))
+        topic = " DELETE TOPIC" if delete_topics and change.action == DELETE else ""
+        steps.append(Step(f"drop {change.live_type.lower()} {change.name}{topic}",
+                          _bind(ksql.execute,
+                                f"DROP {change.live_type} IF EXISTS {change.name}{topic};"),
+                          change))
+    for change in plan.changes:
+        if change.kind == "connect" and change.action == DELETE:
+            steps.append(Step(f"delete connector {change.name}",
+                              _bind(connect.delete, change.name), change))
+    for change in plan.changes:
+        if change.action not in (CREATE, UPDATE, RECREATE):
+            continue
+        verb = {CREATE: "create", UPDATE: "update", RECREATE: "create again"}[change.action]
+        if change.kind == "ksql":
+            steps.append(Step(f"{verb} {change.name}",
+                              _ksql_create(ksql, change, wait_timeout), change))
+        else:
+            steps.append(Step(f"{verb} connector {change.name}",
+                              _connector_put(connect, change, wait_timeout), change))
+    return steps
+
+
+def _bind(fn, *args):
+    return lambda: fn(*args)
+
+
+def _ksql_create(ksql, change: Change, timeout: float):
+    def run() -> None:
+        ksql.execute(_terminated(change.statement))
+        if ksql_statement.parse(change.statement).is_query:
+            ksql.wait_query_running(change.name, timeout)
+    return run
+
+
+def _terminated(statement: str) -> str:
+    return statement if statement.rstrip().endswith(";") else statement.rstrip() + ";"
+
+
+def _connector_put(connect, change: Change, timeout: float):
+    def run() -> None:
+        connect.put_config(change.name, change.config)
+        connect.wait_running(change.name, timeout)
+    return run
+
+
+def run_steps(steps: list[Step], mask: Callable[[str], str], log: Log) -> ApplyResult:
+    result = ApplyResult()
+    for i, step in enumerate(steps, 1):
+        log(f"[{i}/{len(steps)}] {step.description} ...")
+        try:
+            step.run()
+        except ServerError as exc:
+            detail = str(exc)
+            statement = getattr(exc, "statement", "")
+            if statement:
+                detail += f"\n  statement: {statement}"
+            not_done = [s.description for s in steps[i:]]
+            raise ApplyError(mask(
+                f"failed at step {i}/{len(steps)}: {step.description}\n  {detail}\n"
+                f"applied before the failure: {', '.join(result.done) or 'nothing'}\n"
+                f"not attempted: {', '.join(not_done) or 'nothing'}\n"
+                "Fix the cause and run apply again: it plans afresh and resumes.")) from None
+        result.done.append(step.description)
+    return result

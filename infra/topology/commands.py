@@ -1,0 +1,231 @@
+"""CLI: `fraudctl render|validate|plan|apply|destroy|status --env E [--only ksql|connect]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from infra.connect_client import ConnectClient
+from infra.errors import FraudctlError
+from infra.ksql_client import KsqlClient
+from infra.rest import ServerError
+from infra.topology.apply import build_steps, check_allowed, run_steps
+from infra.topology.environment import Environment, load_environment
+from infra.topology.plan import DELETE, Change, LiveState, Plan, make_plan, teardown_order
+from infra.topology.render import ObjectSpec
+from infra.topology.validate import validate_offline, validate_with_connect
+
+REPO = Path(__file__).resolve().parents[2]
+PLAN_NO_CHANGES, PLAN_CHANGES = 0, 2
+
+
+class ValidationFailed(FraudctlError):
+    pass
+
+
+def project_dir(args: argparse.Namespace) -> Path:
+    return Path(args.project).resolve() if args.project else REPO
+
+
+def _context(args: argparse.Namespace) -> tuple[Path, Environment]:
+    project = project_dir(args)
+    return project, load_environment(project, args.env)
+
+
+def _specs(project: Path, env: Environment, only: str | None) -> list[ObjectSpec]:
+    specs, errors = validate_offline(project, env, only)
+    if errors:
+        raise ValidationFailed(env.secrets.mask(
+            f"{len(errors)} problem(s) in the templates:\n" + "\n".join(f"  {e}" for e in errors)))
+    return specs
+
+
+def _clients(env: Environment, only: str | None):
+    ksql = KsqlClient(env.ksqldb) if env.ksqldb and only in (None, "ksql") else None
+    connect = ConnectClient(env.connect) if env.connect and only in (None, "connect") else None
+    return ksql, connect
+
+
+def _skipped_note(env: Environment, only: str | None) -> None:
+    for kind, why in env.skipped.items():
+        wanted = {"ksqldb": "ksql", "connect": "connect"}[kind]
+        if only in (None, wanted):
+            print(f"note: {kind} objects are skipped: {why}", file=sys.stderr)
+
+
+def _plan(args) -> tuple[Environment, Plan, list[ObjectSpec], LiveState, object, object]:
+    project, env = _context(args)
+    specs = _specs(project, env, args.only)
+    ksql, connect = _clients(env, args.only)
+    live = LiveState.read(ksql, connect)
+    return env, make_plan(env, specs, live), specs, live, ksql, connect
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    project, env = _context(args)
+    specs = _specs(project, env, args.only)
+    out = Path(args.out) if args.out else None
+    for spec in specs:
+        text = (spec.text.strip() if spec.kind == "ksql"
+                else json.dumps({"name": spec.name, "config": spec.config}, indent=2))
+        text = env.secrets.mask(text)
+        if out:
+            target = out / spec.kind / (spec.logical + (".sql" if spec.kind == "ksql" else ".json"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text + "\n")
+        else:
+            print(f"-- {spec.source} -> {spec.name}\n{text}\n")
+    if out:
+        print(f"rendered {len(specs)} object(s) into {out}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    project, env = _context(args)
+    specs = _specs(project, env, args.only)
+    _, connect = _clients(env, args.only)
+    checked = "templates"
+    if connect is not None and not _reachable(connect):
+        print(f"note: Kafka Connect at {connect.base_url} does not answer; its own config "
+              "validation was not run", file=sys.stderr)
+        connect = None
+    if connect is not None:
+        errors = validate_with_connect(specs, connect)
+        if errors:
+            raise ValidationFailed(env.secrets.mask("Kafka Connect rejected connector configs:\n"
+                                                    + "\n".join(f"  {e}" for e in errors)))
+        checked += " and Connect's own config validation"
+    _skipped_note(env, args.only)
+    print(f"valid: {len(specs)} object(s) for '{env.name}' ({checked})")
+    return 0
+
+
+def _reachable(client) -> bool:
+    try:
+        client.request("GET", "/", retry=False, timeout=5)
+    except ServerError as exc:
+        return exc.status is not None
+    return True
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    env, plan, *_ = _plan(args)
+    _skipped_note(env, args.only)
+    if args.json:
+        print(plan.to_json(env.secrets.mask))
+    else:
+        for change in plan.changes:
+            print(env.secrets.mask(change.describe()))
+        print(plan.summary())
+    return PLAN_CHANGES if plan.pending else PLAN_NO_CHANGES
+
+
+def confirm(question: str, auto_approve: bool, what: str) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise FraudctlError(f"refusing to {what} without confirmation: standard input is not a "
+                            "terminal. Pass --auto-approve to run it from scripts and CI.")
+    answer = input(f"{question} [y/N] ").strip().lower()
+    if answer not in ("y", "yes"):
+        raise FraudctlError(f"{what} cancelled; nothing was changed")
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    env, plan, _specs_, live, ksql, connect = _plan(args)
+    _skipped_note(env, args.only)
+    for change in plan.pending:
+        print(env.secrets.mask(change.describe()))
+    print(plan.summary())
+    if not plan.pending:
+        print("No changes. The servers match the templates.")
+        return 0
+    check_allowed(plan, args.allow_recreate, args.allow_delete)
+    confirm(f"Apply {len(plan.pending)} change(s) to '{env.name}'?", args.auto_approve, "apply")
+    steps = build_steps(plan, ksql, connect, live.ksql, wait_timeout=args.timeout)
+    result = run_steps(steps, env.secrets.mask, print)
+    print(f"Applied: {len(result.done)} step(s) for {len(plan.pending)} change(s).")
+    return 0
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    project, env = _context(args)
+    ksql, connect = _clients(env, args.only)
+    _skipped_note(env, args.only)
+    live = LiveState.read(ksql, connect)
+    changes = [Change("ksql", n, DELETE, "destroy", live_type=s.type,
+                      terminate=list(s.write_queries))
+               for n, s in sorted((live.ksql or {}).items()) if n.startswith(env.ksql_prefix)]
+    changes += [Change("connect", n, DELETE, "destroy") for n in sorted(live.connectors or {})
+                if n.startswith(env.prefix)]
+    plan = Plan(env.name, changes)
+    if not changes:
+        print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
+        return 0
+    ordered = [c for c in teardown_order(plan, live.ksql)] + [
+        c for c in changes if c.kind == "connect"]
+    for change in ordered:
+        print(change.describe())
+    topics = " and their topics" if args.delete_topics else " (topics are kept)"
+    confirm(f"Destroy {len(changes)} object(s){topics} in '{env.name}'?", args.auto_approve,
+            "destroy")
+    steps = build_steps(plan, ksql, connect, live.ksql, delete_topics=args.delete_topics)
+    result = run_steps(steps, env.secrets.mask, print)
+    print(f"Destroyed: {len(result.done)} step(s).")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    project, env = _context(args)
+    ksql, connect = _clients(env, args.only)
+    _skipped_note(env, args.only)
+    healthy = True
+    if connect is not None:
+        for name, item in sorted(connect.connectors().items()):
+            if not name.startswith(env.prefix):
+                continue
+            status = item["status"]
+            tasks = ", ".join(f"task {t['id']} {t['state']}" for t in status.get("tasks", []))
+            print(f"connector {name}: {status['connector']['state']} ({tasks or 'no tasks'})")
+            healthy &= status["connector"]["state"] == "RUNNING" and all(
+                t["state"] == "RUNNING" for t in status.get("tasks", []))
+    if ksql is not None:
+        for query in ksql.queries():
+            sinks = [s for s in query.get("sinks", []) if s.startswith(env.ksql_prefix)]
+            if sinks:
+                print(f"query {query['id']} -> {', '.join(sinks)}: {query.get('state')}")
+                healthy &= query.get("state") == "RUNNING"
+    return 0 if healthy else 3
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env", default="local", help="infra/environments/<env>.yaml")
+    common.add_argument("--only", choices=("ksql", "connect"), help="one kind of object")
+    common.add_argument("--project", help="repository root (default: this checkout)")
+    sub.add_parser("render", parents=[common], help="print the statements and configs").add_argument(
+        "--out", help="write them into this directory instead")
+    sub.choices["render"].set_defaults(func=cmd_render)
+    sub.add_parser("validate", parents=[common],
+                   help="check templates (and Connect configs where reachable)").set_defaults(
+        func=cmd_validate)
+    plan = sub.add_parser("plan", parents=[common],
+                          help="diff against the servers (exit 0 none, 2 changes, 1 error)")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(func=cmd_plan)
+    apply = sub.add_parser("apply", parents=[common], help="carry out the plan")
+    apply.add_argument("--auto-approve", action="store_true")
+    apply.add_argument("--allow-recreate", action="store_true")
+    apply.add_argument("--allow-delete", action="store_true")
+    apply.add_argument("--timeout", type=float, default=120.0,
+                       help="seconds to wait for each query/connector to run")
+    apply.set_defaults(func=cmd_apply)
+    destroy = sub.add_parser("destroy", parents=[common], help="remove every owned object")
+    destroy.add_argument("--auto-approve", action="store_true")
+    destroy.add_argument("--delete-topics", action="store_true",
+                         help="also delete the topics of dropped streams and tables")
+    destroy.set_defaults(func=cmd_destroy)
+    sub.add_parser("status", parents=[common], help="connectors, tasks and queries").set_defaults(
+        func=cmd_status)

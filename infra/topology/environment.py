@@ -1,0 +1,164 @@
+"""Per-environment settings (`infra/environments/<env>.yaml`) and secrets from the process env.
+
+An environment file names the servers, the name prefix that marks owned objects, and the
+variables templates read with `var()`. Strings may contain `${NAME}` placeholders filled from the
+process environment: those are secrets, masked wherever text is printed. KSQLDB_URL, CONNECT_URL
+and BOOTSTRAP_SERVERS override the file. `local_stack: true` finds a running `fraudctl local` stack.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.errors import FraudctlError
+from infra.rest import RestConfig
+
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9_]*_$")
+
+
+class EnvironmentError_(FraudctlError):
+    """A broken environment file or a missing secret."""
+
+
+class Secrets:
+    """Known secret values; `mask()` hides them in any text."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def add(self, value: str) -> str:
+        if value:
+            self.values.add(value)
+        return value
+
+    def mask(self, text: str) -> str:
+        for value in sorted(self.values, key=len, reverse=True):
+            text = text.replace(value, "***")
+        return text
+
+
+@dataclass
+class Environment:
+    """One deployment target."""
+
+    name: str
+    path: Path
+    prefix: str
+    variables: dict[str, Any]
+    ksqldb: RestConfig | None
+    connect: RestConfig | None
+    bootstrap_servers: str | None
+    secrets: Secrets = field(default_factory=Secrets)
+    skipped: dict[str, str] = field(default_factory=dict)  # server kind -> why it is absent
+
+    @property
+    def ksql_prefix(self) -> str:
+        return self.prefix.upper()
+
+    def ksql_name(self, logical: str) -> str:
+        return self.ksql_prefix + logical.upper()
+
+    def connector_name(self, logical: str) -> str:
+        return self.prefix + logical
+
+
+def environments_dir(project: Path) -> Path:
+    return project / "infra" / "environments"
+
+
+def available(project: Path) -> list[str]:
+    return sorted(p.stem for p in environments_dir(project).glob("*.yaml"))
+
+
+def load_environment(project: Path, name: str, environ: dict[str, str] | None = None,
+                     discover_local: bool = True) -> Environment:
+    """Read and check `infra/environments/<name>.yaml`; resolve secrets and overrides."""
+    environ = dict(os.environ if environ is None else environ)
+    path = environments_dir(project) / f"{name}.yaml"
+    if not path.is_file():
+        raise EnvironmentError_(f"no environment '{name}': {path} does not exist "
+                                f"(available: {', '.join(available(project)) or 'none'})")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise EnvironmentError_(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise EnvironmentError_(f"{path}: expected a mapping at the top level")
+    secrets = Secrets()
+    raw = _resolve(raw, path, environ, secrets)
+    unknown = set(raw) - {"prefix", "servers", "vars", "description"}
+    if unknown:
+        raise EnvironmentError_(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
+                                "expected prefix, servers, vars, description")
+    prefix = raw.get("prefix")
+    if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
+        raise EnvironmentError_(f"{path}: 'prefix' must be lower-case letters, digits and "
+                                f"underscores ending in '_' (e.g. fraud_prod_), got {prefix!r}")
+    servers = raw.get("servers") or {}
+    env = Environment(name=name, path=path, prefix=prefix, variables=raw.get("vars") or {},
+                      ksqldb=None, connect=None, bootstrap_servers=None, secrets=secrets)
+    if servers.get("local_stack") and discover_local:
+        _discover_local(env, servers)
+    env.bootstrap_servers = environ.get("BOOTSTRAP_SERVERS") or (
+        servers.get("kafka") or {}).get("bootstrap_servers") or env.bootstrap_servers
+    env.connect = _server(path, "connect", servers, environ.get("CONNECT_URL"), env)
+    env.ksqldb = _server(path, "ksqldb", servers, environ.get("KSQLDB_URL"), env)
+    return env
+
+
+def _resolve(value: Any, path: Path, environ: dict[str, str], secrets: Secrets) -> Any:
+    if isinstance(value, dict):
+        return {k: _resolve(v, path, environ, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, path, environ, secrets) for v in value]
+    if isinstance(value, str):
+        def fill(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise EnvironmentError_(f"{path}: secret ${{{name}}} is not set in the process "
+                                        f"environment (export {name}=...)")
+            return secrets.add(environ[name])
+
+        return PLACEHOLDER.sub(fill, value)
+    return value
+
+
+def _server(path: Path, kind: str, servers: dict, override: str | None,
+            env: Environment) -> RestConfig | None:
+    spec = servers.get(kind)
+    if override:
+        spec = {**(spec or {}), "url": override}
+    if spec is None and kind in env.skipped:
+        return None
+    if not spec:
+        env.skipped[kind] = f"environment '{env.name}' has no {kind} server"
+        return None
+    if not isinstance(spec, dict) or not spec.get("url"):
+        raise EnvironmentError_(f"{path}: servers.{kind} needs a 'url'")
+    auth = spec.get("basic_auth")
+    if auth is not None and not (isinstance(auth, dict) and {"username", "password"} <= set(auth)):
+        raise EnvironmentError_(f"{path}: servers.{kind}.basic_auth needs username and password")
+    return RestConfig(url=spec["url"], timeout=float(spec.get("timeout", 30)),
+                      basic_auth=(auth["username"], auth["password"]) if auth else None,
+                      ca_bundle=spec.get("ca_bundle"), client_cert=spec.get("client_cert"),
+                      client_key=spec.get("client_key"))
+
+
+def _discover_local(env: Environment, servers: dict) -> None:
+    """Fill Kafka and Connect from a running `fraudctl local up`, if there is one."""
+    from infra.local import LocalStack
+
+    state = LocalStack()._read_state()
+    if state:
+        env.bootstrap_servers = state["bootstrap_servers"]
+        servers.setdefault("connect", {"url": state["connect_url"]})
+    elif "connect" not in servers:
+        env.skipped["connect"] = ("no local stack is running (start it with "
+                                  "`fraudctl local up`, or set CONNECT_URL)")

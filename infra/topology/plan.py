@@ -1,0 +1,220 @@
+"""Compare the rendered topology with the live servers and decide, per object, what to do.
+
+Actions: create, update (ksqlDB CREATE OR REPLACE where allowed; Connect PUT config),
+recreate (terminate the writing queries, drop, create; every ksqlDB object downstream follows),
+delete (owned on the server, gone from the repo), unchanged, skipped (the environment has no
+such server). Only objects whose names carry the environment's prefix are ever touched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from infra.topology import ksql_statement
+from infra.topology.dag import downstream, topological_order
+from infra.topology.environment import Environment
+from infra.topology.render import ObjectSpec
+
+CREATE, UPDATE, RECREATE, DELETE, UNCHANGED, SKIPPED = (
+    "create", "update", "recreate", "delete", "unchanged", "skipped")
+SYMBOL = {CREATE: "+", UPDATE: "~", RECREATE: "-/+", DELETE: "-", UNCHANGED: " ", SKIPPED: "?"}
+
+
+@dataclass
+class LiveSource:
+    """A stream or table on the ksqlDB server."""
+
+    name: str
+    type: str  # STREAM or TABLE
+    statement: str
+    topic: str = ""
+    write_queries: list[str] = field(default_factory=list)
+    read_by: list[str] = field(default_factory=list)  # names of sources whose queries read it
+
+
+@dataclass
+class LiveState:
+    ksql: dict[str, LiveSource] | None  # None: no ksqlDB server in this environment
+    connectors: dict[str, dict[str, str]] | None  # name -> config; None: no Connect
+
+    @classmethod
+    def read(cls, ksql_client, connect_client) -> LiveState:
+        ksql = None
+        if ksql_client is not None:
+            ksql = {}
+            for source in ksql_client.sources():
+                ksql[source["name"]] = LiveSource(
+                    name=source["name"], type=source.get("type", "STREAM"),
+                    statement=source.get("statement", ""), topic=source.get("topic", ""),
+                    write_queries=[q["id"] for q in source.get("writeQueries", [])],
+                    read_by=sorted({s for q in source.get("readQueries", [])
+                                    for s in q.get("sinks", [])}))
+        connectors = None
+        if connect_client is not None:
+            connectors = {name: {k: v for k, v in item["info"]["config"].items() if k != "name"}
+                          for name, item in connect_client.connectors().items()}
+        return cls(ksql, connectors)
+
+
+@dataclass
+class Change:
+    kind: str  # ksql or connect
+    name: str  # server name
+    action: str
+    reason: str = ""
+    logical: str | None = None
+    statement: str | None = None  # ksql: what will be sent
+    config: dict[str, str] | None = None  # connect: what will be sent
+    live_type: str | None = None  # ksql: STREAM/TABLE for DROP
+    terminate: list[str] = field(default_factory=list)  # query ids to terminate first
+
+    def describe(self) -> str:
+        text = f"{SYMBOL[self.action]:>3} {self.action:9} {self.kind:7} {self.name}"
+        return text + (f"  ({self.reason})" if self.reason else "")
+
+
+@dataclass
+class Plan:
+    environment: str
+    changes: list[Change]  # desired objects in dependency order, then deletions
+
+    @property
+    def pending(self) -> list[Change]:
+        return [c for c in self.changes if c.action not in (UNCHANGED, SKIPPED)]
+
+    def count(self, action: str) -> int:
+        return sum(c.action == action for c in self.changes)
+
+    def summary(self) -> str:
+        parts = [f"{self.count(a)} to {a}" for a in (CREATE, UPDATE, RECREATE, DELETE)]
+        text = f"Plan for '{self.environment}': " + ", ".join(parts)
+        text += f", {self.count(UNCHANGED)} unchanged"
+        if self.count(SKIPPED):
+            text += f", {self.count(SKIPPED)} skipped"
+        return text + "."
+
+    def to_json(self, mask) -> str:
+        return mask(json.dumps({"environment": self.environment,
+                                "changes": [asdict(c) for c in self.changes]}, indent=2))
+
+
+def make_plan(env: Environment, specs: list[ObjectSpec], live: LiveState) -> Plan:
+    ordered = topological_order(specs)
+    changes: dict[str, Change] = {}
+    for spec in ordered:
+        changes[spec.logical] = (_ksql_change(env, spec, live.ksql) if spec.kind == "ksql"
+                                 else _connect_change(env, spec, live.connectors))
+    _cascade_recreates(specs, changes, live.ksql or {})
+    result = [changes[s.logical] for s in ordered]
+    result += _deletions(env, specs, live)
+    return Plan(env.name, result)
+
+
+def _ksql_change(env: Environment, spec: ObjectSpec, live: dict[str, LiveSource] | None):
+    if live is None:
+        return Change("ksql", spec.name, SKIPPED, env.skipped.get("ksqldb", "no ksqlDB"),
+                      spec.logical)
+    desired = ksql_statement.parse(spec.text)
+    current = live.get(spec.name)
+    if current is None:
+        return Change("ksql", spec.name, CREATE, "", spec.logical, statement=spec.text.strip())
+    try:
+        existing = ksql_statement.parse(current.statement)
+    except ksql_statement.StatementError:
+        existing = None
+    if existing is not None and ksql_statement.same_definition(desired, existing):
+        return Change("ksql", spec.name, UNCHANGED, "", spec.logical)
+    action, why = (ksql_statement.change_class(desired, existing) if existing is not None
+                   else (RECREATE, "the server's statement could not be read"))
+    statement = spec.text.strip()
+    if action == UPDATE:
+        statement = _or_replace(statement)
+    return Change("ksql", spec.name, action, why, spec.logical, statement=statement,
+                  live_type=current.type, terminate=list(current.write_queries))
+
+
+def _or_replace(statement: str) -> str:
+    head, sep, rest = statement.partition(" ")
+    if head.upper() != "CREATE" or rest.upper().startswith("OR REPLACE"):
+        return statement
+    return f"{head} OR REPLACE {rest}"
+
+
+def _connect_change(env: Environment, spec: ObjectSpec, live: dict[str, dict] | None):
+    if live is None:
+        return Change("connect", spec.name, SKIPPED, env.skipped.get("connect", "no Connect"),
+                      spec.logical)
+    current = live.get(spec.name)
+    if current is None:
+        return Change("connect", spec.name, CREATE, "", spec.logical, config=spec.config)
+    if current == spec.config:
+        return Change("connect", spec.name, UNCHANGED, "", spec.logical)
+    keys = sorted(k for k in set(current) | set(spec.config)
+                  if current.get(k) != spec.config.get(k))
+    return Change("connect", spec.name, UPDATE, f"config changes: {', '.join(keys)}",
+                  spec.logical, config=spec.config)
+
+
+def _cascade_recreates(specs: list[ObjectSpec], changes: dict[str, Change],
+                       live: dict[str, LiveSource]) -> None:
+    for logical, change in list(changes.items()):
+        if change.action != RECREATE:
+            continue
+        for other in downstream(specs, logical):
+            dep = changes[other]
+            if dep.kind == "ksql" and dep.action in (UNCHANGED, UPDATE):
+                spec = next(s for s in specs if s.logical == other)
+                current = live[dep.name]
+                dep.action = RECREATE
+                dep.reason = f"follows {change.name}, which is recreated"
+                dep.statement = spec.text.strip()
+                dep.live_type = current.type
+                dep.terminate = list(current.write_queries)
+
+
+def _deletions(env: Environment, specs: list[ObjectSpec], live: LiveState) -> list[Change]:
+    wanted = {s.name for s in specs}
+    deletions: list[Change] = []
+    if live.ksql is not None:
+        owned = {n: s for n, s in live.ksql.items()
+                 if n.startswith(env.ksql_prefix) and n not in wanted}
+        for name in _drop_order(owned):
+            source = owned[name]
+            deletions.append(Change("ksql", name, DELETE, "no template defines it any more",
+                                    live_type=source.type,
+                                    terminate=list(source.write_queries)))
+    if live.connectors is not None:
+        for name in sorted(live.connectors):
+            if name.startswith(env.prefix) and name not in wanted:
+                deletions.append(Change("connect", name, DELETE,
+                                        "no template defines it any more"))
+    return deletions
+
+
+def _drop_order(sources: dict[str, LiveSource]) -> list[str]:
+    """Readers before what they read (a source read by others cannot be dropped first)."""
+    order, placed = [], set()
+    remaining = dict(sources)
+    while remaining:
+        ready = sorted(n for n, s in remaining.items()
+                       if not any(r in remaining and r != n for r in s.read_by))
+        if not ready:
+            ready = sorted(remaining)  # a cycle on the server: drop in name order
+        for name in ready:
+            order.append(name)
+            placed.add(name)
+            del remaining[name]
+    return order
+
+
+def teardown_order(plan: Plan, live: dict[str, LiveSource] | None) -> list[Change]:
+    """ksqlDB objects to drop before building: deletions and the drop half of recreates,
+    readers first."""
+    drops = {c.name: c for c in plan.changes
+             if c.kind == "ksql" and c.action in (DELETE, RECREATE)}
+    if not drops:
+        return []
+    known = {n: (live or {}).get(n, LiveSource(n, drops[n].live_type or "STREAM", ""))
+             for n in drops}
+    return [drops[n] for n in _drop_order(known)]

@@ -1,0 +1,18 @@
+-- Monitoring: scoring latency per model version and window. ROWTIME of a scored record is the
+-- time its raw line entered Kafka (the sidecar keeps the input timestamp), SCORED_AT is when the
+-- sidecar scored it: the difference is the pipeline's latency through ksqlDB and the sidecar.
+CREATE TABLE {{ this }} WITH (
+  KEY_FORMAT = 'JSON',
+  VALUE_FORMAT = 'JSON',
+  PARTITIONS = {{ var("partitions") }},
+  REPLICAS = {{ var("replicas") }}
+) AS SELECT
+  MODEL_VERSION,
+  COUNT(*) AS EVENTS,
+  SUM(SCORED_AT - ROWTIME) / COUNT(*) AS LATENCY_MS_MEAN,
+  MAX(SCORED_AT - ROWTIME) AS LATENCY_MS_MAX,
+  MIN(SCORED_AT - ROWTIME) AS LATENCY_MS_MIN
+FROM {{ ref('transactions_scored') }}
+WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
+GROUP BY MODEL_VERSION
+EMIT CHANGES;

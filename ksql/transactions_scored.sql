@@ -1,0 +1,22 @@
+-- Step 5 output: what the scoring sidecar writes (contract: transactions.scored). The sidecar
+-- reads the features stream, so that stream comes first: {{ depends_on('transactions_features') }}
+CREATE STREAM {{ this }} (
+  ID BIGINT KEY,
+  USER_MASKED VARCHAR,
+  TS VARCHAR,
+  AMOUNT DOUBLE,
+  CLASS VARCHAR,
+  SCORE DOUBLE,
+  THRESHOLD DOUBLE,
+  IS_ANOMALY BOOLEAN,
+  MODEL_VERSION VARCHAR,
+  SCORED_AT BIGINT,
+  SHADOW_SCORE DOUBLE,
+  SHADOW_MODEL_VERSION VARCHAR
+) WITH (
+  KAFKA_TOPIC = '{{ var("topics.scored") }}',
+  KEY_FORMAT = 'KAFKA',
+  VALUE_FORMAT = 'JSON',
+  PARTITIONS = {{ var("partitions") }},
+  REPLICAS = {{ var("replicas") }}
+);

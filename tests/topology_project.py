@@ -1,0 +1,36 @@
+"""Build small template projects in a temporary directory for topology tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import yaml
+
+
+def make_project(root: Path, ksql: dict[str, str] | None = None,
+                 connect: dict[str, str] | None = None, env: dict | None = None,
+                 env_name: str = "test") -> Path:
+    (root / "ksql").mkdir(parents=True, exist_ok=True)
+    (root / "connect").mkdir(parents=True, exist_ok=True)
+    (root / "infra" / "environments").mkdir(parents=True, exist_ok=True)
+    for name, text in (ksql or {}).items():
+        (root / "ksql" / f"{name}.sql").write_text(textwrap.dedent(text).lstrip())
+    for name, text in (connect or {}).items():
+        (root / "connect" / f"{name}.json").write_text(textwrap.dedent(text).lstrip())
+    spec = env or {"prefix": "t_", "servers": {}, "vars": {"topic": "in", "partitions": 1}}
+    (root / "infra" / "environments" / f"{env_name}.yaml").write_text(yaml.safe_dump(spec))
+    return root
+
+
+SOURCE = """
+    CREATE STREAM {{ this }} (ID BIGINT KEY, V DOUBLE)
+      WITH (KAFKA_TOPIC='{{ var("topic") }}', VALUE_FORMAT='JSON', PARTITIONS={{ var("partitions") }});
+"""
+FILTERED = """
+    CREATE STREAM {{ this }} AS SELECT ID, V FROM {{ ref('source') }} WHERE V > 0 EMIT CHANGES;
+"""
+COUNTS = """
+    CREATE TABLE {{ this }} AS SELECT ID, COUNT(*) AS N FROM {{ ref('filtered') }}
+      WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY ID EMIT CHANGES;
+"""
