@@ -25,7 +25,8 @@ def make_project(root: Path, ksql: dict[str, str] | None = None,
 
 SOURCE = """
     CREATE STREAM {{ this }} (ID BIGINT KEY, V DOUBLE)
-      WITH (KAFKA_TOPIC='{{ var("topic") }}', VALUE_FORMAT='JSON', PARTITIONS={{ var("partitions") }});
+      WITH (KAFKA_TOPIC='{{ var("topic") }}', VALUE_FORMAT='JSON',
+            PARTITIONS={{ var("partitions") }});
 """
 FILTERED = """
     CREATE STREAM {{ this }} AS SELECT ID, V FROM {{ ref('source') }} WHERE V > 0 EMIT CHANGES;

@@ -134,7 +134,7 @@ def confirm(question: str, auto_approve: bool, what: str) -> None:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    env, plan, _specs_, live, ksql, connect = _plan(args)
+    env, plan, _, live, ksql, connect = _plan(args)
     _skipped_note(env, args.only)
     for change in plan.pending:
         print(env.secrets.mask(change.describe()))
@@ -151,7 +151,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    project, env = _context(args)
+    _project, env = _context(args)
     ksql, connect = _clients(env, args.only)
     _skipped_note(env, args.only)
     live = LiveState.read(ksql, connect)
@@ -178,7 +178,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    project, env = _context(args)
+    _project, env = _context(args)
     ksql, connect = _clients(env, args.only)
     _skipped_note(env, args.only)
     healthy = True
@@ -205,9 +205,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     common.add_argument("--env", default="local", help="infra/environments/<env>.yaml")
     common.add_argument("--only", choices=("ksql", "connect"), help="one kind of object")
     common.add_argument("--project", help="repository root (default: this checkout)")
-    sub.add_parser("render", parents=[common], help="print the statements and configs").add_argument(
-        "--out", help="write them into this directory instead")
-    sub.choices["render"].set_defaults(func=cmd_render)
+    render = sub.add_parser("render", parents=[common], help="print statements and configs")
+    render.add_argument("--out", help="write them into this directory instead")
+    render.set_defaults(func=cmd_render)
     sub.add_parser("validate", parents=[common],
                    help="check templates (and Connect configs where reachable)").set_defaults(
         func=cmd_validate)

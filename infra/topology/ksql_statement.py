@@ -192,8 +192,9 @@ def parse(text: str) -> Statement:
         _parse_query(stmt, query)
     with_text = ", ".join(f"{k}={v}" for k, v in sorted(stmt.properties.items()))
     schema = f"({', '.join(stmt.columns)})" if stmt.columns else ""
-    select = (f" AS SELECT {', '.join(stmt.select_items)} {stmt.source_clause}"
-              f"{' WHERE ' + stmt.where if stmt.where else ''}{' ' + stmt.tail if stmt.tail else ''}"
+    where = f" WHERE {stmt.where}" if stmt.where else ""
+    tail = f" {stmt.tail}" if stmt.tail else ""
+    select = (f" AS SELECT {', '.join(stmt.select_items)} {stmt.source_clause}{where}{tail}"
               if stmt.is_query else "")
     stmt.normal = (f"CREATE {stmt.kind} {stmt.name}{schema}"
                    f"{' WITH(' + with_text + ')' if with_text else ''}{select}").strip()

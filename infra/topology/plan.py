@@ -135,7 +135,7 @@ def _ksql_change(env: Environment, spec: ObjectSpec, live: dict[str, LiveSource]
 
 
 def _or_replace(statement: str) -> str:
-    head, sep, rest = statement.partition(" ")
+    head, _sep, rest = statement.partition(" ")
     if head.upper() != "CREATE" or rest.upper().startswith("OR REPLACE"):
         return statement
     return f"{head} OR REPLACE {rest}"

@@ -63,10 +63,13 @@ def test_change_classes_follow_ksqldb_upgrade_rules(old, new, expected):
     assert ks.change_class(ks.parse(new), ks.parse(old))[0] == expected
 
 
+SINK = '{"connector.class": "X", "topics": "{{ var("topic") }}"}'
+
+
 def _project(tmp_path, filtered=FILTERED, **extra):
     root = make_project(tmp_path, ksql={"source": SOURCE, "filtered": filtered,
                                         "counts": COUNTS, **extra},
-                        connect={"sink": '{"connector.class": "X", "topics": "{{ var("topic") }}"}'},
+                        connect={"sink": SINK},
                         env={"prefix": "t_", "servers": {"ksqldb": {"url": "http://k"},
                                                          "connect": {"url": "http://c"}},
                              "vars": {"topic": "in", "partitions": 1}})
@@ -104,7 +107,7 @@ def test_plan_after_apply_is_all_unchanged_and_ignores_foreign_objects(tmp_path)
 
 
 def test_filter_change_is_an_in_place_update(tmp_path):
-    env, specs = _project(tmp_path)
+    _env, specs = _project(tmp_path)
     live = _live_from(specs)
     env2, specs2 = _project(tmp_path / "v2", filtered=FILTERED.replace("V > 0", "V > 10"))
     plan = make_plan(env2, specs2, live)
@@ -114,7 +117,7 @@ def test_filter_change_is_an_in_place_update(tmp_path):
 
 
 def test_recreate_cascades_downstream_and_needs_the_flag(tmp_path):
-    env, specs = _project(tmp_path)
+    _env, specs = _project(tmp_path)
     live = _live_from(specs)
     env2, specs2 = _project(tmp_path / "v2", filtered=FILTERED.replace("SELECT ID, V",
                                                                        "SELECT ID"))
@@ -123,24 +126,24 @@ def test_recreate_cascades_downstream_and_needs_the_flag(tmp_path):
     assert actions["T_FILTERED"] == RECREATE and actions["T_COUNTS"] == RECREATE
     counts = next(c for c in plan.changes if c.name == "T_COUNTS")
     assert "follows T_FILTERED" in counts.reason
-    with pytest.raises(ApplyError, match="recreate T_FILTERED, T_COUNTS .*--allow-recreate"):
+    with pytest.raises(ApplyError, match=r"recreate T_FILTERED, T_COUNTS .*--allow-recreate"):
         check_allowed(plan, allow_recreate=False, allow_delete=False)
     check_allowed(plan, allow_recreate=True, allow_delete=False)
 
 
 def test_removed_template_is_a_delete_that_needs_the_flag(tmp_path):
-    env, specs = _project(tmp_path, extra_view=FILTERED.replace("filtered", "source"))
+    _env, specs = _project(tmp_path, extra_view=FILTERED.replace("filtered", "source"))
     live = _live_from([s for s in specs])
     env2, specs2 = _project(tmp_path / "v2")
     plan = make_plan(env2, specs2, live)
     deletes = [c for c in plan.changes if c.action == DELETE]
     assert [c.name for c in deletes] == ["T_EXTRA_VIEW"]
-    with pytest.raises(ApplyError, match="delete T_EXTRA_VIEW .*--allow-delete"):
+    with pytest.raises(ApplyError, match=r"delete T_EXTRA_VIEW .*--allow-delete"):
         check_allowed(plan, allow_recreate=False, allow_delete=False)
 
 
 def test_steps_tear_down_readers_first_then_build_in_order(tmp_path):
-    env, specs = _project(tmp_path)
+    _env, specs = _project(tmp_path)
     live = _live_from(specs)
     env2, specs2 = _project(tmp_path / "v2", filtered=FILTERED.replace("SELECT ID, V",
                                                                        "SELECT ID"))
