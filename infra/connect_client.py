@@ -24,7 +24,7 @@ class ConnectClient(RestClient):
         """Every connector with its config (`info`) and `status`, in one call."""
         return self.request("GET", "/connectors?expand=info&expand=status").json()
 
-    def config(self, name: str) -> dict[str, str] | None:
+    def connector_config(self, name: str) -> dict[str, str] | None:
         try:
             return self.request("GET", f"/connectors/{quote(name)}/config", retry=False).json()
         except ServerError as exc:
