@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Subcommands that live beside their package (training, sidecar, topology)."""
     registrars = []
-    for module in ("infra.topology.commands", "training.commands", "udf_server.commands",
-                   "infra.demo"):
+    for module in ("infra.topology.commands", "infra.pipeline_commands", "training.commands",
+                   "udf_server.commands", "infra.demo"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -70,7 +70,9 @@ def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: fl
                 if err is None:
                     messages.append(msg)
                     last_new = time.monotonic()
-                elif err.code() != KafkaError._PARTITION_EOF:
+                # a topic that does not exist yet may still be created by its producer
+                elif err.code() not in (KafkaError._PARTITION_EOF,
+                                        KafkaError.UNKNOWN_TOPIC_OR_PART):
                     raise FraudctlError(f"consuming {topic}: {err}")
     finally:
         consumer.close()

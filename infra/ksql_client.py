@@ -94,3 +94,25 @@ class KsqlClient(RestClient):
             time.sleep(0.5)
         raise ServerError(f"no RUNNING query writes {sink} after {timeout:.0f}s (last seen: "
                           f"{seen.get('id')} {seen.get('state')})")
+
+
+def _column_names(schema: str) -> list[str]:
+    """Names from a /query header schema such as "`ID` BIGINT KEY, `N` BIGINT"."""
+    import re
+
+    return re.findall(r"`([^`]+)`", schema)
+
+
+def pull_rows(client: KsqlClient, sql: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Run a pull query on /query and return its rows as dicts (column name -> value)."""
+    response = client.request("POST", "/query", json={"ksql": sql, "streamsProperties": {}},
+                              timeout=timeout)
+    rows, names = [], []
+    for item in response.json():
+        if "header" in item:
+            names = _column_names(item["header"].get("schema", ""))
+        elif "row" in item:
+            rows.append(dict(zip(names, item["row"]["columns"], strict=False)))
+        elif "errorMessage" in item:
+            raise ServerError(f"ksqlDB pull query failed: {item['errorMessage'].get('message')}")
+    return rows

@@ -54,17 +54,20 @@ def strip_comments(text: str) -> str:
 
 
 def _tokens_upper(text: str) -> str:
-    """Collapse whitespace and upper-case everything outside quotes."""
+    """Collapse whitespace, upper-case and space punctuation uniformly, outside quotes only."""
     parts = re.split(r"('(?:[^']|'')*'|`[^`]*`)", text)
     norm = []
     for k, part in enumerate(parts):
         if k % 2:
-            norm.append(part)
-        else:
-            norm.append(re.sub(r"\s+", " ", part).upper())
+            norm.append(part)  # a quoted string or identifier stays exactly as written
+            continue
+        part = re.sub(r"\s+", " ", part).upper()
+        part = re.sub(r"\s*([(),=;])\s*", r"\1", part)
+        part = re.sub(r"\)(?=[A-Z0-9_])", ") ", part)  # keep ") AS X" apart
+        part = part.replace(",", ", ")
+        norm.append(part)
     text = "".join(norm)
-    text = re.sub(r"\s*([(),=;])\s*", r"\1", text)
-    text = re.sub(r",", ", ", text)
+    text = re.sub(r"\)(?=[`'])", ") ", text)
     return text.strip()
 
 

@@ -33,6 +33,9 @@ def test_quoted_strings_keep_their_case():
     a = ks.parse("CREATE STREAM X AS SELECT * FROM Y WHERE NAME = 'Kai';")
     b = ks.parse("CREATE STREAM X AS SELECT * FROM Y WHERE NAME = 'kai';")
     assert not ks.same_definition(a, b)
+    c = ks.parse("CREATE STREAM X AS SELECT * FROM Y WHERE NAME = 'a,b';")
+    d = ks.parse("CREATE STREAM X AS SELECT * FROM Y WHERE NAME = 'a, b';")
+    assert not ks.same_definition(c, d), "spacing inside a string literal is data"
 
 
 def test_properties_the_server_adds_do_not_count_as_a_change():

@@ -1,0 +1,73 @@
+"""CLI: `fraudctl replay` and `fraudctl monitor`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from infra.errors import FraudctlError
+from infra.topology.commands import project_dir
+from infra.topology.environment import load_environment
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from infra.replay import ReplayOptions, file_sender, kafka_sender, raw_lines, replay
+
+    env = load_environment(project_dir(args), args.env)
+    options = ReplayOptions(rate=args.rate, limit=args.limit, loop=args.loop,
+                            start_id=args.start_id, keep_labels=not args.no_labels)
+    data = Path(args.data)
+    if not data.is_file():
+        raise FraudctlError(f"{data}: no such file")
+    if args.to == "file":
+        target = Path(args.file or env.variables.get("files", {}).get("source", ""))
+        if not str(target):
+            raise FraudctlError("--to file needs --file or vars.files.source in the environment")
+        send, flush = file_sender(target)
+        where = f"file {target}"
+    else:
+        if not env.bootstrap_servers:
+            raise FraudctlError(f"environment '{env.name}' has no Kafka bootstrap servers "
+                                "(set BOOTSTRAP_SERVERS or start `fraudctl local up`)")
+        topic = env.variables["topics"]["raw"]
+        send, flush = kafka_sender(env.bootstrap_servers, topic)
+        where = f"topic {topic} on {env.bootstrap_servers}"
+    rate = f"{args.rate:g}/s" if args.rate > 0 else "full speed"
+    print(f"replaying {data} into {where} at {rate}"
+          f"{', looping' if args.loop else ''}")
+    replay(raw_lines(data, options), send, options, flush)
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from infra.ksql_client import KsqlClient
+    from infra.monitor import run
+
+    env = load_environment(project_dir(args), args.env)
+    if env.ksqldb is None:
+        raise FraudctlError(f"monitor reads ksqlDB's monitoring tables, and environment "
+                            f"'{env.name}' has none: {env.skipped.get('ksqldb')}. Use an "
+                            "environment with ksqlDB (e.g. --env compose) or set KSQLDB_URL.")
+    run(KsqlClient(env.ksqldb), env, args.interval, args.once)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env", default="local")
+    common.add_argument("--project", help="repository root (default: this checkout)")
+    rp = sub.add_parser("replay", parents=[common], help="stream a dataset into the raw topic")
+    rp.add_argument("--data", required=True, help="Kaggle creditcard.csv or a raw-format file")
+    rp.add_argument("--rate", type=float, default=100.0, help="events per second (0: max)")
+    rp.add_argument("--limit", type=int, help="stop after this many lines")
+    rp.add_argument("--loop", action="store_true", help="start over at the end of the file")
+    rp.add_argument("--start-id", type=int, help="first ID for Kaggle rows (default: now in ms)")
+    rp.add_argument("--no-labels", action="store_true", help="send CLASS empty (unlabelled)")
+    rp.add_argument("--to", choices=("kafka", "file"), default="kafka",
+                    help="the raw topic, or the file Connect's FileStreamSource tails")
+    rp.add_argument("--file", help="with --to file: the path (default: vars.files.source)")
+    rp.set_defaults(func=cmd_replay)
+    mon = sub.add_parser("monitor", parents=[common], help="live view of the monitoring tables")
+    mon.add_argument("--interval", type=float, default=5.0)
+    mon.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    mon.set_defaults(func=cmd_monitor)

@@ -1,0 +1,87 @@
+"""The repository's real Connect templates on the real Connect worker, fed by `fraudctl replay`.
+
+Copies ksql/ and connect/ into a temporary project whose environment points at the test stack,
+applies the connectors, replays synthetic Kaggle rows into the file the source tails (the
+continuous-stream case), and checks the raw topic; then alerts written to the alerts topic come
+out of the FileStreamSink into its file.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+from confluent_kafka import Producer
+
+from infra.kafka import consume_messages
+from training.synth import synthesize, write_kaggle_csv
+from udf_server.contract import RAW_COLUMNS
+
+pytestmark = [pytest.mark.kafka, pytest.mark.connect]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cli(root, *args):
+    env = {k: v for k, v in os.environ.items() if k not in ("KSQLDB_URL", "CONNECT_URL")}
+    return subprocess.run([sys.executable, "-m", "infra.cli", *args, "--env", "it",
+                           "--project", str(root)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, env=env, timeout=300, check=False)
+
+
+def test_real_connectors_with_replay_into_the_tailed_file(stack, connect_url, tmp_path):
+    if stack.file_dir_local is None:
+        pytest.skip("no directory shared with Connect")
+    tag = uuid.uuid4().hex[:6]
+    root = tmp_path / "repo"
+    (root / "infra" / "environments").mkdir(parents=True)
+    shutil.copytree(REPO / "ksql", root / "ksql")
+    shutil.copytree(REPO / "connect", root / "connect")
+    spec = yaml.safe_load((REPO / "infra/environments/local.yaml").read_text())
+    source_file = stack.file_dir_local / f"raw-{tag}.csv"
+    alerts_file = stack.file_dir_local / f"alerts-{tag}.jsonl"
+    spec["prefix"] = f"it{tag}_"
+    spec["servers"] = {"connect": {"url": connect_url},
+                       "kafka": {"bootstrap_servers": stack.bootstrap_servers}}
+    spec["vars"]["topics"] = {k: f"{v}.{tag}" for k, v in spec["vars"]["topics"].items()}
+    spec["vars"]["files"] = {"source": stack.connect_path(source_file),
+                             "alerts": stack.connect_path(alerts_file)}
+    (root / "infra/environments/it.yaml").write_text(yaml.safe_dump(spec))
+    topics = spec["vars"]["topics"]
+
+    applied = _cli(root, "apply", "--only", "connect", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    try:
+        data = tmp_path / "kaggle.csv"
+        write_kaggle_csv(synthesize(300, 0.02, seed=5), data)
+        replayed = _cli(root, "replay", "--data", str(data), "--rate", "0", "--limit", "250",
+                        "--to", "file", "--file", str(source_file), "--start-id", "1000")
+        assert replayed.returncode == 0, replayed.stderr
+        assert "replayed 250 lines" in replayed.stderr
+
+        raw = consume_messages(stack.bootstrap_servers, topics["raw"], 250, timeout=60,
+                               idle_after=2.0)
+        assert len(raw) == 250
+        first = raw[0].value().decode()
+        fields = first.split(",")
+        assert len(fields) == len(RAW_COLUMNS) and fields[0] == "1000"
+        assert fields[1].startswith('"') and fields[-1] in ('"0"', '"1"')
+        assert [int(m.value().split(b",")[0]) for m in raw] == list(range(1000, 1250))
+
+        alert = orjson.dumps({"ID": 7, "SCORE": 3.2, "MODEL_VERSION": "abc"})
+        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        producer.produce(topics["alerts"], key=(7).to_bytes(8, "big"), value=alert)
+        producer.flush(10)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+                alerts_file.exists() and alerts_file.read_text().strip()):
+            time.sleep(0.5)
+        assert alerts_file.read_text().strip() == alert.decode()
+    finally:
+        destroyed = _cli(root, "destroy", "--only", "connect", "--auto-approve")
+        assert destroyed.returncode == 0, destroyed.stderr

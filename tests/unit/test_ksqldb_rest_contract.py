@@ -1,0 +1,120 @@
+"""The ksqlDB client against response bodies from the ksqlDB REST documentation.
+
+ksqlDB cannot run on this machine, so these tests replay documented bodies from a local HTTP
+server. They pin our parsing to the documented contract; they do NOT replace the real test in
+tests/ksqldb/, which runs where Docker or KSQLDB_URL exists.
+
+Sources (ksqlDB docs, "ksql endpoint" page of the REST API reference, and the REST entity
+classes SourceDescription / RunningQuery in the ksqlDB repository):
+- CREATE response: array of {statementText, commandId, commandStatus{status,message},
+  commandSequenceNumber} ("Example response" for POST /ksql).
+- Errors: HTTP 4xx with error_code (40001 BAD_STATEMENT), message, statementText, entities.
+- LIST ... EXTENDED: sourceDescriptions[] with name, type, statement, topic, readQueries and
+  writeQueries (RunningQuery: queryString, sinks, id, state).
+"""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from infra.ksql_client import KsqlClient, KsqlStatementError
+from infra.rest import RestConfig
+from infra.topology.plan import LiveState
+
+CREATED = {"statementText": "CREATE STREAM pageviews_home AS SELECT * FROM pageviews_original "
+                            "WHERE pageid='home';",
+           "commandId": "stream/PAGEVIEWS_HOME/create",
+           "commandStatus": {"status": "SUCCESS", "message": "Stream created and running"},
+           "commandSequenceNumber": 10, "warnings": []}
+BAD_STATEMENT = {"@type": "statement_error", "error_code": 40001,
+                 "message": "line 1:8: mismatched input 'STREEM' expecting {'STREAM', 'TABLE'}",
+                 "statementText": "CREATE STREEM X;", "entities": []}
+QUERY = {"queryString": "CREATE STREAM FRAUD_ALERTS AS SELECT ...", "sinks": ["FRAUD_ALERTS"],
+         "sinkKafkaTopics": ["transactions.alerts"], "id": "CSAS_FRAUD_ALERTS_3",
+         "statusCount": {"RUNNING": 1}, "queryType": "PERSISTENT", "state": "RUNNING"}
+SOURCES = {"@type": "source_descriptions", "statementText": "LIST STREAMS EXTENDED;",
+           "warnings": [], "sourceDescriptions": [
+               {"name": "FRAUD_TRANSACTIONS_SCORED", "type": "STREAM",
+                "topic": "transactions.scored",
+                "statement": "CREATE STREAM FRAUD_TRANSACTIONS_SCORED (ID BIGINT KEY) WITH "
+                             "(KAFKA_TOPIC='transactions.scored', VALUE_FORMAT='JSON');",
+                "readQueries": [QUERY], "writeQueries": [], "fields": [], "keyFormat": "KAFKA",
+                "valueFormat": "JSON", "partitions": 3, "replication": 1},
+               {"name": "FRAUD_ALERTS", "type": "STREAM", "topic": "transactions.alerts",
+                "statement": QUERY["queryString"], "readQueries": [], "writeQueries": [QUERY],
+                "fields": [], "keyFormat": "KAFKA", "valueFormat": "JSON", "partitions": 3,
+                "replication": 1}]}
+NO_TABLES = {"@type": "source_descriptions", "statementText": "LIST TABLES EXTENDED;",
+             "warnings": [], "sourceDescriptions": []}
+
+
+class _Server:
+    def __init__(self):
+        self.requests: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"body": body, "accept": self.headers["Accept"]})
+                statement = body["ksql"]
+                if statement.startswith("LIST STREAMS"):
+                    status, payload = 200, [SOURCES]
+                elif statement.startswith("LIST TABLES"):
+                    status, payload = 200, [NO_TABLES]
+                elif "STREEM" in statement:
+                    status, payload = 400, BAD_STATEMENT
+                else:
+                    status, payload = 200, [dict(CREATED, commandSequenceNumber=10 + len(
+                        outer.requests))]
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/vnd.ksql.v1+json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+@pytest.fixture()
+def server():
+    s = _Server()
+    yield s
+    s.httpd.shutdown()
+
+
+def test_statements_are_chained_by_command_sequence_number(server):
+    client = KsqlClient(RestConfig(server.url, retries=0))
+    client.execute("CREATE STREAM A (X INT) WITH (KAFKA_TOPIC='a', VALUE_FORMAT='JSON');")
+    client.execute("CREATE STREAM B AS SELECT * FROM A;")
+    first, second = (r["body"] for r in server.requests)
+    assert "commandSequenceNumber" not in first
+    assert second["commandSequenceNumber"] == 11
+    assert server.requests[0]["accept"] == "application/vnd.ksql.v1+json"
+
+
+def test_statement_error_body_is_parsed(server):
+    client = KsqlClient(RestConfig(server.url, retries=0))
+    with pytest.raises(KsqlStatementError) as info:
+        client.execute("CREATE STREEM X;")
+    err = info.value
+    assert err.error_code == 40001 and err.status == 400
+    assert err.statement == "CREATE STREEM X;"
+    assert "mismatched input 'STREEM'" in str(err) and err.entities == []
+
+
+def test_live_state_reads_statements_and_query_links(server):
+    live = LiveState.read(KsqlClient(RestConfig(server.url, retries=0)), None)
+    scored, alerts = live.ksql["FRAUD_TRANSACTIONS_SCORED"], live.ksql["FRAUD_ALERTS"]
+    assert scored.read_by == ["FRAUD_ALERTS"] and scored.write_queries == []
+    assert alerts.write_queries == ["CSAS_FRAUD_ALERTS_3"]
+    assert scored.statement.startswith("CREATE STREAM FRAUD_TRANSACTIONS_SCORED")
+    assert live.connectors is None

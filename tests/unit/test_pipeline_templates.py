@@ -1,0 +1,124 @@
+"""The repository's own topology: renders everywhere, has the intended DAG, keeps the contracts."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from infra.topology import ksql_statement as ks
+from infra.topology.dag import topological_order
+from infra.topology.environment import available, load_environment
+from infra.topology.validate import validate_offline
+from udf_server.contract import FEATURE_NAMES, RAW_COLUMNS
+
+REPO = Path(__file__).resolve().parents[2]
+SECRETS = {"CONNECT_PASSWORD": "c-pass", "KSQLDB_PASSWORD": "k-pass"}
+INTENDED_EDGES = {
+    "transactions_raw": set(),
+    "transactions_features": {"transactions_raw"},
+    "transactions_scored": {"transactions_features"},
+    "alerts": {"transactions_scored"},
+    "monitor_alert_rate": {"transactions_scored"},
+    "monitor_score_drift": {"transactions_scored"},
+    "monitor_accuracy": {"transactions_scored"},
+    "monitor_latency": {"transactions_scored"},
+    "user_alert_escalation": {"alerts"},
+    "transactions_source": set(),
+    "alerts_sink": {"alerts"},
+}
+
+
+def _specs(env_name):
+    env = load_environment(REPO, env_name, environ=SECRETS, discover_local=False)
+    specs, errors = validate_offline(REPO, env)
+    assert errors == [], [str(e) for e in errors]
+    return env, {s.logical: s for s in specs}
+
+
+def test_the_documented_environments_exist():
+    assert {"local", "compose", "prod.example"} <= set(available(REPO))
+
+
+@pytest.mark.parametrize("env_name", ["local", "compose", "prod.example"])
+def test_every_template_renders_for_every_environment(env_name):
+    env, specs = _specs(env_name)
+    assert set(specs) == set(INTENDED_EDGES)
+    for spec in specs.values():
+        assert "{{" not in spec.text and "{%" not in spec.text
+        if spec.kind == "ksql":
+            assert ks.parse(spec.text).name == spec.name.upper()
+            assert spec.name.startswith(env.ksql_prefix)
+        else:
+            assert spec.name.startswith(env.prefix)
+
+
+def test_the_dag_is_the_intended_one():
+    _, specs = _specs("compose")
+    assert {k: set(s.refs) for k, s in specs.items()} == INTENDED_EDGES
+    order = [s.logical for s in topological_order(list(specs.values()))]
+    assert order.index("transactions_raw") < order.index("transactions_features") < order.index(
+        "transactions_scored") < order.index("alerts") < order.index("alerts_sink")
+
+
+def test_raw_stream_reads_the_contract_columns_as_delimited():
+    _, specs = _specs("compose")
+    raw = ks.parse(specs["transactions_raw"].text)
+    names = [c.split()[0].strip("`") for c in raw.columns]
+    assert names == list(RAW_COLUMNS)
+    assert raw.properties["KAFKA_TOPIC"] == "'transactions.raw'"
+    assert raw.properties["VALUE_FORMAT"] == "'DELIMITED'"
+
+
+def test_features_stream_keys_by_id_and_builds_the_contract_array():
+    _, specs = _specs("compose")
+    features = ks.parse(specs["transactions_features"].text)
+    assert features.properties["KAFKA_TOPIC"] == "'transactions.features'"
+    assert features.properties["KEY_FORMAT"] == "'KAFKA'"
+    assert features.properties["VALUE_FORMAT"] == "'JSON'"
+    assert features.tail == "PARTITION BY ID"
+    aliases = [item.rsplit(" AS ", 1)[-1] for item in features.select_items]
+    assert aliases == ["ID", "USER_MASKED", "TS", "AMOUNT", "CLASS", "FEATURES"]
+    array = re.search(r"ARRAY\[(.*)\]", features.select_items[-1]).group(1)
+    assert [x.strip().strip("`") for x in array.split(",")] == list(FEATURE_NAMES)
+    for column in FEATURE_NAMES:
+        assert re.search(rf"`?{column}`? IS NOT NULL", features.where), column
+
+
+def test_scored_stream_matches_what_the_sidecar_writes():
+    from udf_server import contract as c
+
+    _, specs = _specs("compose")
+    scored = ks.parse(specs["transactions_scored"].text)
+    names = [col.split()[0] for col in scored.columns]
+    assert names == ["ID", *c.PASS_THROUGH_FIELDS, c.S_SCORE, c.S_THRESHOLD, c.S_IS_ANOMALY,
+                     c.S_MODEL_VERSION, c.S_SCORED_AT, c.S_SHADOW_SCORE,
+                     c.S_SHADOW_MODEL_VERSION]
+    assert scored.columns[0] == "ID BIGINT KEY"
+    assert scored.properties["KEY_FORMAT"] == "'KAFKA'"
+    assert scored.properties["KAFKA_TOPIC"] == "'transactions.scored'"
+
+
+def test_monitoring_tables_are_windowed_per_model_version_with_env_window_sizes():
+    _, specs = _specs("prod.example")
+    for name in ("monitor_alert_rate", "monitor_score_drift", "monitor_accuracy",
+                 "monitor_latency"):
+        table = ks.parse(specs[name].text)
+        assert table.kind == "TABLE"
+        assert "WINDOW TUMBLING(SIZE 5 MINUTES)" in table.source_clause, name
+        assert table.tail.startswith("GROUP BY MODEL_VERSION"), name
+        assert table.properties["PARTITIONS"] == "12" and table.properties["REPLICAS"] == "3"
+    escalation = ks.parse(specs["user_alert_escalation"].text)
+    assert "WINDOW HOPPING(SIZE 1 HOUR, ADVANCE BY 5 MINUTES)" in escalation.source_clause
+
+
+def test_connectors_use_the_contract_topics():
+    _, specs = _specs("compose")
+    source, sink = specs["transactions_source"].config, specs["alerts_sink"].config
+    assert source["topic"] == "transactions.raw" and source["file"] == "/data/transactions.csv"
+    assert sink["topics"] == "transactions.alerts"
+
+
+def test_prod_secrets_are_masked():
+    env, _ = _specs("prod.example")
+    assert env.ksqldb.basic_auth == ("fraud-deployer", "k-pass")
+    assert env.secrets.mask("password k-pass and c-pass") == "password *** and ***"
