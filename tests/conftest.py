@@ -62,7 +62,8 @@ def ksqldb_url(stack: Endpoints) -> str:
     if stack.ksqldb_url:
         return stack.ksqldb_url
     why = docker_available()
-    pytest.skip(f"needs ksqlDB: KSQLDB_URL is not set and {why}; ksqlDB is published only on "
+    pytest.skip(f"needs ksqlDB: set KSQLDB_URL together with BOOTSTRAP_SERVERS (the same "
+                f"cluster), or run where Docker answers ({why}); ksqlDB is published only on "
                 "Confluent's repository and Docker Hub")
 
 

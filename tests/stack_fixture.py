@@ -61,5 +61,6 @@ def start_local_stack(base: Path) -> Endpoints:
     endpoints = stack.up(timeout=240, log=lambda *a: None)
     files = base / "connect-files"
     files.mkdir()
-    return Endpoints(endpoints["bootstrap_servers"], endpoints["connect_url"],
-                     os.environ.get("KSQLDB_URL"), "local JVM stack", files, str(files), stack)
+    # no ksqlDB: a KSQLDB_URL without BOOTSTRAP_SERVERS would belong to another cluster
+    return Endpoints(endpoints["bootstrap_servers"], endpoints["connect_url"], None,
+                     "local JVM stack", files, str(files), stack)

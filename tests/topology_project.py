@@ -35,3 +35,24 @@ COUNTS = """
     CREATE TABLE {{ this }} AS SELECT ID, COUNT(*) AS N FROM {{ ref('filtered') }}
       WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY ID EMIT CHANGES;
 """
+
+
+def copy_repo_project(root: Path, tag: str, servers: dict, files: dict | None = None,
+                      base_env: str = "local", env_name: str = "it") -> dict:
+    """The repository's ksql/ and connect/ templates in `root`, with an environment `env_name`
+    whose prefix and topic names carry `tag` (so tests never meet each other's objects).
+    Returns the environment's mapping as written."""
+    import shutil
+
+    repo = Path(__file__).resolve().parent.parent
+    (root / "infra" / "environments").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(repo / "ksql", root / "ksql")
+    shutil.copytree(repo / "connect", root / "connect")
+    spec = yaml.safe_load((repo / "infra" / "environments" / f"{base_env}.yaml").read_text())
+    spec["prefix"] = f"it{tag}_"
+    spec["servers"] = servers
+    spec["vars"]["topics"] = {k: f"{v}.{tag}" for k, v in spec["vars"]["topics"].items()}
+    if files:
+        spec["vars"]["files"] = files
+    (root / "infra" / "environments" / f"{env_name}.yaml").write_text(yaml.safe_dump(spec))
+    return spec

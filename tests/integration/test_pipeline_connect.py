@@ -7,24 +7,21 @@ out of the FileStreamSink into its file.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import orjson
 import pytest
-import yaml
 from confluent_kafka import Producer
+from topology_project import copy_repo_project
 
 from infra.kafka import consume_messages
 from training.synth import synthesize, write_kaggle_csv
 from udf_server.contract import RAW_COLUMNS
 
 pytestmark = [pytest.mark.kafka, pytest.mark.connect]
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(root, *args):
@@ -39,19 +36,11 @@ def test_real_connectors_with_replay_into_the_tailed_file(stack, connect_url, tm
         pytest.skip("no directory shared with Connect")
     tag = uuid.uuid4().hex[:6]
     root = tmp_path / "repo"
-    (root / "infra" / "environments").mkdir(parents=True)
-    shutil.copytree(REPO / "ksql", root / "ksql")
-    shutil.copytree(REPO / "connect", root / "connect")
-    spec = yaml.safe_load((REPO / "infra/environments/local.yaml").read_text())
     source_file = stack.file_dir_local / f"raw-{tag}.csv"
     alerts_file = stack.file_dir_local / f"alerts-{tag}.jsonl"
-    spec["prefix"] = f"it{tag}_"
-    spec["servers"] = {"connect": {"url": connect_url},
-                       "kafka": {"bootstrap_servers": stack.bootstrap_servers}}
-    spec["vars"]["topics"] = {k: f"{v}.{tag}" for k, v in spec["vars"]["topics"].items()}
-    spec["vars"]["files"] = {"source": stack.connect_path(source_file),
-                             "alerts": stack.connect_path(alerts_file)}
-    (root / "infra/environments/it.yaml").write_text(yaml.safe_dump(spec))
+    spec = copy_repo_project(root, tag, {"connect": {"url": connect_url}, "kafka": {
+        "bootstrap_servers": stack.bootstrap_servers}}, files={
+        "source": stack.connect_path(source_file), "alerts": stack.connect_path(alerts_file)})
     topics = spec["vars"]["topics"]
 
     applied = _cli(root, "apply", "--only", "connect", "--auto-approve")

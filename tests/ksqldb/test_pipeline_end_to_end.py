@@ -1,0 +1,103 @@
+"""Raw lines -> ksqlDB features -> sidecar -> scored -> ksqlDB alerts and monitoring tables.
+
+Runs where ksqlDB runs (Docker or KSQLDB_URL + BOOTSTRAP_SERVERS); skipped otherwise.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import numpy as np
+import onnxruntime as ort
+import orjson
+import pytest
+from confluent_kafka import Producer
+from model_factory import make_model
+from sidecar_harness import SidecarProcess
+from topology_project import copy_repo_project
+
+from infra.kafka import consume_messages
+from infra.ksql_client import KsqlClient, pull_rows
+from infra.rest import RestConfig
+from training.data import load_dataset
+from training.synth import synthesize, write_kaggle_csv
+
+pytestmark = [pytest.mark.ksqldb, pytest.mark.slow]
+ROWS = 400
+
+
+def _cli(root, *args):
+    env = {k: v for k, v in os.environ.items() if k not in ("KSQLDB_URL", "CONNECT_URL")}
+    return subprocess.run([sys.executable, "-m", "infra.cli", *args, "--env", "it",
+                           "--project", str(root)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, env=env, timeout=600, check=False)
+
+
+def _wait_for(fn, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(2)
+
+
+def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    root = tmp_path / "repo"
+    spec = copy_repo_project(root, tag, {"ksqldb": {"url": ksqldb_url}, "kafka": {
+        "bootstrap_servers": stack.bootstrap_servers}}, base_env="compose")
+    topics, prefix = spec["vars"]["topics"], spec["prefix"].upper()
+    data = tmp_path / "kaggle.csv"
+    write_kaggle_csv(synthesize(ROWS, 0.05, seed=21), data)
+    features = load_dataset(data).features.astype(np.float32)
+    model = tmp_path / "model.onnx"
+    make_model(model, seed=3, threshold=1.0)
+    scores = ort.InferenceSession(str(model)).run(["score"], {"features": features})[0]
+    threshold = float(np.median(scores))
+    version = make_model(model, seed=3, threshold=threshold)
+    expected_alerts = int((scores > threshold).sum())
+
+    assert _cli(root, "apply", "--only", "ksql", "--auto-approve").returncode == 0
+    sidecar = SidecarProcess(stack.bootstrap_servers, model,
+                             (topics["features"], topics["scored"], f"{topics['scored']}.dlq"),
+                             f"e2e-{tag}", tmp_path).start()
+    try:
+        replayed = _cli(root, "replay", "--data", str(data), "--rate", "0", "--start-id", "1")
+        assert replayed.returncode == 0, replayed.stderr
+        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        producer.produce(topics["raw"], value=b'9001,"2018-12-18T12:00:00Z","Kai",1,' +
+                         b"0.1," * 27 + b',12.5,"0"')  # V28 missing: filtered out
+        producer.produce(topics["raw"], value=b'9002,"2018-12-18T12:00:00Z","Kai",1,' +
+                         b"0.1," * 28 + b'-5.0,"0"')  # negative amount: filtered out
+        producer.flush(10)
+
+        scored = consume_messages(stack.bootstrap_servers, topics["scored"], ROWS, timeout=180,
+                                  idle_after=5.0)
+        assert len(scored) == ROWS
+        values = [orjson.loads(m.value()) for m in scored]
+        assert {v["MODEL_VERSION"] for v in values} == {version}
+        alerts = sum(v["IS_ANOMALY"] for v in values)
+        assert alerts == expected_alerts
+
+        client = KsqlClient(RestConfig(ksqldb_url))
+
+        def rate_totals():
+            rows = pull_rows(client, f"SELECT * FROM {prefix}MONITOR_ALERT_RATE;")
+            totals = (sum(r["EVENTS"] for r in rows), sum(r["ALERTS"] for r in rows))
+            return totals if totals == (ROWS, expected_alerts) else None
+
+        assert _wait_for(rate_totals) == (ROWS, expected_alerts)
+        accuracy = pull_rows(client, f"SELECT * FROM {prefix}MONITOR_ACCURACY;")
+        assert sum(r["LABELLED"] for r in accuracy) == ROWS
+        assert sum(r["TP"] + r["FP"] for r in accuracy) == expected_alerts
+        latency = pull_rows(client, f"SELECT * FROM {prefix}MONITOR_LATENCY;")
+        assert all(r["LATENCY_MS_MIN"] >= 0 for r in latency)
+        alert_stream = consume_messages(stack.bootstrap_servers, topics["alerts"],
+                                        expected_alerts, timeout=60, idle_after=3.0)
+        assert len(alert_stream) == expected_alerts
+    finally:
+        sidecar.stop()
+        _cli(root, "destroy", "--only", "ksql", "--auto-approve", "--delete-topics")
