@@ -22,7 +22,6 @@ from udf_server.contract import (
     F_TS,
     F_USER,
     FEATURE_COUNT,
-    PASS_THROUGH_FIELDS,
 )
 
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024
@@ -50,6 +49,8 @@ class BadRecord(Exception):
 
 @dataclass(slots=True)
 class Decoded:
+    """A valid record: its features in contract order and the fields passed through."""
+
     features: list[float]
     passthrough: dict[str, Any]
 
@@ -59,34 +60,56 @@ def _is_number(x: Any) -> bool:
 
 
 def decode(value: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Decoded:
-    """Parse one `transactions.features` value or raise BadRecord."""
+    """Parse one `transactions.features` value or raise BadRecord.
+
+    The common case stays on a fast path: orjson never returns NaN or infinity (it refuses them
+    as JSON), so a list of 30 ints/floats from it is valid; anything unusual goes through the
+    slow checks that name the offending field and index.
+    """
     if value is None:
         raise BadRecord(NULL_VALUE, "the record has no value (tombstone)")
     if len(value) > max_bytes:
         raise BadRecord(OVERSIZED, f"{len(value)} bytes, limit {max_bytes}")
     try:
         obj = orjson.loads(value)
+        strict = True
     except orjson.JSONDecodeError as exc:
         obj = _lenient_parse(value, exc)
-    if not isinstance(obj, dict):
+        strict = False
+    if type(obj) is not dict:
         raise BadRecord(NOT_AN_OBJECT, f"JSON {type(obj).__name__}, expected an object")
     features = obj.get(F_FEATURES)
     if features is None:
         raise BadRecord(MISSING_FIELD, f"no {F_FEATURES} field")
-    if not isinstance(features, list):
+    if type(features) is not list:
         raise BadRecord(WRONG_TYPE, f"{F_FEATURES} is {type(features).__name__}, expected array")
     if len(features) != FEATURE_COUNT:
         raise BadRecord(WRONG_FEATURE_COUNT,
                         f"{F_FEATURES} has {len(features)} values, expected {FEATURE_COUNT}")
+    if not strict or not _NUMBER_TYPES.issuperset(map(type, features)):
+        _check_features(features)
+    _check_passthrough(obj)
+    return Decoded(features, {F_USER: obj.get(F_USER), F_TS: obj.get(F_TS),
+                              F_AMOUNT: obj.get(F_AMOUNT), F_CLASS: obj.get(F_CLASS)})
+
+
+_NUMBER_TYPES = frozenset({float, int})
+
+
+def _check_features(features: list) -> None:
+    """The slow path: name the first feature that is not a finite number."""
     for i, x in enumerate(features):
         if isinstance(x, str) and x in NON_FINITE_TOKENS:
             raise BadRecord(NON_FINITE, f"{F_FEATURES}[{i}] is {x}")
         if not _is_number(x):
-            raise BadRecord(WRONG_TYPE, f"{F_FEATURES}[{i}] is {type(x).__name__}, expected number")
-        if not math.isfinite(x):
+            raise BadRecord(WRONG_TYPE, f"{F_FEATURES}[{i}] is {type(x).__name__}, "
+                                        "expected number")
+        try:
+            finite = math.isfinite(x)
+        except OverflowError:  # an integer too large for a double
+            finite = False
+        if not finite:
             raise BadRecord(NON_FINITE, f"{F_FEATURES}[{i}] is {x}")
-    _check_passthrough(obj)
-    return Decoded(features, {k: obj.get(k) for k in PASS_THROUGH_FIELDS})
 
 
 def _lenient_parse(value: bytes, strict_error: Exception) -> Any:
@@ -104,16 +127,21 @@ def _lenient_parse(value: bytes, strict_error: Exception) -> Any:
     raise BadRecord(MALFORMED_JSON, str(strict_error))
 
 
+_AMOUNT_TYPES = frozenset({float, int, type(None)})
+_TEXT_TYPES = frozenset({str, int, type(None)})
+_LABELS = frozenset({0, 1, "0", "1", "", None})
+
+
 def _check_passthrough(obj: dict[str, Any]) -> None:
     amount = obj.get(F_AMOUNT)
-    if amount is not None and not _is_number(amount):
+    if type(amount) not in _AMOUNT_TYPES:
         raise BadRecord(WRONG_TYPE, f"{F_AMOUNT} is {type(amount).__name__}, expected number")
     for name in (F_USER, F_TS):
         v = obj.get(name)
-        if (v is not None and not isinstance(v, (str, int))) or isinstance(v, bool):
+        if type(v) not in _TEXT_TYPES:
             raise BadRecord(WRONG_TYPE, f"{name} is {type(v).__name__}, expected string")
     label = obj.get(F_CLASS)
-    if (label is not None and label not in (0, 1, "0", "1", "")) or isinstance(label, bool):
+    if type(label) is bool or type(label) in (list, dict) or label not in _LABELS:
         raise BadRecord(WRONG_TYPE, f"{F_CLASS} is {label!r}, expected 0, 1 or null")
 
 

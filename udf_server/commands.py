@@ -82,7 +82,22 @@ def cmd_promote(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from udf_server.bench import run_bench
+
+    run_bench(args.quick, Path(args.json) if args.json else None, update_doc=not args.no_doc)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="sidecar throughput/latency vs per-event baselines")
+    bench.add_argument("--quick", action="store_true", help="smaller run, under a minute")
+    bench.add_argument("--json", help="write the figures to this JSON file")
+    bench.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
+    bench.set_defaults(func=cmd_bench)
+
     score = sub.add_parser("score", help="run the scoring sidecar (Kafka in, Kafka out)")
     for name, (env, default) in ENV.items():
         score.add_argument("--" + name.replace("_", "-"), default=os.environ.get(env, default),

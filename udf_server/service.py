@@ -2,8 +2,11 @@
 commit.
 
 Delivery modes:
-- at-least-once (default): offsets are committed only after every scored and dead-lettered record
-  of the batch is acknowledged by the brokers; a failed delivery rewinds to the batch start.
+- at-least-once (default): a batch's input offsets are committed only after every scored and
+  dead-lettered record of that batch (and of every earlier batch) is acknowledged by the
+  brokers. Batches stay in flight while the next ones are processed (at most MAX_IN_FLIGHT), so
+  waiting for acknowledgements does not stall scoring. A delivery that fails for good ends the
+  process without committing that batch: a restart re-reads it.
 - exactly-once (`exactly_once=True`): each batch is one Kafka transaction holding its output
   records, its dead letters and its input offsets (`send_offsets_to_transaction`), so a
   read_committed reader of the output sees every input once, even across crashes.
@@ -15,6 +18,7 @@ import logging
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,11 +37,28 @@ from udf_server.metrics import Metrics
 from udf_server.model_store import ModelSlot
 
 log = logging.getLogger("udf_server.service")
+MAX_IN_FLIGHT = 4
 _RDKAFKA_LOG = logging.getLogger("rdkafka")
 
 
 class FatalKafkaError(FraudctlError):
     """The Kafka client cannot go on (fenced, fatal idempotence error): exit and be restarted."""
+
+
+class InFlightBatch:
+    """Offsets to commit once the batch's `pending` deliveries are all acknowledged."""
+
+    __slots__ = ("errors", "offsets", "pending")
+
+    def __init__(self, offsets: dict[tuple[str, int], int]) -> None:
+        self.offsets = offsets
+        self.pending = 0
+        self.errors: list[str] = []
+
+    def delivered(self, err, msg) -> None:
+        self.pending -= 1
+        if err is not None:
+            self.errors.append(f"{msg.topic()}[{msg.partition()}]: {err}")
 
 
 @dataclass
@@ -83,7 +104,7 @@ class Scorer:
         self.shadow = (ModelSlot(config.shadow_model, "shadow", config.model_check_interval,
                                  config.inference_threads, self._model_event)
                        if config.shadow_model else None)
-        self._delivery_errors: list[str] = []
+        self._in_flight: deque[InFlightBatch] = deque()
         self.consumer: Any = None
         self.producer: Any = None
 
@@ -136,7 +157,6 @@ class Scorer:
             "batch.num.messages": 10_000,
             "queue.buffering.max.messages": 1_000_000,
             "compression.type": "lz4",
-            "on_delivery": self._on_delivery,
         }
         if cfg.exactly_once:
             producer_cfg["transactional.id"] = f"fraud-scorer.{cfg.group}.{cfg.instance_id}"
@@ -156,9 +176,15 @@ class Scorer:
             **common,
         })
         self.consumer.subscribe([cfg.input_topic], on_assign=self._on_assign,
-                                on_revoke=self._on_revoke, on_lost=self._on_revoke)
+                                on_revoke=self._on_revoke, on_lost=self._on_lost)
 
     def _close(self) -> None:
+        if self.producer is not None and not self.config.exactly_once:
+            self.producer.flush(30)
+            try:
+                self._commit_completed(final=True)
+            except FatalKafkaError as exc:
+                log.warning("not committed at stop: %s", exc)
         if self.consumer is not None:
             try:
                 self.consumer.close()
@@ -176,12 +202,16 @@ class Scorer:
         self.metrics.set("assigned_partitions", len(self.assigned))
 
     def _on_revoke(self, consumer, partitions) -> None:
+        if self._in_flight:  # hand over cleanly: everything scored so far is acked and committed
+            self.producer.flush(60)
+            self._commit_completed(final=True)
         self.assigned -= {(p.topic, p.partition) for p in partitions}
         self.metrics.set("assigned_partitions", len(self.assigned))
 
-    def _on_delivery(self, err, msg) -> None:
-        if err is not None:
-            self._delivery_errors.append(f"{msg.topic()}: {err}")
+    def _on_lost(self, consumer, partitions) -> None:
+        self._in_flight.clear()  # the group moved on: these offsets can no longer be committed
+        self.assigned -= {(p.topic, p.partition) for p in partitions}
+        self.metrics.set("assigned_partitions", len(self.assigned))
 
     def _model_event(self, event: str, role: str, version: str, detail: str | None) -> None:
         if event in ("loaded", "swapped"):
@@ -229,16 +259,16 @@ class Scorer:
         else:
             self._at_least_once(good_rows, good, bad, first, last)
 
-    def _emit(self, good_rows: list, good: list, bad: list) -> None:
+    def _emit(self, good_rows: list, good: list, bad: list, batch: InFlightBatch) -> None:
         """Score the batch and hand every output and dead letter to the producer."""
         champion = self.champion.current
         shadow = self.shadow.current if self.shadow is not None else None
-        produce = self.producer.produce
+        delivered = batch.delivered
         if good:
             matrix = codec.to_matrix(good_rows)
             started = time.perf_counter()
-            scores = champion.score(matrix)
-            shadow_scores = shadow.score(matrix) if shadow is not None else None
+            scores = champion.score(matrix).tolist()
+            shadow_scores = shadow.score(matrix).tolist() if shadow is not None else None
             self.metrics.observe("inference_seconds", time.perf_counter() - started)
             now_ms = int(time.time() * 1000)
             threshold = champion.threshold
@@ -247,44 +277,48 @@ class Scorer:
             if shadow is not None:
                 common[S_SHADOW_MODEL_VERSION] = shadow.version
             output = self.config.output_topic
-            lag_sum = 0.0
+            encode = codec.encode_scored
+            lag_sum, lag_count = 0, 0
+            batch.pending += len(good)
             for i, (msg, passthrough) in enumerate(good):
-                score = float(scores[i])
+                score = scores[i]
                 extra = {S_SCORE: score, S_IS_ANOMALY: score > threshold, **common}
                 if shadow_scores is not None:
-                    extra[S_SHADOW_SCORE] = float(shadow_scores[i])
-                ts_type, ts = msg.timestamp()
-                self._produce_retrying(produce, output, msg.key(),
-                                       codec.encode_scored(passthrough, extra),
-                                       ts if ts_type and ts > 0 else 0)
+                    extra[S_SHADOW_SCORE] = shadow_scores[i]
+                ts = msg.timestamp()[1]
                 if ts > 0:
                     lag_sum += now_ms - ts
-            if lag_sum:
-                self.metrics.observe("end_to_end_lag_seconds", lag_sum / len(good) / 1000.0,
-                                     len(good))
+                    lag_count += 1
+                else:
+                    ts = 0
+                self._produce(output, msg.key(), encode(passthrough, extra), ts, None, delivered)
+            if lag_count:
+                self.metrics.observe("end_to_end_lag_seconds", lag_sum / lag_count / 1000.0,
+                                     lag_count)
             self.metrics.inc("scored_total", len(good))
+        batch.pending += len(bad)
         for msg, exc in bad:
             headers = codec.dead_letter_headers(exc.reason, exc.detail, msg.topic(),
                                                 msg.partition(), msg.offset(),
                                                 self.config.instance_id)
-            self._produce_retrying(produce, self.config.dlq_topic, msg.key(), msg.value(), 0,
-                                   headers)
+            self._produce(self.config.dlq_topic, msg.key(), msg.value(), 0, headers, delivered)
             self.metrics.inc("dead_lettered_total", reason=exc.reason)
             log.warning("dead-lettered %s[%d]@%d: %s", msg.topic(), msg.partition(),
                         msg.offset(), exc)
 
-    def _produce_retrying(self, produce, topic, key, value, timestamp, headers=None) -> None:
+    def _produce(self, topic, key, value, timestamp, headers, on_delivery) -> None:
         while True:
             try:
-                produce(topic, value=value, key=key, timestamp=timestamp, headers=headers)
+                self.producer.produce(topic, value, key, timestamp=timestamp, headers=headers,
+                                      on_delivery=on_delivery)
                 return
             except BufferError:  # local queue full: let deliveries drain, then go on
                 self.producer.poll(0.1)
 
-    def _offsets(self, last: dict[tuple[str, int], int]) -> list:
+    def _offsets(self, next_offsets: dict[tuple[str, int], int]) -> list:
         from confluent_kafka import TopicPartition
 
-        return [TopicPartition(t, p, off + 1) for (t, p), off in last.items()]
+        return [TopicPartition(t, p, off) for (t, p), off in next_offsets.items()]
 
     def _rewind(self, first: dict[tuple[str, int], int]) -> None:
         from confluent_kafka import TopicPartition
@@ -294,31 +328,46 @@ class Scorer:
                 self.consumer.seek(TopicPartition(t, p, off))
 
     def _at_least_once(self, good_rows, good, bad, first, last) -> None:
+        batch = InFlightBatch({tp: off + 1 for tp, off in last.items()})
+        self._emit(good_rows, good, bad, batch)
+        self._in_flight.append(batch)
+        self._commit_completed(final=False)
+
+    def _commit_completed(self, final: bool) -> None:
+        """Commit the offsets of the leading batches whose deliveries are all acknowledged.
+
+        Not final: wait only while more than MAX_IN_FLIGHT batches are open (back-pressure).
+        Final (stop, revoke): the producer was flushed; commit synchronously.
+        """
+        while True:
+            self.producer.poll(0)
+            ready: dict[tuple[str, int], int] = {}
+            while self._in_flight and self._in_flight[0].pending <= 0:
+                done = self._in_flight.popleft()
+                if done.errors:
+                    raise FatalKafkaError(
+                        f"{len(done.errors)} deliveries failed for good (first: "
+                        f"{done.errors[0]}); that batch's offsets were not committed, so a "
+                        "restart re-reads it")
+                ready.update(done.offsets)
+            if ready:
+                self._commit(ready, asynchronous=not final)
+            if final or len(self._in_flight) <= MAX_IN_FLIGHT:
+                return
+            self.producer.poll(0.05)
+
+    def _commit(self, next_offsets: dict[tuple[str, int], int], asynchronous: bool) -> None:
         from confluent_kafka import KafkaException
 
-        self._delivery_errors.clear()
-        self._emit(good_rows, good, bad)
-        while self.producer.flush(1.0) > 0:  # wait for every ack (survives a broker restart)
-            if self._stop.is_set() and self.producer.flush(30) > 0:
-                break
-        if self._delivery_errors:
-            log.error("%d deliveries failed (first: %s); reprocessing the batch",
-                      len(self._delivery_errors), self._delivery_errors[0])
+        try:
+            self.consumer.commit(offsets=self._offsets(next_offsets), asynchronous=asynchronous)
+        except KafkaException as exc:
             self.metrics.inc("commit_failures_total")
-            self._rewind(first)
-            return
-        for attempt in range(10):
-            try:
-                self.consumer.commit(offsets=self._offsets(last), asynchronous=False)
-                return
-            except KafkaException as exc:
-                self.metrics.inc("commit_failures_total")
-                log.warning("offset commit failed (attempt %d): %s", attempt + 1, exc)
-                if exc.args[0].fatal():
-                    raise FatalKafkaError(f"offset commit: {exc.args[0]}") from None
-                if not exc.args[0].retriable():
-                    return  # partitions revoked: the new owner re-reads from the last commit
-                time.sleep(min(0.2 * 2 ** attempt, 5.0))
+            if exc.args[0].fatal():
+                raise FatalKafkaError(f"offset commit: {exc.args[0]}") from None
+            # not fatal: a later commit covers these offsets, or the partitions moved on and
+            # their new owner re-reads from the last commit (at-least-once)
+            log.warning("offset commit failed: %s", exc)
 
     def _in_transaction(self, good_rows, good, bad, first, last) -> None:
         from confluent_kafka import KafkaException
@@ -326,8 +375,9 @@ class Scorer:
         producer = self.producer
         try:
             producer.begin_transaction()
-            self._emit(good_rows, good, bad)
-            producer.send_offsets_to_transaction(self._offsets(last),
+            self._emit(good_rows, good, bad, InFlightBatch({}))
+            producer.send_offsets_to_transaction(
+                self._offsets({tp: off + 1 for tp, off in last.items()}),
                                                  self.consumer.consumer_group_metadata(), 60)
             self._commit_transaction()
         except KafkaException as exc:

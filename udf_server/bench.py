@@ -1,0 +1,489 @@
+"""`fraudctl bench`: the sidecar's throughput and latency through a real Kafka broker, against
+the per-event baselines a user would otherwise deploy, all in one run.
+
+Measured here (each on the same trained model):
+- sidecar throughput: N preloaded feature records; events/s between the first and the last
+  scored record (SCORED_AT stamps), plus the wall time from start to the last acknowledgement;
+- latency at fixed offered rates: a separate producer process sends at R events/s; latency is
+  the scored record's SCORED_AT minus the input record's produce timestamp (kept by the sidecar);
+- baselines: Keras `model.predict` on one event at a time (in-process, no Kafka: an upper bound
+  for a consumer doing that), onnxruntime on one event at a time in-process, and a per-event
+  consumer through Kafka (poll one record, one onnxruntime call, produce, auto-commit);
+- scale-out: 1 versus 2 sidecar processes in one group on a 6-partition topic;
+- a profile of the hot path on one in-process batch: decode, matrix, inference, encode, produce.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from infra.kafka import consume_messages, create_topics
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DOC = REPO / "docs" / "BENCHMARKS.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+@dataclass
+class BenchConfig:
+    quick: bool = False
+    records: int = 300_000
+    rates: tuple[int, ...] = (1_000, 10_000, 50_000)
+    rate_seconds: float = 8.0
+    warmup: float = 2.0
+    keras_events: int = 300
+    onnx_events: int = 20_000
+    per_event_records: int = 50_000
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> BenchConfig:
+        if quick:
+            return cls(quick=True, records=100_000, rate_seconds=3.0, warmup=2.0,
+                       keras_events=100,
+                       onnx_events=5_000, per_event_records=20_000)
+        return cls()
+
+
+@dataclass
+class Results:
+    figures: dict[str, Any] = field(default_factory=dict)
+    log: list[str] = field(default_factory=list)
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+        self.log.append(text)
+
+
+# ----- set-up -----------------------------------------------------------------------------------
+def _train_small_model(workdir: Path, say) -> Path:
+    """A real model (Keras + ONNX) trained on synthetic data in a few seconds."""
+    from training.synth import synthesize, write_kaggle_csv
+    from training.train import TrainConfig, train
+
+    data = workdir / "synthetic.csv"
+    write_kaggle_csv(synthesize(20_000, 0.01, seed=3), data)
+    train(data, workdir / "model", TrainConfig(epochs=3), log=lambda _line: None)
+    say(f"model trained on {data.name} (20,000 rows, 3 epochs)")
+    return workdir / "model"
+
+
+def _feature_values(n: int, seed: int = 0) -> list[bytes]:
+    from training.synth import synthesize
+
+    frame = synthesize(min(n, 50_000), 0.01, seed=seed)
+    rows = frame[["Time", *[f"V{i}" for i in range(1, 29)], "Amount"]].to_numpy()
+    values = [orjson.dumps({"USER_MASKED": "Xxi", "TS": "2018-12-18T12:00:00Z",
+                            "AMOUNT": float(r[29]), "CLASS": "0",
+                            "FEATURES": [float(x) for x in r]}) for r in rows]
+    return [values[i % len(values)] for i in range(n)]
+
+
+def _preload(bootstrap: str, topic: str, values: list[bytes], partitions: int) -> None:
+    from confluent_kafka import Producer
+
+    create_topics(bootstrap, [topic], partitions=partitions)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20,
+                         "batch.num.messages": 10_000, "compression.type": "lz4"})
+    for i, value in enumerate(values):
+        while True:
+            try:
+                producer.produce(topic, key=i.to_bytes(8, "big"), value=value)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(120)
+
+
+def _sidecar(bootstrap: str, model: Path, topics: tuple[str, str, str], group: str,
+             instance: str, extra: tuple[str, ...] = ()) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "score", "--bootstrap-servers", bootstrap,
+         "--model", str(model), "--input-topic", topics[0], "--output-topic", topics[1],
+         "--dlq-topic", topics[2], "--group", group, "--instance-id", instance,
+         "--http-port", "-1", "--log-level", "WARNING", *extra],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# ----- measurements -----------------------------------------------------------------------------
+def _throughput(bootstrap: str, model: Path, n: int, partitions: int, processes: int,
+                tag: str, extra: tuple[str, ...] = ()) -> dict[str, float]:
+    topics = (f"bench.in.{tag}", f"bench.out.{tag}", f"bench.dlq.{tag}")
+    _preload(bootstrap, topics[0], _feature_values(n), partitions)
+    create_topics(bootstrap, topics[1:], partitions=partitions)
+    started = time.time()
+    procs = [_sidecar(bootstrap, model, topics, f"bench-{tag}", f"p{i}", extra)
+             for i in range(processes)]
+    try:
+        out = consume_messages(bootstrap, topics[1], n, timeout=600)
+    finally:
+        _stop(procs)
+    finished = time.time()
+    stamps = np.array([orjson.loads(m.value())["SCORED_AT"] for m in out], dtype=np.float64)
+    span = max((stamps.max() - stamps.min()) / 1000.0, 1e-3)
+    return {"records": len(out), "events_per_s": len(out) / span,
+            "wall_events_per_s": len(out) / (finished - started), "wall_seconds":
+            finished - started}
+
+
+def _paced_producer(bootstrap: str, topic: str, rate: int, seconds: float,
+                    values: list[bytes]) -> None:
+    """Runs in its own process: send `rate` events/s for `seconds`, timestamps = send time."""
+    from confluent_kafka import Producer
+
+    # linger 5 ms, like a real producer: 1 ms floods the broker with tiny requests and the
+    # generator itself then queues records for hundreds of ms (measured: p99 197 vs 16 ms)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    total = int(rate * seconds)
+    start = time.monotonic()
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.monotonic()
+        if delay > 0.0005:
+            time.sleep(delay)
+        while True:
+            try:
+                producer.produce(topic, key=i.to_bytes(8, "big"), value=values[i % len(values)])
+                break
+            except BufferError:
+                producer.poll(0.01)
+        if i % 100 == 0:
+            producer.poll(0)
+    producer.flush(60)
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the sidecar exited with {proc.returncode} during start-up")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the sidecar did not become ready")
+
+
+def _latency(bootstrap: str, model: Path, rate: int, seconds: float, warmup: float,
+             tag: str) -> dict:
+    """Offer `rate` events/s for warmup + seconds; statistics over the records sent after the
+    warm-up (the first second of a fresh consumer group is start-up, not steady state)."""
+    from infra.local.stack import free_port
+
+    topics = (f"bench.lat.in.{tag}", f"bench.lat.out.{tag}", f"bench.lat.dlq.{tag}")
+    create_topics(bootstrap, topics, partitions=3)
+    port = free_port()
+    proc = _sidecar(bootstrap, model, topics, f"bench-lat-{tag}", "lat",
+                    ("--http-port", str(port)))
+    try:
+        _wait_ready(port, proc)
+        values = _feature_values(5_000, seed=1)
+        producer = multiprocessing.get_context("spawn").Process(
+            target=_paced_producer, args=(bootstrap, topics[0], rate, warmup + seconds, values))
+        producer.start()
+        total = int(rate * (warmup + seconds))
+        out = consume_messages(bootstrap, topics[1], total, timeout=warmup + seconds + 120)
+        producer.join(60)
+    finally:
+        _stop([proc])
+    sent = np.array([m.timestamp()[1] for m in out], dtype=np.float64)
+    latencies = np.array([orjson.loads(m.value())["SCORED_AT"] for m in out]) - sent
+    steady = latencies[sent >= sent.min() + warmup * 1000]
+    return {"offered_events_per_s": rate, "records": len(out), "measured": len(steady),
+            "p50_ms": float(np.percentile(steady, 50)),
+            "p95_ms": float(np.percentile(steady, 95)),
+            "p99_ms": float(np.percentile(steady, 99)),
+            "max_ms": float(steady.max()),
+            "p99_ms_including_warmup": float(np.percentile(latencies, 99))}
+
+
+def _per_event_consumer(bootstrap: str, topics: tuple[str, str], model: str, n: int,
+                        result) -> None:
+    """Runs in its own process: what a per-event deployment does (the seed demo's shape with
+    ONNX instead of Keras): poll one record, decode it, one onnxruntime call, produce the result,
+    offsets auto-committed. Puts events/s from first record to last acknowledgement."""
+    import onnxruntime as ort
+    from confluent_kafka import Consumer, Producer
+
+    from udf_server import codec
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-per-event",
+                         "auto.offset.reset": "earliest"})
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    consumer.subscribe([topics[0]])
+    done, start = 0, None
+    while done < n:
+        msg = consumer.poll(1.0)
+        if msg is None or msg.error():
+            continue
+        start = start or time.perf_counter()
+        decoded = codec.decode(msg.value())
+        row = np.asarray([decoded.features], dtype=np.float32)
+        score = float(session.run(["score"], {"features": row})[0][0])
+        producer.produce(topics[1], orjson.dumps({**decoded.passthrough, "SCORE": score}),
+                         msg.key())
+        producer.poll(0)
+        done += 1
+    producer.flush(60)
+    result.put(n / (time.perf_counter() - start))
+    consumer.close()
+
+
+def _per_event_kafka(bootstrap: str, model: Path, n: int) -> float:
+    topics = ("bench.pe.in", "bench.pe.out")
+    _preload(bootstrap, topics[0], _feature_values(n, seed=4), 3)
+    ctx = multiprocessing.get_context("spawn")
+    result = ctx.Queue()
+    proc = ctx.Process(target=_per_event_consumer, args=(bootstrap, topics, str(model), n,
+                                                          result))
+    proc.start()
+    rate = result.get(timeout=600)
+    proc.join(60)
+    return rate
+
+
+def _keras_per_event(model_dir: Path, events: int) -> float:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import keras
+
+    autoencoder = keras.models.load_model(model_dir / "autoencoder.keras")
+    rows = np.random.default_rng(0).normal(size=(events, 31)).astype(np.float32)
+    autoencoder.predict(rows[:1], verbose=0)  # warm-up
+    start = time.perf_counter()
+    for i in range(events):
+        reconstructed = autoencoder.predict(rows[i:i + 1], verbose=0)
+        float(np.mean((reconstructed - rows[i:i + 1]) ** 2))
+    return events / (time.perf_counter() - start)
+
+
+def _onnx_per_event(model: Path, events: int) -> float:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    rows = np.random.default_rng(0).normal(size=(events, 30)).astype(np.float32)
+    session.run(["score"], {"features": rows[:1]})
+    start = time.perf_counter()
+    for i in range(events):
+        session.run(["score"], {"features": rows[i:i + 1]})
+    return events / (time.perf_counter() - start)
+
+
+def _profile_hot_path(bootstrap: str, model: Path, batch: int = 5_000) -> dict[str, float]:
+    """Per-stage microseconds per event for one batch, with the sidecar's own functions."""
+    from confluent_kafka import Producer
+
+    from udf_server import codec
+    from udf_server.model_store import load_model
+
+    values = _feature_values(batch, seed=2)
+    loaded = load_model(model)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
+                         "batch.num.messages": 10_000, "compression.type": "lz4",
+                         "enable.idempotence": True})
+    create_topics(bootstrap, ["bench.profile"], partitions=3)
+    times: dict[str, float] = {}
+
+    def timed(name, fn):
+        start = time.perf_counter()
+        result = fn()
+        times[name] = (time.perf_counter() - start) / batch * 1e6
+        return result
+
+    decoded = timed("decode + validate", lambda: [codec.decode(v) for v in values])
+    matrix = timed("feature matrix", lambda: codec.to_matrix([d.features for d in decoded]))
+    scores = timed("inference (one call)", lambda: loaded.score(matrix))
+    encoded = timed("encode output JSON", lambda: [codec.encode_scored(
+        d.passthrough, {"SCORE": float(s), "IS_ANOMALY": bool(s > 1), "THRESHOLD": 1.0,
+                        "MODEL_VERSION": loaded.version, "SCORED_AT": 0})
+        for d, s in zip(decoded, scores, strict=True)])
+    timed("produce (enqueue)", lambda: [producer.produce("bench.profile", value=v)
+                                        for v in encoded])
+    timed("flush (broker acks)", lambda: producer.flush(60))
+    return times
+
+
+# ----- orchestration ---------------------------------------------------------------------------
+def run_bench(quick: bool, json_path: Path | None, update_doc: bool = True) -> dict:
+    from infra.local import LocalStack, StackConfig
+    from infra.local.stack import free_port
+
+    config = BenchConfig.for_mode(quick)
+    results = Results()
+    say = results.say
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="fraud-bench-") as tmp:
+        workdir = Path(tmp)
+        stack = LocalStack(StackConfig(run_dir=workdir / "stack", kafka_port=free_port(),
+                                       controller_port=free_port(), connect_port=free_port()))
+        bootstrap = stack.up(timeout=180, log=lambda *_: None, connect=False)[
+            "bootstrap_servers"]
+        say(f"broker: Apache Kafka (KRaft) on {bootstrap}, started for this run")
+        try:
+            model_dir = _train_small_model(workdir, say)
+            model = model_dir / "model.onnx"
+            f = results.figures
+
+            t = _throughput(bootstrap, model, config.records, 3, 1, "one")
+            f["sidecar_events_per_s"] = t["events_per_s"]
+            f["sidecar_wall_events_per_s"] = t["wall_events_per_s"]
+            say(f"sidecar, {config.records:,} preloaded records: {t['events_per_s']:,.0f} "
+                f"events/s scoring ({t['wall_events_per_s']:,.0f}/s including start-up, "
+                f"{t['wall_seconds']:.1f}s)")
+
+            f["onnx_per_event_kafka_events_per_s"] = _per_event_kafka(
+                bootstrap, model, config.per_event_records)
+            say(f"per-event consumer (poll one, one onnxruntime call, produce) through Kafka: "
+                f"{f['onnx_per_event_kafka_events_per_s']:,.0f} events/s")
+
+            f["onnx_per_event_events_per_s"] = _onnx_per_event(model, config.onnx_events)
+            say(f"onnxruntime, one event per call, in-process: "
+                f"{f['onnx_per_event_events_per_s']:,.0f} events/s")
+            f["keras_per_event_events_per_s"] = _keras_per_event(model_dir,
+                                                                 config.keras_events)
+            say(f"Keras model.predict, one event per call, in-process: "
+                f"{f['keras_per_event_events_per_s']:,.1f} events/s")
+
+            f["latency"] = []
+            for rate in config.rates:
+                lat = _latency(bootstrap, model, rate, config.rate_seconds, config.warmup,
+                               f"r{rate}")
+                f["latency"].append(lat)
+                say(f"offered {rate:,}/s, {config.warmup:g}s warm-up + {config.rate_seconds:g}s: "
+                    f"p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, p99 "
+                    f"{lat['p99_ms']:.1f} ms over {lat['measured']:,} records (p99 with warm-up "
+                    f"{lat['p99_ms_including_warmup']:.1f} ms)")
+                if rate == 10_000:
+                    f["p99_ms_at_10k"] = lat["p99_ms"]
+
+            scale = {}
+            for processes in (1, 2):
+                s = _throughput(bootstrap, model, config.records // 2, 6, processes,
+                                f"scale{processes}")
+                scale[processes] = s["events_per_s"]
+                say(f"scale-out: {processes} sidecar process(es), 6 partitions: "
+                    f"{s['events_per_s']:,.0f} events/s")
+            f["scale_out_events_per_s"] = {str(k): v for k, v in scale.items()}
+
+            f["hot_path_us_per_event"] = _profile_hot_path(bootstrap, model)
+        finally:
+            stack.down(log=lambda *_: None)
+    f["ratios"] = {
+        "sidecar_vs_keras_per_event": f["sidecar_events_per_s"]
+        / f["keras_per_event_events_per_s"],
+        "sidecar_vs_onnx_per_event_kafka": f["sidecar_events_per_s"]
+        / f["onnx_per_event_kafka_events_per_s"],
+        "sidecar_vs_onnx_per_event_in_process": f["sidecar_events_per_s"]
+        / f["onnx_per_event_events_per_s"]}
+    f["machine"] = machine()
+    f["mode"] = "quick" if quick else "full"
+    f["command"] = "fraudctl bench" + (" --quick" if quick else "")
+    f["seconds"] = time.monotonic() - started
+    table = report_table(f)
+    say("\n" + table)
+    if json_path:
+        json_path.write_text(json.dumps(f, indent=2) + "\n")
+        say(f"figures written to {json_path}")
+    if update_doc:
+        write_doc(f, table)
+        say(f"{BENCH_DOC.relative_to(REPO)} updated")
+    return f
+
+
+def machine() -> dict[str, Any]:
+    mem = ""
+    try:
+        kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")).split()[1])
+        mem = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, StopIteration, ValueError):
+        pass
+    cpu = ""
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(line.split(":", 1)[1].strip() for line in
+                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
+    return {"cores": os.cpu_count(), "memory": mem, "cpu": cpu,
+            "python": platform.python_version(), "platform": platform.platform(),
+            "note": "broker, sidecar(s), load producer and reader share these cores"}
+
+
+def report_table(f: dict) -> str:
+    keras = f["keras_per_event_events_per_s"]
+    rows = [
+        ("sidecar (micro-batches, through Kafka)", f["sidecar_events_per_s"], 1.0),
+        ("per-event consumer + onnxruntime (through Kafka)",
+         f["onnx_per_event_kafka_events_per_s"],
+         f["sidecar_events_per_s"] / f["onnx_per_event_kafka_events_per_s"]),
+        ("onnxruntime per event (in-process, no Kafka)", f["onnx_per_event_events_per_s"],
+         f["sidecar_events_per_s"] / f["onnx_per_event_events_per_s"]),
+        ("Keras model.predict per event (in-process, no Kafka)", keras,
+         f["sidecar_events_per_s"] / keras),
+    ]
+    lines = ["| what | events/s | sidecar is N x faster |", "|---|---:|---:|"]
+    lines += [f"| {name} | {value:,.1f} | {ratio:,.1f} |" for name, value, ratio in rows]
+    lines += ["", "| offered rate | records measured | p50 ms | p95 ms | p99 ms | max ms | "
+              "p99 ms incl. warm-up |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {lat['offered_events_per_s']:,}/s | {lat['measured']:,} | {lat['p50_ms']:.1f} | "
+              f"{lat['p95_ms']:.1f} | {lat['p99_ms']:.1f} | {lat['max_ms']:.1f} | "
+              f"{lat['p99_ms_including_warmup']:.1f} |" for lat in f["latency"]]
+    scale = f["scale_out_events_per_s"]
+    lines += ["", "| sidecar processes (6 partitions) | events/s |", "|---:|---:|"]
+    lines += [f"| {k} | {v:,.0f} |" for k, v in scale.items()]
+    hot = f["hot_path_us_per_event"]
+    total = sum(hot.values())
+    lines += ["", "| hot path stage (one 5,000-event batch) | µs/event | share |",
+              "|---|---:|---:|"]
+    lines += [f"| {k} | {v:.2f} | {v / total:.0%} |" for k, v in hot.items()]
+    return "\n".join(lines)
+
+
+def write_doc(f: dict, table: str) -> None:
+    m = f["machine"]
+    section = "\n".join([
+        BEGIN,
+        f"Command: `{f['command']}` (run {time.strftime('%Y-%m-%d')}, {f['seconds']:.0f} s).",
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory']}, Python {m['python']}; "
+        f"{m['note']}.",
+        "",
+        table,
+        "",
+        END])
+    text = BENCH_DOC.read_text() if BENCH_DOC.exists() else "# Benchmarks\n\n" + BEGIN + END
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + section + rest.split(END, 1)[1]
+    else:
+        text += "\n" + section + "\n"
+    BENCH_DOC.write_text(text)
