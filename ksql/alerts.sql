@@ -1,12 +1,6 @@
 -- Step 6: every scored payment above its model's threshold.
-CREATE STREAM {{ this }} WITH (
-  KAFKA_TOPIC = '{{ var("topics.alerts") }}',
-  KEY_FORMAT = 'KAFKA',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }},
-  RETENTION_MS = {{ var("retention_ms") }}
-) AS SELECT
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.alerts'), retention=true) }} AS SELECT
   ID,
   USER_MASKED,
   TS,

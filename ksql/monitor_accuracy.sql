@@ -1,11 +1,7 @@
 -- Monitoring: confusion matrix, precision and recall per model version and window, from the
 -- events that carry a label (CLASS '0' or '1').
-CREATE TABLE {{ this }} WITH (
-  KEY_FORMAT = 'JSON',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }}
-) AS SELECT
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   MODEL_VERSION,
   COUNT(*) AS LABELLED,
   SUM(CASE WHEN IS_ANOMALY AND CLASS = '1' THEN 1 ELSE 0 END) AS TP,

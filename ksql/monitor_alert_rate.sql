@@ -1,10 +1,6 @@
 -- Monitoring: alerts and alert rate per model version and window.
-CREATE TABLE {{ this }} WITH (
-  KEY_FORMAT = 'JSON',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }}
-) AS SELECT
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   MODEL_VERSION,
   COUNT(*) AS EVENTS,
   SUM(CASE WHEN IS_ANOMALY THEN 1 ELSE 0 END) AS ALERTS,

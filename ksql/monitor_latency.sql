@@ -1,12 +1,8 @@
 -- Monitoring: scoring latency per model version and window. ROWTIME of a scored record is the
 -- time its raw line entered Kafka (the sidecar keeps the input timestamp), SCORED_AT is when the
 -- sidecar scored it: the difference is the pipeline's latency through ksqlDB and the sidecar.
-CREATE TABLE {{ this }} WITH (
-  KEY_FORMAT = 'JSON',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }}
-) AS SELECT
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   MODEL_VERSION,
   COUNT(*) AS EVENTS,
   SUM(SCORED_AT - ROWTIME) / COUNT(*) AS LATENCY_MS_MEAN,

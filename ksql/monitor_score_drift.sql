@@ -1,12 +1,8 @@
 -- Monitoring: score statistics per model version and window, the drift signal. Mean and
 -- variance follow from SCORE_SUM, SCORE_SUM_SQUARES and EVENTS; the shadow (challenger) model's
 -- mean sits beside the champion's when one runs.
-CREATE TABLE {{ this }} WITH (
-  KEY_FORMAT = 'JSON',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }}
-) AS SELECT
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   MODEL_VERSION,
   COUNT(*) AS EVENTS,
   SUM(SCORE) / COUNT(*) AS SCORE_MEAN,

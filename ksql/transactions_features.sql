@@ -1,14 +1,8 @@
 -- Step 2: preprocessing. Drops incomplete or invalid rows, masks the user, keys by ID and
 -- builds FEATURES in the model's order: TIME, V1..V28, AMOUNT (contract: transactions.features).
 -- Rows the DELIMITED format cannot read at all go to ksqlDB's processing log.
-CREATE STREAM {{ this }} WITH (
-  KAFKA_TOPIC = '{{ var("topics.features") }}',
-  KEY_FORMAT = 'KAFKA',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }},
-  RETENTION_MS = {{ var("retention_ms") }}
-) AS SELECT
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.features'), retention=true) }} AS SELECT
   ID,
   MASK_KEEP_RIGHT(USER_ID, {{ var("mask_keep_chars") }}) AS USER_MASKED,
   TS,

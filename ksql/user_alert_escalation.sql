@@ -1,10 +1,6 @@
 -- Escalation: masked users with repeated alerts in a hopping window.
-CREATE TABLE {{ this }} WITH (
-  KEY_FORMAT = 'JSON',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }}
-) AS SELECT
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   USER_MASKED,
   COUNT(*) AS ALERTS,
   MAX(SCORE) AS MAX_SCORE,

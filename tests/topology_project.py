@@ -56,3 +56,16 @@ def copy_repo_project(root: Path, tag: str, servers: dict, files: dict | None = 
         spec["vars"]["files"] = files
     (root / "infra" / "environments" / f"{env_name}.yaml").write_text(yaml.safe_dump(spec))
     return spec
+
+
+def run_fraudctl(root: Path, *args: str, env_name: str = "it", timeout: float = 600):
+    """`fraudctl ARGS --env ENV --project ROOT` as an operator runs it: no terminal, and no
+    endpoint overrides leaking in from the test's own environment."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("KSQLDB_URL", "CONNECT_URL")}
+    return subprocess.run([sys.executable, "-m", "infra.cli", *args, "--env", env_name,
+                           "--project", str(root)], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, env=env, timeout=timeout, check=False)

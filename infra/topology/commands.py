@@ -13,7 +13,7 @@ from infra.ksql_client import KsqlClient
 from infra.rest import ServerError
 from infra.topology.apply import build_steps, check_allowed, run_steps
 from infra.topology.environment import Environment, load_environment
-from infra.topology.plan import DELETE, Change, LiveState, Plan, make_plan, teardown_order
+from infra.topology.plan import LiveState, Plan, destroy_plan, make_plan, teardown_order
 from infra.topology.render import ObjectSpec
 from infra.topology.validate import validate_offline, validate_with_connect
 
@@ -143,11 +143,19 @@ def cmd_apply(args: argparse.Namespace) -> int:
         print("No changes. The servers match the templates.")
         return 0
     check_allowed(plan, args.allow_recreate, args.allow_delete)
-    confirm(f"Apply {len(plan.pending)} change(s) to '{env.name}'?", args.auto_approve, "apply")
-    steps = build_steps(plan, ksql, connect, live.ksql, wait_timeout=args.timeout)
-    result = run_steps(steps, env.secrets.mask, print)
-    print(f"Applied: {len(result.done)} step(s) for {len(plan.pending)} change(s).")
+    done = _carry_out(plan, env, live, ksql, connect, args.auto_approve, "apply",
+                      f"Apply {len(plan.pending)} change(s) to '{env.name}'?",
+                      wait_timeout=args.timeout)
+    print(f"Applied: {done} step(s) for {len(plan.pending)} change(s).")
     return 0
+
+
+def _carry_out(plan: Plan, env: Environment, live: LiveState, ksql, connect,
+               auto_approve: bool, what: str, question: str, **step_options) -> int:
+    """Confirm, then run every step of the plan; returns the number of steps done."""
+    confirm(question, auto_approve, what)
+    steps = build_steps(plan, ksql, connect, live.ksql, **step_options)
+    return len(run_steps(steps, env.secrets.mask, print).done)
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
@@ -155,25 +163,18 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     ksql, connect = _clients(env, args.only)
     _skipped_note(env, args.only)
     live = LiveState.read(ksql, connect)
-    changes = [Change("ksql", n, DELETE, "destroy", live_type=s.type,
-                      terminate=list(s.write_queries))
-               for n, s in sorted((live.ksql or {}).items()) if n.startswith(env.ksql_prefix)]
-    changes += [Change("connect", n, DELETE, "destroy") for n in sorted(live.connectors or {})
-                if n.startswith(env.prefix)]
-    plan = Plan(env.name, changes)
-    if not changes:
+    plan = destroy_plan(env, live)
+    if not plan.changes:
         print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
         return 0
-    ordered = [c for c in teardown_order(plan, live.ksql)] + [
-        c for c in changes if c.kind == "connect"]
+    ordered = teardown_order(plan, live.ksql) + [c for c in plan.changes if c.kind == "connect"]
     for change in ordered:
         print(change.describe())
     topics = " and their topics" if args.delete_topics else " (topics are kept)"
-    confirm(f"Destroy {len(changes)} object(s){topics} in '{env.name}'?", args.auto_approve,
-            "destroy")
-    steps = build_steps(plan, ksql, connect, live.ksql, delete_topics=args.delete_topics)
-    result = run_steps(steps, env.secrets.mask, print)
-    print(f"Destroyed: {len(result.done)} step(s).")
+    done = _carry_out(plan, env, live, ksql, connect, args.auto_approve, "destroy",
+                      f"Destroy {len(plan.changes)} object(s){topics} in '{env.name}'?",
+                      delete_topics=args.delete_topics)
+    print(f"Destroyed: {done} step(s).")
     return 0
 
 

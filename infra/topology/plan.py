@@ -208,6 +208,16 @@ def _drop_order(sources: dict[str, LiveSource]) -> list[str]:
     return order
 
 
+def destroy_plan(env: Environment, live: LiveState) -> Plan:
+    """Delete every owned object on the servers (the repository's templates play no part)."""
+    changes = [Change("ksql", n, DELETE, "destroy", live_type=s.type,
+                      terminate=list(s.write_queries))
+               for n, s in sorted((live.ksql or {}).items()) if n.startswith(env.ksql_prefix)]
+    changes += [Change("connect", n, DELETE, "destroy") for n in sorted(live.connectors or {})
+                if n.startswith(env.prefix)]
+    return Plan(env.name, changes)
+
+
 def teardown_order(plan: Plan, live: dict[str, LiveSource] | None) -> list[Change]:
     """ksqlDB objects to drop before building: deletions and the drop half of recreates,
     readers first."""

@@ -6,16 +6,13 @@ continuous-stream case), and checks the raw topic; then alerts written to the al
 out of the FileStreamSink into its file.
 """
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 
 import orjson
 import pytest
 from confluent_kafka import Producer
-from topology_project import copy_repo_project
+from topology_project import copy_repo_project, run_fraudctl
 
 from infra.kafka import consume_messages
 from training.synth import synthesize, write_kaggle_csv
@@ -24,11 +21,6 @@ from udf_server.contract import RAW_COLUMNS
 pytestmark = [pytest.mark.kafka, pytest.mark.connect]
 
 
-def _cli(root, *args):
-    env = {k: v for k, v in os.environ.items() if k not in ("KSQLDB_URL", "CONNECT_URL")}
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args, "--env", "it",
-                           "--project", str(root)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, env=env, timeout=300, check=False)
 
 
 def test_real_connectors_with_replay_into_the_tailed_file(stack, connect_url, tmp_path):
@@ -43,13 +35,14 @@ def test_real_connectors_with_replay_into_the_tailed_file(stack, connect_url, tm
         "source": stack.connect_path(source_file), "alerts": stack.connect_path(alerts_file)})
     topics = spec["vars"]["topics"]
 
-    applied = _cli(root, "apply", "--only", "connect", "--auto-approve")
+    applied = run_fraudctl(root, "apply", "--only", "connect", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     try:
         data = tmp_path / "kaggle.csv"
         write_kaggle_csv(synthesize(300, 0.02, seed=5), data)
-        replayed = _cli(root, "replay", "--data", str(data), "--rate", "0", "--limit", "250",
-                        "--to", "file", "--file", str(source_file), "--start-id", "1000")
+        replayed = run_fraudctl(root, "replay", "--data", str(data), "--rate", "0",
+                                "--limit", "250", "--to", "file", "--file", str(source_file),
+                                "--start-id", "1000")
         assert replayed.returncode == 0, replayed.stderr
         assert "replayed 250 lines" in replayed.stderr
 
@@ -72,5 +65,5 @@ def test_real_connectors_with_replay_into_the_tailed_file(stack, connect_url, tm
             time.sleep(0.5)
         assert alerts_file.read_text().strip() == alert.decode()
     finally:
-        destroyed = _cli(root, "destroy", "--only", "connect", "--auto-approve")
+        destroyed = run_fraudctl(root, "destroy", "--only", "connect", "--auto-approve")
         assert destroyed.returncode == 0, destroyed.stderr

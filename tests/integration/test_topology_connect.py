@@ -1,12 +1,9 @@
 """plan / apply / destroy against the real Kafka Connect, through the CLI as an operator runs it."""
 
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
-from topology_project import SOURCE, make_project
+from topology_project import SOURCE, make_project, run_fraudctl
 
 from infra.connect_client import ConnectClient
 from infra.kafka import consume_messages
@@ -24,11 +21,6 @@ CONNECTOR = """
 """
 
 
-def _cli(root, *args, stdin=subprocess.DEVNULL):
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args, "--env", "it",
-                           "--project", str(root)], capture_output=True, text=True, stdin=stdin,
-                          env={k: v for k, v in os.environ.items() if k != "KSQLDB_URL"},
-                          timeout=180, check=False)
 
 
 @pytest.fixture()
@@ -53,17 +45,17 @@ def project(stack, connect_url, tmp_path):
 def test_plan_apply_idempotent_update_delete_destroy(stack, project):
     root, env, client, name = project
 
-    plan = _cli(root, "plan")
+    plan = run_fraudctl(root, "plan")
     assert plan.returncode == 2, plan.stderr
     assert f"create    connect {name}" in plan.stdout
     assert "skipped   ksql" in plan.stdout and "no ksqldb server" in plan.stderr
 
-    refused = _cli(root, "apply")
+    refused = run_fraudctl(root, "apply")
     assert refused.returncode == 1
     assert "refusing to apply without confirmation" in refused.stderr
     assert name not in client.connectors()
 
-    applied = _cli(root, "apply", "--auto-approve")
+    applied = run_fraudctl(root, "apply", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "[1/1] create connector" in applied.stdout
     status = client.status(name)
@@ -72,23 +64,23 @@ def test_plan_apply_idempotent_update_delete_destroy(stack, project):
     lines = consume_messages(stack.bootstrap_servers, env["vars"]["topic"], 3, timeout=60)
     assert [m.value() for m in lines] == [b"1,a", b"2,b", b"3,c"]
 
-    again = _cli(root, "plan")
+    again = run_fraudctl(root, "plan")
     assert again.returncode == 0, again.stdout
     assert "0 to create, 0 to update, 0 to recreate, 0 to delete, 1 unchanged" in again.stdout
-    assert "No changes" in _cli(root, "apply", "--auto-approve").stdout
+    assert "No changes" in run_fraudctl(root, "apply", "--auto-approve").stdout
 
     template = root / "connect" / "lines.json"
     template.write_text(template.read_text().replace('"tasks.max": "1"', '"tasks.max": "2"'))
-    changed = _cli(root, "plan")
+    changed = run_fraudctl(root, "plan")
     assert changed.returncode == 2 and "config changes: tasks.max" in changed.stdout
-    assert _cli(root, "apply", "--auto-approve").returncode == 0
+    assert run_fraudctl(root, "apply", "--auto-approve").returncode == 0
     assert client.connector_config(name)["tasks.max"] == "2"
 
     template.unlink()
-    unsafe = _cli(root, "apply", "--auto-approve")
+    unsafe = run_fraudctl(root, "apply", "--auto-approve")
     assert unsafe.returncode == 1 and "--allow-delete" in unsafe.stderr
     assert name in client.connectors(), "nothing may change without the flag"
-    deleted = _cli(root, "apply", "--auto-approve", "--allow-delete")
+    deleted = run_fraudctl(root, "apply", "--auto-approve", "--allow-delete")
     assert deleted.returncode == 0, deleted.stderr
     assert name not in client.connectors()
 
@@ -100,15 +92,15 @@ def test_destroy_removes_only_owned_connectors(stack, project):
         "connector.class": "org.apache.kafka.connect.file.FileStreamSourceConnector",
         "file": env["vars"]["file"], "topic": env["vars"]["topic"] + ".foreign"})
     try:
-        assert _cli(root, "apply", "--auto-approve").returncode == 0
-        assert _cli(root, "status").returncode == 0
-        refused = _cli(root, "destroy")
+        assert run_fraudctl(root, "apply", "--auto-approve").returncode == 0
+        assert run_fraudctl(root, "status").returncode == 0
+        refused = run_fraudctl(root, "destroy")
         assert refused.returncode == 1 and "refusing to destroy" in refused.stderr
-        destroyed = _cli(root, "destroy", "--auto-approve")
+        destroyed = run_fraudctl(root, "destroy", "--auto-approve")
         assert destroyed.returncode == 0, destroyed.stderr
         names = client.connectors()
         assert name not in names and foreign in names
-        assert "Nothing to destroy" in _cli(root, "destroy", "--auto-approve").stdout
+        assert "Nothing to destroy" in run_fraudctl(root, "destroy", "--auto-approve").stdout
     finally:
         client.delete(foreign)
 
@@ -117,7 +109,7 @@ def test_validate_shows_connects_own_messages_per_field(project):
     root, _, _, _ = project
     template = root / "connect" / "lines.json"
     template.write_text(template.read_text().replace('"tasks.max": "1"', '"tasks.max": "many"'))
-    result = _cli(root, "validate")
+    result = run_fraudctl(root, "validate")
     assert result.returncode == 1
     assert "connect/lines.json: Connect: tasks.max:" in result.stderr
     assert "Traceback" not in result.stderr

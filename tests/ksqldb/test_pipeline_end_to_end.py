@@ -3,9 +3,6 @@
 Runs where ksqlDB runs (Docker or KSQLDB_URL + BOOTSTRAP_SERVERS); skipped otherwise.
 """
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 
@@ -16,7 +13,7 @@ import pytest
 from confluent_kafka import Producer
 from model_factory import make_model
 from sidecar_harness import SidecarProcess
-from topology_project import copy_repo_project
+from topology_project import copy_repo_project, run_fraudctl
 
 from infra.kafka import consume_messages
 from infra.ksql_client import KsqlClient, pull_rows
@@ -28,11 +25,6 @@ pytestmark = [pytest.mark.ksqldb, pytest.mark.slow]
 ROWS = 400
 
 
-def _cli(root, *args):
-    env = {k: v for k, v in os.environ.items() if k not in ("KSQLDB_URL", "CONNECT_URL")}
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args, "--env", "it",
-                           "--project", str(root)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, env=env, timeout=600, check=False)
 
 
 def _wait_for(fn, timeout=120):
@@ -60,12 +52,13 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
     version = make_model(model, seed=3, threshold=threshold)
     expected_alerts = int((scores > threshold).sum())
 
-    assert _cli(root, "apply", "--only", "ksql", "--auto-approve").returncode == 0
+    assert run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve").returncode == 0
     sidecar = SidecarProcess(stack.bootstrap_servers, model,
                              (topics["features"], topics["scored"], f"{topics['scored']}.dlq"),
                              f"e2e-{tag}", tmp_path).start()
     try:
-        replayed = _cli(root, "replay", "--data", str(data), "--rate", "0", "--start-id", "1")
+        replayed = run_fraudctl(root, "replay", "--data", str(data), "--rate", "0",
+                                "--start-id", "1")
         assert replayed.returncode == 0, replayed.stderr
         producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
         producer.produce(topics["raw"], value=b'9001,"2018-12-18T12:00:00Z","Kai",1,' +
@@ -100,4 +93,4 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
         assert len(alert_stream) == expected_alerts
     finally:
         sidecar.stop()
-        _cli(root, "destroy", "--only", "ksql", "--auto-approve", "--delete-topics")
+        run_fraudctl(root, "destroy", "--only", "ksql", "--auto-approve", "--delete-topics")

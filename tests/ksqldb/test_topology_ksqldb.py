@@ -4,13 +4,10 @@ Checks what only the real server can: that what ksqlDB stores and reports for ou
 normalises back to "unchanged", and that in-place updates and drops work in order.
 """
 
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
-from topology_project import copy_repo_project
+from topology_project import copy_repo_project, run_fraudctl
 
 from infra.ksql_client import KsqlClient
 from infra.rest import RestConfig
@@ -18,11 +15,6 @@ from infra.rest import RestConfig
 pytestmark = pytest.mark.ksqldb
 
 
-def _cli(root, *args):
-    env = {k: v for k, v in os.environ.items() if k not in ("KSQLDB_URL", "CONNECT_URL")}
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args, "--env", "it",
-                           "--project", str(root)], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, env=env, timeout=600, check=False)
 
 
 def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_path):
@@ -33,25 +25,26 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
                       base_env="compose")
     client = KsqlClient(RestConfig(ksqldb_url))
     try:
-        first = _cli(root, "plan", "--only", "ksql")
+        first = run_fraudctl(root, "plan", "--only", "ksql")
         assert first.returncode == 2 and "9 to create" in first.stdout, first.stdout
-        applied = _cli(root, "apply", "--only", "ksql", "--auto-approve")
+        applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
         assert applied.returncode == 0, applied.stdout + applied.stderr
 
-        again = _cli(root, "plan", "--only", "ksql")
+        again = run_fraudctl(root, "plan", "--only", "ksql")
         assert again.returncode == 0, f"the server's statements must read as unchanged:\n" \
                                       f"{again.stdout}"
-        assert _cli(root, "status", "--only", "ksql").returncode == 0
+        assert run_fraudctl(root, "status", "--only", "ksql").returncode == 0
 
         alerts = root / "ksql" / "alerts.sql"
         alerts.write_text(alerts.read_text().replace("WHERE IS_ANOMALY = TRUE",
                                                      "WHERE IS_ANOMALY = TRUE AND SCORE > 0"))
-        changed = _cli(root, "plan", "--only", "ksql")
+        changed = run_fraudctl(root, "plan", "--only", "ksql")
         assert changed.returncode == 2 and "update" in changed.stdout, changed.stdout
-        assert _cli(root, "apply", "--only", "ksql", "--auto-approve").returncode == 0
-        assert _cli(root, "plan", "--only", "ksql").returncode == 0
+        assert run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve").returncode == 0
+        assert run_fraudctl(root, "plan", "--only", "ksql").returncode == 0
     finally:
-        destroyed = _cli(root, "destroy", "--only", "ksql", "--auto-approve", "--delete-topics")
+        destroyed = run_fraudctl(root, "destroy", "--only", "ksql", "--auto-approve",
+                                 "--delete-topics")
         assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
     left = [s["name"] for s in client.sources() if s["name"].startswith(f"IT{tag}_".upper())]
     assert left == []
