@@ -71,3 +71,13 @@ def test_sidecar_image_has_no_tensorflow():
     dockerfile = (REPO / "infra/Dockerfile.sidecar").read_text()
     assert "[train]" not in dockerfile and "tensorflow" not in dockerfile.lower().replace(
         "no tensorflow", "")
+
+
+def test_sidecar_environment_is_what_the_sidecar_reads():
+    from udf_server.commands import ENV, KAFKA_ENV_PREFIX
+
+    known = {variable for variable, _ in ENV.values()} | {"FRAUD_EXACTLY_ONCE"}
+    for name in SERVICES["sidecar"]["environment"]:
+        assert name in known or name.startswith(KAFKA_ENV_PREFIX), name
+    assert SERVICES["sidecar"]["environment"]["FRAUD_BOOTSTRAP_SERVERS"] == "kafka:29092"
+    assert any(v.endswith(":/models:ro") for v in SERVICES["sidecar"]["volumes"])
