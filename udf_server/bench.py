@@ -325,10 +325,11 @@ def _profile_hot_path(bootstrap: str, model: Path, batch: int = 5_000) -> dict[s
     decoded = timed("decode + validate", lambda: [codec.decode(v) for v in values])
     matrix = timed("feature matrix", lambda: codec.to_matrix([d.features for d in decoded]))
     scores = timed("inference (one call)", lambda: loaded.score(matrix))
-    encoded = timed("encode output JSON", lambda: [codec.encode_scored(
-        d.passthrough, {"SCORE": float(s), "IS_ANOMALY": bool(s > 1), "THRESHOLD": 1.0,
-                        "MODEL_VERSION": loaded.version, "SCORED_AT": 0})
-        for d, s in zip(decoded, scores, strict=True)])
+    common = {"THRESHOLD": 1.0, "MODEL_VERSION": loaded.version, "SCORED_AT": 0}
+    score_list = scores.tolist()
+    encoded = timed("encode output JSON", lambda: [
+        codec.encode_scored(d.passthrough, s, 1.0, common)
+        for d, s in zip(decoded, score_list, strict=True)])
     timed("produce (enqueue)", lambda: [producer.produce("bench.profile", value=v)
                                         for v in encoded])
     timed("flush (broker acks)", lambda: producer.flush(60))

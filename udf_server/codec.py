@@ -22,6 +22,9 @@ from udf_server.contract import (
     F_TS,
     F_USER,
     FEATURE_COUNT,
+    S_IS_ANOMALY,
+    S_SCORE,
+    S_SHADOW_SCORE,
 )
 
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024
@@ -88,9 +91,12 @@ def decode(value: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> De
                         f"{F_FEATURES} has {len(features)} values, expected {FEATURE_COUNT}")
     if not strict or not _NUMBER_TYPES.issuperset(map(type, features)):
         _check_features(features)
-    _check_passthrough(obj)
-    return Decoded(features, {F_USER: obj.get(F_USER), F_TS: obj.get(F_TS),
-                              F_AMOUNT: obj.get(F_AMOUNT), F_CLASS: obj.get(F_CLASS)})
+    user, ts, amount, label = obj.get(F_USER), obj.get(F_TS), obj.get(F_AMOUNT), obj.get(F_CLASS)
+    if (type(amount) not in _AMOUNT_TYPES or type(user) not in _TEXT_TYPES
+            or type(ts) not in _TEXT_TYPES or type(label) not in _TEXT_TYPES
+            or label not in _LABELS):
+        _check_passthrough(obj)  # names the field
+    return Decoded(features, {F_USER: user, F_TS: ts, F_AMOUNT: amount, F_CLASS: label})
 
 
 _NUMBER_TYPES = frozenset({float, int})
@@ -149,8 +155,16 @@ def to_matrix(rows: list[list[float]]) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32).reshape(len(rows), FEATURE_COUNT)
 
 
-def encode_scored(passthrough: dict[str, Any], extra: dict[str, Any]) -> bytes:
-    return orjson.dumps({**passthrough, **extra})
+def encode_scored(record: dict[str, Any], score: float, threshold: float,
+                  common: dict[str, Any], shadow_score: float | None = None) -> bytes:
+    """The scored value: the passed-through fields, then SCORE, IS_ANOMALY and `common`
+    (THRESHOLD, MODEL_VERSION, SCORED_AT, ...). Fills `record` in place (it is the caller's)."""
+    record[S_SCORE] = score
+    record[S_IS_ANOMALY] = score > threshold
+    record.update(common)
+    if shadow_score is not None:
+        record[S_SHADOW_SCORE] = shadow_score
+    return orjson.dumps(record)
 
 
 def dead_letter_headers(reason: str, detail: str, topic: str, partition: int, offset: int,

@@ -25,12 +25,9 @@ from typing import Any
 from infra.errors import FraudctlError
 from udf_server import codec
 from udf_server.contract import (
-    S_IS_ANOMALY,
     S_MODEL_VERSION,
-    S_SCORE,
     S_SCORED_AT,
     S_SHADOW_MODEL_VERSION,
-    S_SHADOW_SCORE,
     S_THRESHOLD,
 )
 from udf_server.metrics import Metrics
@@ -43,6 +40,43 @@ _RDKAFKA_LOG = logging.getLogger("rdkafka")
 
 class FatalKafkaError(FraudctlError):
     """The Kafka client cannot go on (fenced, fatal idempotence error): exit and be restarted."""
+
+
+_PRODUCER_ONLY = ("linger.ms", "batch.", "compression.", "acks", "queue.buffering.",
+                  "transaction.", "message.timeout.ms", "delivery.timeout.ms", "retries")
+
+
+def _producer_only(key: str) -> bool:
+    """librdkafka producer properties, which a consumer would reject or warn about."""
+    return key.startswith(_PRODUCER_ONLY)
+
+
+def producer_settings(cfg: SidecarConfig) -> dict[str, Any]:
+    """Defaults, then the operator's librdkafka settings (-X / FRAUD_KAFKA_*), then the
+    settings the delivery guarantees depend on, which nobody may override."""
+    settings = {
+        "bootstrap.servers": cfg.bootstrap_servers, "logger": _RDKAFKA_LOG,
+        "acks": "all", "linger.ms": 5, "batch.num.messages": 10_000,
+        "queue.buffering.max.messages": 1_000_000, "compression.type": "lz4",
+        "transaction.timeout.ms": 30_000,
+        **cfg.kafka,
+        "enable.idempotence": True,
+    }
+    if cfg.exactly_once:
+        settings["transactional.id"] = f"fraud-scorer.{cfg.group}.{cfg.instance_id}"
+    return settings
+
+
+def consumer_settings(cfg: SidecarConfig) -> dict[str, Any]:
+    """Like producer_settings, for the consumer (producer-only keys are left out)."""
+    return {
+        "bootstrap.servers": cfg.bootstrap_servers, "logger": _RDKAFKA_LOG,
+        "session.timeout.ms": 10_000,  # a crashed sidecar's partitions move on in 10 s
+        "auto.offset.reset": "earliest", "partition.assignment.strategy": "cooperative-sticky",
+        "fetch.min.bytes": 1, "queued.max.messages.kbytes": 65536,
+        **{k: v for k, v in cfg.kafka.items() if not _producer_only(k)},
+        "group.id": cfg.group, "enable.auto.commit": False, "isolation.level": "read_committed",
+    }
 
 
 class InFlightBatch:
@@ -147,34 +181,10 @@ class Scorer:
         from confluent_kafka import Consumer, Producer
 
         cfg = self.config
-        common = {"bootstrap.servers": cfg.bootstrap_servers, "logger": _RDKAFKA_LOG,
-                  **cfg.kafka}
-        producer_cfg = {
-            **common,
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": 5,
-            "batch.num.messages": 10_000,
-            "queue.buffering.max.messages": 1_000_000,
-            "compression.type": "lz4",
-        }
-        if cfg.exactly_once:
-            producer_cfg["transactional.id"] = f"fraud-scorer.{cfg.group}.{cfg.instance_id}"
-            producer_cfg["transaction.timeout.ms"] = 30_000
-        self.producer = Producer(producer_cfg)
+        self.producer = Producer(producer_settings(cfg))
         if cfg.exactly_once:
             self.producer.init_transactions(60)
-        self.consumer = Consumer({
-            "group.id": cfg.group,
-            "session.timeout.ms": 10_000,  # a crashed sidecar's partitions move on in 10 s
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "partition.assignment.strategy": "cooperative-sticky",
-            "fetch.min.bytes": 1,
-            "queued.max.messages.kbytes": 65536,
-            **common,
-        })
+        self.consumer = Consumer(consumer_settings(cfg))
         self.consumer.subscribe([cfg.input_topic], on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
 
@@ -228,9 +238,10 @@ class Scorer:
         good_rows: list[list[float]] = []
         good: list[tuple[Any, dict]] = []
         bad: list[tuple[Any, codec.BadRecord]] = []
-        first: dict[tuple[str, int], int] = {}
-        last: dict[tuple[str, int], int] = {}
-        for msg in messages:
+        first_by_partition: dict[int, int] = {}
+        last_by_partition: dict[int, int] = {}
+        decode, max_bytes = codec.decode, self.config.max_record_bytes
+        for msg in messages:  # the hot loop: one input topic, so partitions key the offsets
             err = msg.error()
             if err is not None:
                 if err.fatal():
@@ -238,18 +249,22 @@ class Scorer:
                 if err.code() != KafkaError._PARTITION_EOF:
                     log.warning("consumer: %s", err)
                 continue
-            tp = (msg.topic(), msg.partition())
-            first.setdefault(tp, msg.offset())
-            last[tp] = msg.offset()
+            partition, offset = msg.partition(), msg.offset()
+            if partition not in first_by_partition:
+                first_by_partition[partition] = offset
+            last_by_partition[partition] = offset
             try:
-                decoded = codec.decode(msg.value(), self.config.max_record_bytes)
+                decoded = decode(msg.value(), max_bytes)
             except codec.BadRecord as exc:
                 bad.append((msg, exc))
                 continue
             good_rows.append(decoded.features)
             good.append((msg, decoded.passthrough))
-        if not last:
+        if not last_by_partition:
             return
+        topic = self.config.input_topic
+        first = {(topic, p): o for p, o in first_by_partition.items()}
+        last = {(topic, p): o for p, o in last_by_partition.items()}
         self.metrics.inc("batches_total")
         self.metrics.inc("consumed_total", len(good) + len(bad))
         self.metrics.observe("batch_size", len(good) + len(bad))
@@ -277,21 +292,22 @@ class Scorer:
             if shadow is not None:
                 common[S_SHADOW_MODEL_VERSION] = shadow.version
             output = self.config.output_topic
-            encode = codec.encode_scored
+            encode, produce = codec.encode_scored, self.producer.produce
             lag_sum, lag_count = 0, 0
             batch.pending += len(good)
-            for i, (msg, passthrough) in enumerate(good):
-                score = scores[i]
-                extra = {S_SCORE: score, S_IS_ANOMALY: score > threshold, **common}
-                if shadow_scores is not None:
-                    extra[S_SHADOW_SCORE] = shadow_scores[i]
+            for i, (msg, record) in enumerate(good):  # the hot loop
+                value = encode(record, scores[i], threshold, common,
+                               shadow_scores[i] if shadow_scores is not None else None)
                 ts = msg.timestamp()[1]
                 if ts > 0:
                     lag_sum += now_ms - ts
                     lag_count += 1
                 else:
                     ts = 0
-                self._produce(output, msg.key(), encode(passthrough, extra), ts, None, delivered)
+                try:
+                    produce(output, value, msg.key(), timestamp=ts, on_delivery=delivered)
+                except BufferError:  # local queue full: the slow path waits for deliveries
+                    self._produce(output, msg.key(), value, ts, None, delivered)
             if lag_count:
                 self.metrics.observe("end_to_end_lag_seconds", lag_sum / lag_count / 1000.0,
                                      lag_count)

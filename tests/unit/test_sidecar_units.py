@@ -120,3 +120,19 @@ def test_metrics_render_prometheus_text():
     assert 'version="a"' not in text and 'role="champion",version="b"} 1' in text
     assert 'fraud_sidecar_batch_size_bucket{le="1000"} 1' in text
     assert 'fraud_sidecar_batch_size_bucket{le="500"} 0' in text
+
+
+def test_operator_settings_override_defaults_but_not_the_guarantees():
+    from udf_server.service import SidecarConfig, consumer_settings, producer_settings
+
+    cfg = SidecarConfig("b:9092", "m.onnx", exactly_once=True, instance_id="i1", kafka={
+        "compression.type": "zstd", "security.protocol": "SASL_SSL", "linger.ms": "20",
+        "enable.idempotence": "false", "enable.auto.commit": "true"})
+    producer, consumer = producer_settings(cfg), consumer_settings(cfg)
+    assert producer["compression.type"] == "zstd" and producer["linger.ms"] == "20"
+    assert producer["security.protocol"] == consumer["security.protocol"] == "SASL_SSL"
+    assert producer["enable.idempotence"] is True
+    assert producer["transactional.id"] == "fraud-scorer.fraud-scoring-sidecar.i1"
+    assert consumer["enable.auto.commit"] is False
+    assert consumer["isolation.level"] == "read_committed"
+    assert "linger.ms" not in consumer and "compression.type" not in consumer
