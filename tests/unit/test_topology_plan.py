@@ -119,12 +119,17 @@ def test_filter_change_is_an_in_place_update(tmp_path):
     assert next(c for c in plan.changes if c.name == "T_COUNTS").action == UNCHANGED
 
 
-def test_recreate_cascades_downstream_and_needs_the_flag(tmp_path):
+def _projection_shrinks(tmp_path):
+    """Applied as in the repo, then FILTERED drops a column: not upgradable in place."""
     _env, specs = _project(tmp_path)
     live = _live_from(specs)
     env2, specs2 = _project(tmp_path / "v2", filtered=FILTERED.replace("SELECT ID, V",
                                                                        "SELECT ID"))
-    plan = make_plan(env2, specs2, live)
+    return live, make_plan(env2, specs2, live)
+
+
+def test_recreate_cascades_downstream_and_needs_the_flag(tmp_path):
+    _live, plan = _projection_shrinks(tmp_path)
     actions = {c.name: c.action for c in plan.changes}
     assert actions["T_FILTERED"] == RECREATE and actions["T_COUNTS"] == RECREATE
     counts = next(c for c in plan.changes if c.name == "T_COUNTS")
@@ -146,11 +151,7 @@ def test_removed_template_is_a_delete_that_needs_the_flag(tmp_path):
 
 
 def test_steps_tear_down_readers_first_then_build_in_order(tmp_path):
-    _env, specs = _project(tmp_path)
-    live = _live_from(specs)
-    env2, specs2 = _project(tmp_path / "v2", filtered=FILTERED.replace("SELECT ID, V",
-                                                                       "SELECT ID"))
-    plan = make_plan(env2, specs2, live)
+    live, plan = _projection_shrinks(tmp_path)
     ksql = Recorder()
     steps = build_steps(plan, ksql=ksql, connect=Recorder(), live_sources=live.ksql)
     assert [s.description for s in steps] == [
