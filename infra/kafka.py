@@ -9,9 +9,6 @@ from typing import Any
 
 from infra.errors import FraudctlError
 
-#: librdkafka settings a user may pass through (secured clusters) via FRAUD_KAFKA_<NAME> env vars
-PASS_THROUGH_PREFIXES = ("security.", "sasl.", "ssl.", "client.", "socket.")
-
 
 def client_config(bootstrap_servers: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Base config for any client; `extra` carries librdkafka settings (security, sasl, ssl)."""

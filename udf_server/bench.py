@@ -62,11 +62,9 @@ class BenchConfig:
 @dataclass
 class Results:
     figures: dict[str, Any] = field(default_factory=dict)
-    log: list[str] = field(default_factory=list)
 
     def say(self, text: str) -> None:
         print(text, flush=True)
-        self.log.append(text)
 
 
 # ----- set-up -----------------------------------------------------------------------------------

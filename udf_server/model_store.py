@@ -114,7 +114,8 @@ class ModelSlot:
         self.on_event = on_event or (lambda *a, **k: None)
         self.current: LoadedModel | None = None
         self._next_check = 0.0
-        self._rejected_stamp: tuple | None = None
+        self._rejected_stamp: tuple | None = None  # the file last refused by maybe_reload
+        self._startup_error: str | None = None  # the last start-up failure already logged
 
     def load_initial(self) -> LoadedModel:
         self.current = load_model(self.location, self.threads)
@@ -126,9 +127,9 @@ class ModelSlot:
         try:
             self.load_initial()
         except ArtifactError as exc:
-            if self._rejected_stamp != str(exc):
+            if self._startup_error != str(exc):
                 log.warning("no usable %s model yet: %s", self.role, exc)
-                self._rejected_stamp = str(exc)
+                self._startup_error = str(exc)
             return False
         return True
 

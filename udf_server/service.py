@@ -264,15 +264,15 @@ class Scorer:
             return
         topic = self.config.input_topic
         first = {(topic, p): o for p, o in first_by_partition.items()}
-        last = {(topic, p): o for p, o in last_by_partition.items()}
+        next_offsets = {(topic, p): o + 1 for p, o in last_by_partition.items()}
         self.metrics.inc("batches_total")
         self.metrics.inc("consumed_total", len(good) + len(bad))
         self.metrics.observe("batch_size", len(good) + len(bad))
 
         if self.config.exactly_once:
-            self._in_transaction(good_rows, good, bad, first, last)
+            self._in_transaction(good_rows, good, bad, first, next_offsets)
         else:
-            self._at_least_once(good_rows, good, bad, first, last)
+            self._at_least_once(good_rows, good, bad, next_offsets)
 
     def _emit(self, good_rows: list, good: list, bad: list, batch: InFlightBatch) -> None:
         """Score the batch and hand every output and dead letter to the producer."""
@@ -343,8 +343,8 @@ class Scorer:
             if (t, p) in self.assigned:
                 self.consumer.seek(TopicPartition(t, p, off))
 
-    def _at_least_once(self, good_rows, good, bad, first, last) -> None:
-        batch = InFlightBatch({tp: off + 1 for tp, off in last.items()})
+    def _at_least_once(self, good_rows, good, bad, next_offsets) -> None:
+        batch = InFlightBatch(next_offsets)
         self._emit(good_rows, good, bad, batch)
         self._in_flight.append(batch)
         self._commit_completed(final=False)
@@ -385,7 +385,7 @@ class Scorer:
             # their new owner re-reads from the last commit (at-least-once)
             log.warning("offset commit failed: %s", exc)
 
-    def _in_transaction(self, good_rows, good, bad, first, last) -> None:
+    def _in_transaction(self, good_rows, good, bad, first, next_offsets) -> None:
         from confluent_kafka import KafkaException
 
         producer = self.producer
@@ -393,8 +393,7 @@ class Scorer:
             producer.begin_transaction()
             self._emit(good_rows, good, bad, InFlightBatch({}))
             producer.send_offsets_to_transaction(
-                self._offsets({tp: off + 1 for tp, off in last.items()}),
-                                                 self.consumer.consumer_group_metadata(), 60)
+                self._offsets(next_offsets), self.consumer.consumer_group_metadata(), 60)
             self._commit_transaction()
         except KafkaException as exc:
             err = exc.args[0]

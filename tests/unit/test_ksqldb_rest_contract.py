@@ -13,11 +13,10 @@ classes SourceDescription / RunningQuery in the ksqlDB repository):
   writeQueries (RunningQuery: queryString, sinks, id, state).
 """
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+import itertools
 
 import pytest
+from http_stub import StubServer
 
 from infra.ksql_client import KsqlClient, KsqlStatementError
 from infra.rest import RestConfig
@@ -50,45 +49,28 @@ NO_TABLES = {"@type": "source_descriptions", "statementText": "LIST TABLES EXTEN
              "warnings": [], "sourceDescriptions": []}
 
 
-class _Server:
-    def __init__(self):
-        self.requests: list[dict] = []
-        outer = self
+def _answer_as_documented():
+    """Answers /ksql with the documented bodies; CREATE results count up from sequence 11."""
+    sequence = itertools.count(11)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+    def answer(method, path, body):
+        statement = body["ksql"]
+        if statement.startswith("LIST STREAMS"):
+            return 200, [SOURCES]
+        if statement.startswith("LIST TABLES"):
+            return 200, [NO_TABLES]
+        if "STREEM" in statement:
+            return 400, BAD_STATEMENT
+        return 200, [dict(CREATED, commandSequenceNumber=next(sequence))]
 
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"body": body, "accept": self.headers["Accept"]})
-                statement = body["ksql"]
-                if statement.startswith("LIST STREAMS"):
-                    status, payload = 200, [SOURCES]
-                elif statement.startswith("LIST TABLES"):
-                    status, payload = 200, [NO_TABLES]
-                elif "STREEM" in statement:
-                    status, payload = 400, BAD_STATEMENT
-                else:
-                    status, payload = 200, [dict(CREATED, commandSequenceNumber=10 + len(
-                        outer.requests))]
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/vnd.ksql.v1+json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+    return answer
 
 
 @pytest.fixture()
 def server():
-    s = _Server()
-    yield s
-    s.httpd.shutdown()
+    stub = StubServer(_answer_as_documented(), content_type="application/vnd.ksql.v1+json")
+    yield stub
+    stub.close()
 
 
 def test_statements_are_chained_by_command_sequence_number(server):
