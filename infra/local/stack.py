@@ -11,6 +11,7 @@ import base64
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -100,9 +101,25 @@ def _port_free(host: str, port: int) -> bool:
     return True
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the OS says is free right now (for tests that run their own stack)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A free port for a server started here (tests, bench), chosen below the kernel's
+    ephemeral range: outgoing connections (clients reconnecting to a stopped broker, say) take
+    their local ports from that range and could hold the port a restarting server needs."""
+    low, _ = _ephemeral_range()
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(10_000, max(low, 10_001))
+        if _port_free(host, port):
+            return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # fall back to the OS
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 

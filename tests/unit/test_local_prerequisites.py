@@ -18,3 +18,16 @@ def test_missing_maven_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(FraudctlError, match=r"'mvn' was not found.*apt-get install maven"):
         jars.fetch_distribution(quiet=True)
+
+
+def test_free_ports_stay_out_of_the_ephemeral_range():
+    import socket
+
+    from infra.local.stack import _ephemeral_range, free_port
+
+    low, _ = _ephemeral_range()
+    for _ in range(20):
+        port = free_port()
+        assert 10_000 <= port < low
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # and it really is free
