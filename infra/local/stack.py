@@ -131,6 +131,18 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "(no log written)"
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: 16 bytes, URL-safe base64, never starting with '-'.
+
+    An id starting with '-' is read as an option by the storage tool's argument parser
+    (Kafka's own ``Uuid.randomUuid`` redraws such ids for the same reason).
+    """
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class LocalStack:
     """The local broker + Connect worker described by a StackConfig."""
 
@@ -299,9 +311,9 @@ class LocalStack:
             "",
         ]))
         if not (data / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             cmd = self._java(dist, "kafka-storage", "kafka.tools.StorageTool", "format",
-                             "-t", cluster_id, "-c", str(props), "--ignore-formatted")
+                             f"--cluster-id={new_cluster_id()}", f"--config={props}",
+                             "--ignore-formatted")
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 raise FraudctlError("Formatting the KRaft log directory failed:\n"

@@ -31,3 +31,17 @@ def test_free_ports_stay_out_of_the_ephemeral_range():
         assert 10_000 <= port < low
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))  # and it really is free
+
+
+def test_cluster_ids_never_start_with_a_dash(monkeypatch):
+    """A leading '-' made `kafka-storage format -t <id>` read the id as an option (CI, stop 8)."""
+    import uuid
+
+    from infra.local import stack
+
+    dash_first = uuid.UUID(bytes=b"\xf8" + bytes(15))  # base64 of 0xF8... begins with '-'
+    draws = iter([dash_first, dash_first, uuid.UUID(int=7)])
+    monkeypatch.setattr(stack.uuid, "uuid4", lambda: next(draws))
+    cluster_id = stack.new_cluster_id()
+    assert cluster_id == "AAAAAAAAAAAAAAAAAAAABw"
+    assert len(cluster_id) == 22
