@@ -5,7 +5,8 @@ details, so two identical trainings would give two model versions. Here every te
 structural signature (initializers by content, node outputs by op, attributes and input
 signatures); nodes are ordered topologically with ties broken by signature, and every
 intermediate name is replaced by one derived from that order. Graph inputs and outputs keep
-their names.
+their names. Initializers are identified by dtype, shape and values only (never by their name or
+how the tensor was encoded), and are re-encoded in one form.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 
 import onnx
+from onnx import numpy_helper
 
 
 def _digest(*parts: bytes | str) -> str:
@@ -32,11 +34,11 @@ def canonicalize(model: onnx.ModelProto) -> None:
     rename: dict[str, str] = {}
     initializers = {}
     for init in graph.initializer:
-        sig = _digest("init", init.SerializeToString(deterministic=True).replace(
-            init.name.encode(), b""))
+        value = numpy_helper.to_array(init)
+        sig = _digest("init", str(init.data_type), str(value.shape), value.tobytes())
         signature[init.name] = sig
         rename[init.name] = f"const_{sig[:12]}"
-        initializers.setdefault(rename[init.name], init)
+        initializers.setdefault(rename[init.name], numpy_helper.from_array(value))
 
     producers = {out: node for node in graph.node for out in node.output}
     node_sig: dict[int, str] = {}
