@@ -29,7 +29,9 @@ def topics(stack):
 
 @pytest.fixture()
 def producer(stack):
-    p = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5})
+    # partitioned like ksqlDB's Java producer writes the feature topic
+    p = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5,
+                  "partitioner": "murmur2_random"})
     yield p
     p.flush(30)
 
@@ -72,18 +74,25 @@ def test_every_record_scored_once_with_onnxruntime_score_and_key(stack, topics, 
         assert value["AMOUNT"] == pytest.approx(sent[msg.key()][29])
         assert abs(value["SCORED_AT"] / 1000 - time.time()) < 120
     assert consume_messages(stack.bootstrap_servers, topics[2], 0, timeout=2) == []
+    # co-partitioned: each scored record sits on its feature record's partition number
+    inputs = consume_messages(stack.bootstrap_servers, topics[0], len(sent), timeout=30)
+    input_partition = {m.key(): m.partition() for m in inputs}
+    assert len(set(input_partition.values())) == 3
+    assert all(m.partition() == input_partition[m.key()] for m in out)
 
 
-BAD_RECORDS = {
-    "malformed_json": b'{"FEATURES": [1, 2,',
-    "not_utf8": b'{"FEATURES": "\xff\xfe"}',
-    "missing_field": b'{"USER_MASKED": "x", "AMOUNT": 1.0}',
-    "wrong_feature_count": orjson.dumps({"FEATURES": [0.1] * 29}),
-    "non_finite": b'{"FEATURES": [' + b"1.0," * 29 + b"NaN]}",
-    "wrong_type": orjson.dumps({"FEATURES": ["1"] * 30}),
-    "oversized": orjson.dumps({"FEATURES": [0.0] * 30, "PAD": "x" * 70_000}),
-    "not_an_object": b"[1, 2, 3]",
-    "null_value": None,
+BAD_RECORDS = {  # case: (reason code, value)
+    "malformed_json": ("malformed_json", b'{"FEATURES": [1, 2,'),
+    "not_utf8": ("not_utf8", b'{"FEATURES": "\xff\xfe"}'),
+    "missing_field": ("missing_field", b'{"USER_MASKED": "x", "AMOUNT": 1.0}'),
+    "wrong_feature_count": ("wrong_feature_count", orjson.dumps({"FEATURES": [0.1] * 29})),
+    "non_finite": ("non_finite", b'{"FEATURES": [' + b"1.0," * 29 + b"NaN]}"),
+    # a finite double the model's float32 input cannot hold
+    "beyond_float32": ("non_finite", orjson.dumps({"FEATURES": [0.5] * 29 + [1e39]})),
+    "wrong_type": ("wrong_type", orjson.dumps({"FEATURES": ["1"] * 30})),
+    "oversized": ("oversized", orjson.dumps({"FEATURES": [0.0] * 30, "PAD": "x" * 70_000})),
+    "not_an_object": ("not_an_object", b"[1, 2, 3]"),
+    "null_value": ("null_value", None),
 }
 
 
@@ -99,10 +108,11 @@ def test_bad_records_go_to_the_dead_letter_topic_with_reasons(stack, topics, pro
         producer.produce(topics[0], key=key, value=value, partition=i % 3)
         good_keys.add(key)
         if i % 30 == 0:  # bad records interleaved with good ones
-            reason = list(BAD_RECORDS)[(i // 30) % len(BAD_RECORDS)]
+            case = list(BAD_RECORDS)[(i // 30) % len(BAD_RECORDS)]
             bad_key = f"bad-{i}".encode()
-            producer.produce(topics[0], key=bad_key, value=BAD_RECORDS[reason], partition=i % 3)
-            bad_keys[bad_key] = reason
+            producer.produce(topics[0], key=bad_key, value=BAD_RECORDS[case][1],
+                             partition=i % 3)
+            bad_keys[bad_key] = case
     producer.flush(30)
     assert set(bad_keys.values()) == set(BAD_RECORDS)
     sidecar = _sidecar(stack, model, topics, tmp_path).start()
@@ -120,12 +130,15 @@ def test_bad_records_go_to_the_dead_letter_topic_with_reasons(stack, topics, pro
     assert len(dead) == len(bad_keys)
     for msg in dead:
         headers = {k: v.decode() for k, v in msg.headers()}
-        assert headers["fraud.error.reason"] == bad_keys[msg.key()], headers
+        reason, value = BAD_RECORDS[bad_keys[msg.key()]]
+        assert headers["fraud.error.reason"] == reason, headers
         assert headers["fraud.source.topic"] == topics[0]
         assert int(headers["fraud.source.partition"]) in (0, 1, 2)
         assert int(headers["fraud.source.offset"]) >= 0
         assert headers["fraud.error.detail"]
-        assert msg.value() == BAD_RECORDS[bad_keys[msg.key()]]  # the original bytes
+        assert msg.value() == value  # the original bytes
+        if bad_keys[msg.key()] == "beyond_float32":
+            assert "FEATURES[29] is 1e+39" in headers["fraud.error.detail"], headers
 
 
 @pytest.mark.parametrize("exactly_once", [False, True], ids=["at-least-once", "exactly-once"])
