@@ -2,14 +2,16 @@
 the per-event baselines a user would otherwise deploy, all in one run.
 
 Measured here (each on the same trained model):
-- sidecar throughput: N preloaded feature records; events/s between the first and the last
-  scored record (SCORED_AT stamps), plus the wall time from start to the last acknowledgement;
+- sidecar throughput: N preloaded feature records; events/s from the moment the sidecar is
+  ready to the last scored record (SCORED_AT stamps), after one uncounted warm-up run (the
+  broker's JIT and page cache), plus the wall time from start to the last acknowledgement;
 - latency at fixed offered rates: a separate producer process sends at R events/s; latency is
   the scored record's SCORED_AT minus the input record's produce timestamp (kept by the sidecar);
 - baselines: Keras `model.predict` on one event at a time (in-process, no Kafka: an upper bound
   for a consumer doing that), onnxruntime on one event at a time in-process, and a per-event
   consumer through Kafka (poll one record, one onnxruntime call, produce, auto-commit);
-- scale-out: 1 versus 2 sidecar processes in one group on a 6-partition topic;
+- scale-out: 1 versus 2 sidecar processes in one group on a 6-partition topic, the records
+  produced once every process is ready (else the first process drains the topic alone);
 - a profile of the hot path on one in-process batch: decode, matrix, inference, encode, produce.
 """
 
@@ -41,7 +43,9 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 @dataclass
 class BenchConfig:
     quick: bool = False
-    records: int = 300_000
+    records: int = 1_000_000  # long enough that the consumer's first fetches do not count
+    scale_records: int = 300_000
+    warmup_records: int = 200_000
     rates: tuple[int, ...] = (1_000, 10_000, 50_000)
     rate_seconds: float = 8.0
     warmup: float = 2.0
@@ -53,8 +57,9 @@ class BenchConfig:
     @classmethod
     def for_mode(cls, quick: bool) -> BenchConfig:
         if quick:
-            return cls(quick=True, records=200_000, rate_seconds=3.0, warmup=2.0, runs=1,
-                       keras_events=100,
+            return cls(quick=True, records=150_000, scale_records=150_000,
+                       warmup_records=30_000, rate_seconds=2.5, warmup=1.0, runs=1,
+                       keras_events=50,
                        onnx_events=5_000, per_event_records=20_000)
         return cls()
 
@@ -129,30 +134,44 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 # ----- measurements -----------------------------------------------------------------------------
 def _throughput(bootstrap: str, model: Path, n: int, partitions: int, processes: int,
-                tag: str, extra: tuple[str, ...] = ()) -> dict[str, float]:
-    """Preload n records, start the sidecar process(es), and count only what is scored after
-    every process reports ready (partitions assigned): the group's join and rebalance are
-    start-up, not throughput. The wall figure includes them."""
+                tag: str, live: bool = False) -> dict[str, float]:
+    """Events/s of `processes` sidecars in one group, counted from the moment every process
+    reports ready (model loaded, partitions assigned) to the last record's `SCORED_AT`.
+
+    Backlog (default): n records preloaded, the rate at which the sidecar catches up.
+    Live: the records are produced only once every process is ready, so a process that starts
+    faster cannot drain the topic alone before the others join (scale-out figures).
+    The wall figure includes process start-up and the group join.
+    """
     from infra.local.stack import free_port
 
     topics = (f"bench.in.{tag}", f"bench.out.{tag}", f"bench.dlq.{tag}")
-    _preload(bootstrap, topics[0], _feature_values(n), partitions)
-    create_topics(bootstrap, topics[1:], partitions=partitions)
+    values = _feature_values(n)
+    if live:
+        create_topics(bootstrap, topics, partitions=partitions)
+    else:
+        _preload(bootstrap, topics[0], values, partitions)
+        create_topics(bootstrap, topics[1:], partitions=partitions)
     started = time.time()
     ports = [free_port() for _ in range(processes)]
     procs = [_sidecar(bootstrap, model, topics, f"bench-{tag}", f"p{i}",
-                      (*extra, "--http-port", str(port))) for i, port in enumerate(ports)]
+                      ("--http-port", str(port))) for i, port in enumerate(ports)]
     try:
         for port, proc in zip(ports, procs, strict=True):
             _wait_ready(port, proc)
         all_ready_ms = time.time() * 1000
+        if live:
+            _preload(bootstrap, topics[0], values, partitions)
         out = consume_messages(bootstrap, topics[1], n, timeout=600)
     finally:
         _stop(procs)
     finished = time.time()
     stamps = np.array([orjson.loads(m.value())["SCORED_AT"] for m in out], dtype=np.float64)
     steady = stamps[stamps >= all_ready_ms]
-    span = max((steady.max() - all_ready_ms) / 1000.0, 1e-3) if len(steady) else float("nan")
+    if len(steady) < n // 2:
+        raise RuntimeError(f"only {len(steady):,} of {n:,} records were scored after every "
+                           "sidecar was ready: too few to measure (use more records)")
+    span = max((steady.max() - all_ready_ms) / 1000.0, 1e-3)
     return {"records": len(out), "events_per_s": len(steady) / span,
             "measured": len(steady),
             "wall_events_per_s": len(out) / (finished - started),
@@ -160,10 +179,11 @@ def _throughput(bootstrap: str, model: Path, n: int, partitions: int, processes:
 
 
 def _median_throughput(runs: int, bootstrap: str, model: Path, n: int, partitions: int,
-                       processes: int, tag: str) -> dict[str, Any]:
+                       processes: int, tag: str, live: bool = False) -> dict[str, Any]:
     """The median of `runs` throughput runs (this machine's figures vary run to run)."""
-    results = sorted((_throughput(bootstrap, model, n, partitions, processes, f"{tag}{i}")
-                      for i in range(runs)), key=lambda r: r["events_per_s"])
+    results = sorted((_throughput(bootstrap, model, n, partitions, processes, f"{tag}{i}",
+                                  live) for i in range(runs)),
+                     key=lambda r: r["events_per_s"])
     return {**results[len(results) // 2], "runs": [r["events_per_s"] for r in results]}
 
 
@@ -325,9 +345,11 @@ def _profile_hot_path(bootstrap: str, model: Path, batch: int = 5_000) -> dict[s
 
     from udf_server import codec
     from udf_server.model_store import load_model
+    from udf_server.service import tune_gc
 
     values = _feature_values(batch, seed=2)
     loaded = load_model(model)
+    tune_gc()  # as the sidecar does before its loop (the last measurement of this process)
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
                          "batch.num.messages": 10_000, "compression.type": "lz4",
                          "enable.idempotence": True})
@@ -375,6 +397,10 @@ def run_bench(quick: bool, json_path: Path | None, update_doc: bool = True) -> d
             model = model_dir / "model.onnx"
             f = results.figures
 
+            warm = _throughput(bootstrap, model, config.warmup_records, 3, 1, "warm")
+            f["warmup_run_events_per_s"] = warm["events_per_s"]
+            say(f"warm-up run (broker JIT and page cache; not counted): "
+                f"{warm['events_per_s']:,.0f} events/s")
             t = _median_throughput(config.runs, bootstrap, model, config.records, 3, 1, "one")
             f["sidecar_events_per_s"] = t["events_per_s"]
             f["sidecar_runs_events_per_s"] = t["runs"]
@@ -414,8 +440,8 @@ def run_bench(quick: bool, json_path: Path | None, update_doc: bool = True) -> d
 
             scale = {}
             for processes in (1, 2):
-                s = _median_throughput(config.runs, bootstrap, model, config.records, 6,
-                                       processes, f"scale{processes}")
+                s = _median_throughput(config.runs, bootstrap, model, config.scale_records, 6,
+                                       processes, f"scale{processes}", live=True)
                 scale[processes] = s["events_per_s"]
                 say(f"scale-out: {processes} sidecar process(es), 6 partitions: "
                     f"{s['events_per_s']:,.0f} events/s (median of {config.runs})")
@@ -476,7 +502,9 @@ def report_table(f: dict) -> str:
          f["sidecar_events_per_s"] / keras),
     ]
     runs = ", ".join(f"{r:,.0f}" for r in f.get("sidecar_runs_events_per_s", []))
-    lines = [f"Sidecar throughput runs (events/s): {runs}; the table shows the median.", "",
+    warm = f.get("warmup_run_events_per_s")
+    lines = [f"Sidecar throughput runs (events/s): {runs}; the table shows the median"
+             + (f" (an uncounted warm-up run before them: {warm:,.0f})." if warm else "."), "",
              "| what | events/s | sidecar is N x faster |", "|---|---:|---:|"]
     lines += [f"| {name} | {value:,.1f} | {ratio:,.1f} |" for name, value, ratio in rows]
     lines += ["", "| offered rate | records measured | p50 ms | p95 ms | p99 ms | max ms | "

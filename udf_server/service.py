@@ -89,7 +89,7 @@ def consumer_settings(cfg: SidecarConfig) -> dict[str, Any]:
 GC_YOUNG_THRESHOLD = 100_000
 
 
-def _tune_gc() -> None:
+def tune_gc() -> None:
     """Keep the cyclic garbage collector out of the hot loop.
 
     A micro-batch allocates a few container objects per record (the parsed JSON object, its
@@ -183,7 +183,7 @@ class Scorer:
         if self._stop.is_set():
             return
         self._connect()
-        _tune_gc()
+        tune_gc()
         log.info("scoring %s -> %s (dead letters: %s), group %s, %s, model %s",
                  self.config.input_topic, self.config.output_topic, self.config.dlq_topic,
                  self.config.group, "exactly-once" if self.config.exactly_once
