@@ -191,8 +191,23 @@ def test_model_swap_under_load_and_corrupt_model_refused(stack, topics, producer
         producer.flush(30)
         while sidecar.metric("scored_total") < n // 4:
             time.sleep(0.05)
-        v2 = promote_new(model_dir, tmp_path / "build" / "v2.onnx", seed=2)  # under load
-        rest = produce_features(producer, topics[0], rows[n // 2:], first_id=n // 2 + 1)
+        v2 = promote_new(model_dir, tmp_path / "build" / "v2.onnx", seed=2)
+        # keep records flowing until the sidecar has swapped (it checks once a second and
+        # drains 20,000 records faster than that), then send the last 2,000: every partition
+        # sees records on both sides of the swap
+        rest: dict = {}
+        chunks = iter(np.array_split(rows[n // 2: n - 2000], 36))
+        deadline = time.monotonic() + 30
+        while sidecar.metric("model_swaps_total") < 1:
+            assert time.monotonic() < deadline, "the sidecar did not swap to v2 within 30 s"
+            chunk = next(chunks, None)
+            if chunk is not None:
+                rest |= produce_features(producer, topics[0], chunk,
+                                         first_id=n // 2 + 1 + len(rest))
+                producer.flush(30)
+            time.sleep(0.05)
+        for chunk in [*chunks, rows[n - 2000:]]:
+            rest |= produce_features(producer, topics[0], chunk, first_id=n // 2 + 1 + len(rest))
         producer.flush(30)
         out = consume_messages(stack.bootstrap_servers, topics[1], n, timeout=90,
                                idle_after=2.0)
