@@ -26,7 +26,7 @@ class ConnectClient(RestClient):
 
     def connector_config(self, name: str) -> dict[str, str] | None:
         try:
-            return self.request("GET", f"/connectors/{quote(name)}/config", retry=False).json()
+            return self.request("GET", f"/connectors/{quote(name)}/config").json()
         except ServerError as exc:
             if exc.status == 404:
                 return None

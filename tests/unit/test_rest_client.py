@@ -38,3 +38,20 @@ def test_unreachable_server_is_a_clear_error():
     with pytest.raises(ServerError, match=r"could not be reached after 2 attempt\(s\)"):
         RestClient(RestConfig("http://127.0.0.1:9", retries=1, backoff=0.01,
                               timeout=2)).request("GET", "/")
+
+
+def test_connector_config_waits_out_a_connect_rebalance():
+    """Seen in CI: right after a config update Connect answers 500 "a rebalance is expected"."""
+    from infra.connect_client import ConnectClient
+
+    stub = _server([(500, {"error_code": 500, "message": "Request cannot be completed because "
+                                                         "a rebalance is expected"}),
+                    (200, {"tasks.max": "2"}),
+                    (404, {"error_code": 404, "message": "Connector x not found"})])
+    try:
+        client = ConnectClient(RestConfig(stub.url, retries=3, backoff=0.01))
+        assert client.connector_config("lines") == {"tasks.max": "2"}
+        assert client.connector_config("x") is None  # absent: None, and not retried
+        assert len(stub.requests) == 3
+    finally:
+        stub.close()
