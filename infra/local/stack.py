@@ -232,8 +232,8 @@ class LocalStack:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         live = self._live_pids()
         wanted = set(PROCESSES) if connect else {"kafka"}
-        if set(live) == wanted and self.kafka_ready() and (not connect or self.connect_ready()):
-            log(f"Local stack already running (pids {live['kafka']}, {live['connect']}).")
+        if wanted <= set(live) and self.kafka_ready() and (not connect or self.connect_ready()):
+            log(f"Local stack already running (pids {', '.join(map(str, live.values()))}).")
             return self.endpoints()
         if live:  # half a stack (one process died): restart cleanly, keeping the data
             log("Local stack is partly running; restarting it.")
