@@ -57,7 +57,7 @@ What you can do:
 
 def _fraudctl(*args: str) -> None:
     result = subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=REPO, check=False)
-    if result.returncode not in (0,):
+    if result.returncode != 0:
         raise FraudctlError(f"`fraudctl {' '.join(args)}` failed (exit {result.returncode})")
 
 

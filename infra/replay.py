@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import TextIO
 
@@ -55,7 +56,7 @@ def _records(path: Path, fh: TextIO, options: ReplayOptions, first_id: int):
     if [n.lower() for n in names] == [c.lower() for c in KAGGLE_COLUMNS]:
         rows, kaggle = reader, True
     elif len(header) == len(RAW_COLUMNS):
-        rows, kaggle = _chain([header], reader), False
+        rows, kaggle = chain([header], reader), False
     else:
         kaggle_head = ",".join(KAGGLE_COLUMNS[:3])
         raise FraudctlError(f"{path} line 1: neither the Kaggle header ({kaggle_head},...) nor "
@@ -81,11 +82,6 @@ def _records(path: Path, fh: TextIO, options: ReplayOptions, first_id: int):
             line = ",".join(_quote_raw(i, v) for i, v in enumerate(row))
         yield row_id, line
         row_id += 1
-
-
-def _chain(first, rest):
-    yield from first
-    yield from rest
 
 
 def _quote_raw(index: int, value: str) -> str:

@@ -168,11 +168,14 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 def split_out_of_range(matrix: np.ndarray, rows: list[list[float]], good: list,
                        bad: list) -> tuple[np.ndarray, list]:
     """Move the records whose features overflow the model's float32 input (|x| > 3.4e38, finite
-    as JSON doubles but infinite for the model) from `good` to `bad`; returns the kept rows.
+    as JSON doubles but infinite for the model) from `good` to `bad`; returns the kept matrix
+    rows and `good` pairs (both unchanged, without copies, in the common case).
 
     `good` holds (message, pass-through) pairs in `rows` order; `bad` gets (message, BadRecord).
     """
     finite = np.isfinite(matrix).all(axis=1)
+    if finite.all():
+        return matrix, good
     for r in np.flatnonzero(~finite).tolist():
         i = next(k for k, x in enumerate(rows[r]) if not abs(x) <= _FLOAT32_MAX)
         bad.append((good[r][0], BadRecord(NON_FINITE, f"{F_FEATURES}[{i}] is {rows[r][i]!r}, "

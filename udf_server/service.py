@@ -295,9 +295,10 @@ class Scorer:
         self.metrics.inc("consumed_total", len(good) + len(bad))
         self.metrics.observe("batch_size", len(good) + len(bad))
 
-        matrix = codec.to_matrix(good_rows) if good else None
-        if matrix is not None and not np.isfinite(matrix).all():  # rare: beyond float32's range
-            matrix, good = codec.split_out_of_range(matrix, good_rows, good, bad)
+        matrix = None
+        if good:
+            matrix, good = codec.split_out_of_range(codec.to_matrix(good_rows), good_rows, good,
+                                                    bad)
         if self.config.exactly_once:
             self._in_transaction(matrix, good, bad, first, next_offsets)
         else:
