@@ -23,32 +23,41 @@ def _stack(args: argparse.Namespace):
     config = StackConfig()
     if args.run_dir:
         config.run_dir = Path(args.run_dir)
-    for name in ("kafka_port", "controller_port", "connect_port"):
+    for name in ("kafka_port", "controller_port", "connect_port", "ksqldb_port"):
         if getattr(args, name, None):
             setattr(config, name, getattr(args, name))
     return LocalStack(config)
 
 
-def _print_endpoints(endpoints: dict[str, str], as_json: bool) -> None:
+ENDPOINT_VARIABLES = {"bootstrap_servers": "BOOTSTRAP_SERVERS", "connect_url": "CONNECT_URL",
+                      "ksqldb_url": "KSQLDB_URL"}
+
+
+def _print_endpoints(endpoints: dict[str, str | None], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(endpoints))
+        print(json.dumps({k: endpoints.get(k) for k in ENDPOINT_VARIABLES}))
     else:
-        print(f"BOOTSTRAP_SERVERS={endpoints['bootstrap_servers']} "
-              f"CONNECT_URL={endpoints['connect_url']}")
+        print(" ".join(f"{var}={endpoints[key]}" for key, var in ENDPOINT_VARIABLES.items()
+                       if endpoints.get(key)))
 
 
 def cmd_local_fetch(args: argparse.Namespace) -> int:
     from infra.local import fetch_distribution
+    from infra.local.jars import KsqlDbUnavailable, fetch_ksqldb
 
-    dist = fetch_distribution()
-    print(dist.root)
+    print(fetch_distribution().root)
+    if not args.no_ksqldb:
+        try:
+            print(fetch_ksqldb().root)
+        except KsqlDbUnavailable as exc:
+            print(f"note: {exc}", file=sys.stderr)
     return 0
 
 
 def cmd_local_up(args: argparse.Namespace) -> int:
     stack = _stack(args)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
-    endpoints = stack.up(timeout=args.timeout, log=log)
+    endpoints = stack.up(timeout=args.timeout, log=log, ksqldb=not args.no_ksqldb)
     _print_endpoints(endpoints, args.json)
     return 0
 
@@ -68,13 +77,14 @@ def cmd_local_status(args: argparse.Namespace) -> int:
         for name, proc in status["processes"].items():
             state = "ready" if proc["ready"] else ("starting" if proc["alive"] else "stopped")
             print(f"{name:8} {state:9} pid={proc['pid']}")
-        _print_endpoints(status, False)
+        if status["running"]:
+            _print_endpoints(status, False)
     running = all(p["ready"] for p in status["processes"].values())
     return 0 if running else 3
 
 
 def _add_local(sub: argparse._SubParsersAction) -> None:
-    local = sub.add_parser("local", help="the local no-Docker Kafka + Connect stack")
+    local = sub.add_parser("local", help="the local no-Docker Kafka + Connect + ksqlDB stack")
     local_sub = local.add_subparsers(dest="local_cmd", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--run-dir", help="state, data and logs (default: cache dir/run/local)")
@@ -85,16 +95,22 @@ def _add_local(sub: argparse._SubParsersAction) -> None:
                        help="KRaft controller port (env FRAUD_LOCAL_CONTROLLER_PORT)")
     ports.add_argument("--connect-port", type=int,
                        help="Connect REST port (env FRAUD_LOCAL_CONNECT_PORT)")
-    up = local_sub.add_parser("up", parents=[common, ports],
-                              help="start broker and Connect, wait until ready")
-    up.add_argument("--timeout", type=float, default=180.0)
+    ports.add_argument("--ksqldb-port", type=int,
+                       help="ksqlDB REST port (env FRAUD_LOCAL_KSQLDB_PORT)")
+    no_ksqldb = argparse.ArgumentParser(add_help=False)
+    no_ksqldb.add_argument("--no-ksqldb", action="store_true",
+                           help="leave ksqlDB out (Kafka and Connect only)")
+    up = local_sub.add_parser("up", parents=[common, ports, no_ksqldb],
+                              help="start broker, Connect and ksqlDB, wait until ready")
+    up.add_argument("--timeout", type=float, default=240.0)
     up.set_defaults(func=cmd_local_up)
     local_sub.add_parser("down", parents=[common], help="stop what `up` started").set_defaults(
         func=cmd_local_down)
     local_sub.add_parser("status", parents=[common, ports],
                          help="process and readiness (exit 3 if not running)").set_defaults(
         func=cmd_local_status)
-    local_sub.add_parser("fetch", help="resolve the Kafka jars from Maven Central").set_defaults(
+    local_sub.add_parser("fetch", parents=[no_ksqldb],
+                         help="resolve the Kafka, Connect and ksqlDB jars").set_defaults(
         func=cmd_local_fetch)
 
 

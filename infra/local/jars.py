@@ -1,7 +1,13 @@
-"""Resolve the Kafka broker and Connect jars from Maven Central into a cache outside the repo."""
+"""Resolve the jars of the local stack into a cache outside the repo.
+
+Kafka (broker and Connect) comes from Maven Central. ksqlDB comes from Confluent's Maven
+repository, or first from the extra repositories named in FRAUD_MAVEN_REPOS (space-separated
+URLs or absolute paths, e.g. a folder holding ksqlDB as a Maven repository).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -9,11 +15,17 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from infra.errors import FraudctlError
 
 KAFKA_VERSION = "4.1.1"
+KSQLDB_VERSION = "7.9.0"
 POM = Path(__file__).with_name("pom.xml")
+KSQLDB_POM = Path(__file__).with_name("ksqldb-pom.xml")
+MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
+CONFLUENT_MAVEN = "https://packages.confluent.io/maven/"
+EXTRA_REPOS_VAR = "FRAUD_MAVEN_REPOS"
 #: Connectors placed on Connect's plugin.path (not on the worker's classpath), as in production.
 PLUGINS = ("connect-file",)
 
@@ -62,12 +74,48 @@ def require_java() -> str:
     )
 
 
-def _mvn(args: list[str], log: Path) -> None:
+class KsqlDbUnavailable(FraudctlError):
+    """ksqlDB could not be resolved from any configured Maven repository."""
+
+
+def maven_repositories(environ: dict[str, str] | None = None) -> list[str]:
+    """Where ksqlDB's jars are looked for, in order: FRAUD_MAVEN_REPOS, Central, Confluent.
+
+    Central comes before Confluent so that the ~180 ordinary jars never ask Confluent's
+    repository; the extra repositories come first so that they take precedence."""
+    environ = os.environ if environ is None else environ
+    extra = []
+    for item in environ.get(EXTRA_REPOS_VAR, "").split():
+        if "://" not in item:
+            if not item.startswith("/"):
+                raise FraudctlError(f"{EXTRA_REPOS_VAR}: {item!r} is neither a URL nor an "
+                                    "absolute path (e.g. file:///abs/path/m2 or /abs/path/m2)")
+            item = Path(item).as_uri()
+        extra.append(item)
+    return [*extra, MAVEN_CENTRAL, CONFLUENT_MAVEN]
+
+
+def _repository_id(url: str) -> str:
+    """A stable id per URL (Maven remembers which repository id each cached jar came from)."""
+    known = {MAVEN_CENTRAL: "central", CONFLUENT_MAVEN: "confluent"}
+    return known.get(url) or "extra-" + hashlib.sha1(url.encode()).hexdigest()[:10]
+
+
+def _pom_with_repositories(template: Path, repositories: list[str], target: Path) -> Path:
+    entries = "\n".join(
+        f"    <repository><id>{_repository_id(url)}</id><url>{escape(url)}</url></repository>"
+        for url in repositories)
+    target.write_text(template.read_text().replace("    <!-- REPOSITORIES -->", entries))
+    return target
+
+
+def _mvn(args: list[str], log: Path, pom: Path = POM, what: str = f"the Kafka {KAFKA_VERSION} "
+         "jars") -> None:
     mvn = require_tool(
         "mvn",
         "Resolving the Kafka jars needs Apache Maven: install it, e.g. `apt-get install maven`.",
     )
-    cmd = [mvn, "-B", "-q", "-f", str(POM), *args]
+    cmd = [mvn, "-B", "-q", "-f", str(pom), *args]
     with log.open("a") as out:
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
@@ -75,38 +123,22 @@ def _mvn(args: list[str], log: Path) -> None:
     if result.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise FraudctlError(
-            f"Maven could not resolve the Kafka {KAFKA_VERSION} jars (exit {result.returncode}); "
+            f"Maven could not resolve {what} (exit {result.returncode}); "
             f"is Maven Central reachable? Full log: {log}\n" + "\n".join(tail)
         )
 
 
-def fetch_distribution(version: str = KAFKA_VERSION, quiet: bool = False) -> KafkaDistribution:
-    """Resolve the jars once; later calls reuse the cache. Returns the distribution."""
-    require_java()
-    dist = KafkaDistribution(cache_root() / f"kafka-{version}")
-    if dist.is_complete():
-        return dist
+def _resolve(dist: KafkaDistribution, title: str, steps, quiet: bool) -> KafkaDistribution:
+    """Run `steps(staging)` into a staging folder, then move it into place atomically."""
     started = time.monotonic()
     if not quiet:
-        print(f"Resolving Apache Kafka {version} and Kafka Connect from Maven Central "
-              f"into {dist.root} (first run only) ...", file=sys.stderr, flush=True)
+        print(f"Resolving {title} into {dist.root} (first run only) ...",
+              file=sys.stderr, flush=True)
     staging = dist.root.with_name(dist.root.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    log = staging / "maven.log"
-    _mvn([
-        "dependency:copy-dependencies",
-        f"-Dkafka.version={version}",
-        "-DincludeScope=runtime",
-        f"-DoutputDirectory={staging / 'libs'}",
-    ], log)
-    for plugin in PLUGINS:
-        _mvn([
-            "dependency:copy",
-            f"-Dartifact=org.apache.kafka:{plugin}:{version}",
-            f"-DoutputDirectory={staging / 'plugins' / plugin}",
-        ], log)
-    (staging / ".complete").write_text(version + "\n")
+    steps(staging)
+    (staging / ".complete").write_text(dist.root.name + "\n")
     shutil.rmtree(dist.root, ignore_errors=True)
     staging.rename(dist.root)
     if not quiet:
@@ -114,3 +146,59 @@ def fetch_distribution(version: str = KAFKA_VERSION, quiet: bool = False) -> Kaf
         print(f"Resolved {jars} jars in {time.monotonic() - started:.0f}s.",
               file=sys.stderr, flush=True)
     return dist
+
+
+def fetch_distribution(version: str = KAFKA_VERSION, quiet: bool = False) -> KafkaDistribution:
+    """Resolve the Kafka and Connect jars once; later calls reuse the cache."""
+    require_java()
+    dist = KafkaDistribution(cache_root() / f"kafka-{version}")
+    if dist.is_complete():
+        return dist
+
+    def steps(staging: Path) -> None:
+        log = staging / "maven.log"
+        _mvn(["dependency:copy-dependencies", f"-Dkafka.version={version}",
+              "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"], log)
+        for plugin in PLUGINS:
+            _mvn(["dependency:copy", f"-Dartifact=org.apache.kafka:{plugin}:{version}",
+                  f"-DoutputDirectory={staging / 'plugins' / plugin}"], log)
+
+    return _resolve(dist, f"Apache Kafka {version} and Kafka Connect from Maven Central",
+                    steps, quiet)
+
+
+KSQLDB_MISSING = """\
+ksqlDB {version} could not be resolved, so the local stack runs without it ({why}).
+ksqlDB is published on Confluent's Maven repository ({confluent}), which this machine does not
+reach. Three ways out: (1) name a Maven repository that holds ksqlDB in {var} (space-separated
+URLs or absolute paths, e.g. {var}=file:///abs/path/ksqldb/m2) and run `fraudctl local up`
+again; (2) run the compose stack where a Docker engine answers (`make demo`); (3) point the
+tools at an existing ksqlDB server with KSQLDB_URL (plus BOOTSTRAP_SERVERS of the same cluster).
+"""
+
+
+def fetch_ksqldb(version: str = KSQLDB_VERSION, quiet: bool = False) -> KafkaDistribution:
+    """Resolve the ksqlDB server and test runner once; later calls reuse the cache.
+
+    Raises KsqlDbUnavailable (with the ways out) when no repository has it."""
+    require_java()
+    dist = KafkaDistribution(cache_root() / f"ksqldb-{version}")
+    if dist.is_complete():
+        return dist
+    repositories = maven_repositories()
+
+    def steps(staging: Path) -> None:
+        pom = _pom_with_repositories(KSQLDB_POM, repositories, staging / "pom.xml")
+        log = staging / "maven.log"
+        try:
+            _mvn(["dependency:copy-dependencies", f"-Dksqldb.version={version}",
+                  "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
+                 log, pom=pom, what=f"ksqlDB {version}")
+        except FraudctlError as exc:
+            if shutil.which("mvn") is None:
+                raise
+            raise KsqlDbUnavailable(KSQLDB_MISSING.format(
+                version=version, why=f"Maven's log: {log}", confluent=CONFLUENT_MAVEN,
+                var=EXTRA_REPOS_VAR)) from exc
+
+    return _resolve(dist, f"ksqlDB {version} from {', '.join(repositories)}", steps, quiet)

@@ -1,6 +1,8 @@
-"""Start, check and stop a single-node KRaft broker and a distributed Connect worker on 127.0.0.1.
+"""Start, check and stop a single-node KRaft broker, a distributed Connect worker and a ksqlDB
+server on 127.0.0.1.
 
-The processes are real JVMs started from the jars `infra.local.jars` resolves. Their pids, ports and
+The processes are real JVMs started from the jars `infra.local.jars` resolves. Where ksqlDB
+cannot be resolved, the stack runs Kafka and Connect alone and says why. Their pids, ports and
 logs live in a run directory; `down` stops only the pids recorded there, and only after checking
 that each pid still belongs to this run directory (pids are recycled).
 """
@@ -24,12 +26,21 @@ from typing import Any
 import requests
 
 from infra.errors import FraudctlError
-from infra.local.jars import KafkaDistribution, cache_root, fetch_distribution, require_java
+from infra.local.jars import (
+    KafkaDistribution,
+    KsqlDbUnavailable,
+    cache_root,
+    fetch_distribution,
+    fetch_ksqldb,
+    require_java,
+)
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
+KSQLDB_LOG4J_CONFIG = Path(__file__).with_name("ksqldb-log4j.properties")
+KSQLDB_SERVICE_ID = "fraud_local_"
 FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
-PROCESSES = ("kafka", "connect")
+PROCESSES = ("kafka", "connect", "ksqldb")
 _QUIET_LOGGER = logging.getLogger("fraudctl.local.probe")
 _QUIET_LOGGER.addHandler(logging.NullHandler())
 _QUIET_LOGGER.propagate = False
@@ -55,7 +66,9 @@ class StackConfig:
     controller_port: int = field(
         default_factory=lambda: _env_int("FRAUD_LOCAL_CONTROLLER_PORT", 9093))
     connect_port: int = field(default_factory=lambda: _env_int("FRAUD_LOCAL_CONNECT_PORT", 8083))
+    ksqldb_port: int = field(default_factory=lambda: _env_int("FRAUD_LOCAL_KSQLDB_PORT", 8088))
     heap: str = "512m"
+    ksqldb_heap: str = "1g"
 
     @property
     def bootstrap_servers(self) -> str:
@@ -64,6 +77,10 @@ class StackConfig:
     @property
     def connect_url(self) -> str:
         return f"http://{self.host}:{self.connect_port}"
+
+    @property
+    def ksqldb_url(self) -> str:
+        return f"http://{self.host}:{self.ksqldb_port}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -167,13 +184,18 @@ class LocalStack:
                                 "remove it after checking no stack is running") from None
 
     def _write_state(self, pids: dict[str, int]) -> None:
-        state = {"pids": pids, **self.endpoints(), "config": {
+        state = {"pids": pids, **self.endpoints(ksqldb="ksqldb" in pids), "config": {
             k: str(v) for k, v in asdict(self.config).items()}}
         self.state_file.write_text(json.dumps(state, indent=2) + "\n")
 
-    def endpoints(self) -> dict[str, str]:
+    def endpoints(self, ksqldb: bool | None = None) -> dict[str, str | None]:
+        """Where the servers answer; `ksqldb_url` is None when this stack runs no ksqlDB
+        (`ksqldb=None`: as the state file records)."""
+        if ksqldb is None:
+            ksqldb = "ksqldb" in self.recorded_pids()
         return {"bootstrap_servers": self.config.bootstrap_servers,
-                "connect_url": self.config.connect_url}
+                "connect_url": self.config.connect_url,
+                "ksqldb_url": self.config.ksqldb_url if ksqldb else None}
 
     def _live_pids(self) -> dict[str, int]:
         state = self._read_state() or {}
@@ -210,70 +232,105 @@ class LocalStack:
         classes = {p.get("class") for p in plugins.json()}
         return FILE_SOURCE in classes and FILE_SINK in classes
 
+    def ksqldb_ready(self) -> bool:
+        try:
+            info = requests.get(self.config.ksqldb_url + "/info", timeout=2)
+        except requests.RequestException:
+            return False
+        if info.status_code != 200:
+            return False
+        return info.json().get("KsqlServerInfo", {}).get("serverStatus") == "RUNNING"
+
+    def _ready_check(self, name: str):
+        return {"kafka": self.kafka_ready, "connect": self.connect_ready,
+                "ksqldb": self.ksqldb_ready}[name]
+
     def status(self) -> dict[str, Any]:
-        """Each process: pid, alive, ready; plus the endpoints."""
+        """Each process this stack started: pid, alive, ready; plus the endpoints."""
         live = self._live_pids()
         recorded = self.recorded_pids()
-        ready = {"kafka": self.kafka_ready, "connect": self.connect_ready}
         processes = {}
         for name in PROCESSES:
+            if name not in recorded and name != "kafka":
+                continue  # not part of this stack (e.g. --no-ksqldb)
             alive = name in live
             processes[name] = {"pid": recorded.get(name), "alive": alive,
-                               "ready": alive and ready[name]()}
-        return {"run_dir": str(self.run_dir), **self.endpoints(), "processes": processes}
+                               "ready": alive and self._ready_check(name)()}
+        running = bool(live)
+        endpoints = self.endpoints() if running else dict.fromkeys(self.endpoints())
+        return {"run_dir": str(self.run_dir), "running": running, **endpoints,
+                "processes": processes}
 
     # ----- up ----------------------------------------------------------------------------------
-    def up(self, timeout: float = 120.0, log=print, connect: bool = True) -> dict[str, str]:
+    def up(self, timeout: float = 240.0, log=print, connect: bool = True,
+           ksqldb: bool = True) -> dict[str, str | None]:
         """Start what is not running, wait until the servers answer, return the endpoints.
 
-        `connect=False` starts the broker alone (tests that stop and restart it).
+        `connect=False` starts the broker alone (tests that stop and restart it); it implies no
+        ksqlDB. Where ksqlDB cannot be resolved, the rest starts and `log` says why.
         """
         require_java()
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        ksqldb = ksqldb and connect
         live = self._live_pids()
-        wanted = set(PROCESSES) if connect else {"kafka"}
-        if wanted <= set(live) and self.kafka_ready() and (not connect or self.connect_ready()):
+        wanted = {"kafka"} | ({"connect"} if connect else set()) | (
+            {"ksqldb"} if ksqldb else set())
+        if wanted <= set(live) and all(self._ready_check(n)() for n in wanted):
             log(f"Local stack already running (pids {', '.join(map(str, live.values()))}).")
             return self.endpoints()
-        if live:  # half a stack (one process died): restart cleanly, keeping the data
+        if live:  # half a stack (one process died, or a part is added): restart cleanly
             log("Local stack is partly running; restarting it.")
             self.down(log=lambda *_: None)
-        self._check_ports()
+        self._check_ports(wanted)
         dist = self._distribution or fetch_distribution()
+        ksql_dist = None
+        if ksqldb:
+            try:
+                ksql_dist = fetch_ksqldb()
+            except KsqlDbUnavailable as exc:
+                log(str(exc))
+        if (self.run_dir / "kafka-data" / "meta.properties").exists():
+            log(f"Reusing the data of an earlier run in {self.run_dir}.")
         pids: dict[str, int] = {}
         deadline = time.monotonic() + timeout
         try:
             pids["kafka"] = self._start_kafka(dist)
             self._write_state(pids)
-            self._wait("kafka", pids["kafka"], self.kafka_ready, deadline, log)
-            if not connect:
-                return self.endpoints()
-            pids["connect"] = self._start_connect(dist)
+            self._wait("kafka", pids["kafka"], deadline, log)
+            spawned = time.monotonic()
+            if connect:
+                pids["connect"] = self._start_connect(dist)
+            if ksql_dist is not None:
+                pids["ksqldb"] = self._start_ksqldb(ksql_dist)
             self._write_state(pids)
-            self._wait("connect", pids["connect"], self.connect_ready, deadline, log)
+            for name in ("connect", "ksqldb"):  # started together, waited for in turn
+                if name in pids:
+                    self._wait(name, pids[name], deadline, log, started=spawned)
         except BaseException:
             self.down(log=lambda *_: None)
             raise
         return self.endpoints()
 
-    def _check_ports(self) -> None:
+    def _check_ports(self, wanted: set[str]) -> None:
         cfg = self.config
-        for what, port, env in (("Kafka", cfg.kafka_port, "FRAUD_LOCAL_KAFKA_PORT"),
-                                ("KRaft controller", cfg.controller_port,
-                                 "FRAUD_LOCAL_CONTROLLER_PORT"),
-                                ("Kafka Connect", cfg.connect_port, "FRAUD_LOCAL_CONNECT_PORT")):
-            if not _port_free(cfg.host, port):
+        for name, what, port, env in (
+                ("kafka", "Kafka", cfg.kafka_port, "FRAUD_LOCAL_KAFKA_PORT"),
+                ("kafka", "KRaft controller", cfg.controller_port, "FRAUD_LOCAL_CONTROLLER_PORT"),
+                ("connect", "Kafka Connect", cfg.connect_port, "FRAUD_LOCAL_CONNECT_PORT"),
+                ("ksqldb", "ksqlDB", cfg.ksqldb_port, "FRAUD_LOCAL_KSQLDB_PORT")):
+            if name in wanted and not _port_free(cfg.host, port):
                 raise FraudctlError(
                     f"Port {port} on {cfg.host} (for {what}) is already in use by another "
                     f"process. Stop that process or choose another port with {env}=... "
                     f"(or the matching `fraudctl local up` option).")
 
-    def _java(self, dist: KafkaDistribution, name: str, main: str, *args: str) -> list[str]:
-        return ["java", f"-Xmx{self.config.heap}", "-Xms128m", "-XX:+UseG1GC",
+    def _java(self, dist: KafkaDistribution, name: str, main: str, *args: str,
+              heap: str | None = None, options: tuple[str, ...] = ()) -> list[str]:
+        return ["java", f"-Xmx{heap or self.config.heap}", "-Xms128m", "-XX:+UseG1GC",
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
                 f"-Dfraud.logfile={self.run_dir / (name + '.log')}",
-                f"-Dfraud.rundir={self.run_dir}",
+                f"-Dfraud.rundir={self.run_dir}", *options,
                 "-cp", dist.classpath, main, *args]
 
     def _spawn(self, name: str, cmd: list[str]) -> int:
@@ -347,8 +404,37 @@ class LocalStack:
                          str(props))
         return self._spawn("connect", cmd)
 
-    def _wait(self, name: str, pid: int, ready, deadline: float, log) -> None:
-        started = time.monotonic()
+    def _start_ksqldb(self, dist: KafkaDistribution) -> int:
+        cfg = self.config
+        props = self.run_dir / "ksqldb-server.properties"
+        props.write_text("\n".join([
+            f"listeners=http://{cfg.host}:{cfg.ksqldb_port}",
+            f"bootstrap.servers={cfg.bootstrap_servers}",
+            f"ksql.service.id={KSQLDB_SERVICE_ID}",
+            f"ksql.streams.state.dir={self.run_dir / 'ksqldb-state'}",
+            "ksql.internal.topic.replicas=1",
+            "ksql.streams.replication.factor=1",
+            "ksql.sink.replicas=1",
+            # new queries read their input from the start, as in docker-compose.yml
+            "ksql.streams.auto.offset.reset=earliest",
+            "ksql.logging.processing.topic.replication.factor=1",
+            "ksql.logging.processing.topic.auto.create=true",
+            "ksql.logging.processing.stream.auto.create=true",
+            "ksql.logging.processing.rows.include=true",
+            f"ksql.connect.url={cfg.connect_url}",
+            "",
+        ]))
+        options = (f"-Dlog4j.configuration={KSQLDB_LOG4J_CONFIG.as_uri()}",
+                   f"-Dfraud.bootstrap={cfg.bootstrap_servers}",
+                   f"-Dfraud.processing.topic={KSQLDB_SERVICE_ID}ksql_processing_log")
+        cmd = self._java(dist, "ksqldb", "io.confluent.ksql.rest.server.KsqlServerMain",
+                         str(props), heap=cfg.ksqldb_heap, options=options)
+        return self._spawn("ksqldb", cmd)
+
+    def _wait(self, name: str, pid: int, deadline: float, log,
+              started: float | None = None) -> None:
+        ready = self._ready_check(name)
+        started = started or time.monotonic()
         while time.monotonic() < deadline:
             if not _pid_alive(pid):
                 log_file, out_file = self.run_dir / f"{name}.log", self.run_dir / f"{name}.out"

@@ -142,6 +142,7 @@ def _server(path: Path, kind: str, servers: dict, override: str | None,
         return None
     if not isinstance(spec, dict) or not spec.get("url"):
         raise EnvironmentError_(f"{path}: servers.{kind} needs a 'url'")
+    env.skipped.pop(kind, None)
     auth = spec.get("basic_auth")
     if auth is not None and not (isinstance(auth, dict) and {"username", "password"} <= set(auth)):
         raise EnvironmentError_(f"{path}: servers.{kind}.basic_auth needs username and password")
@@ -152,13 +153,20 @@ def _server(path: Path, kind: str, servers: dict, override: str | None,
 
 
 def _discover_local(env: Environment, servers: dict) -> None:
-    """Fill Kafka and Connect from a running `fraudctl local up`, if there is one."""
+    """Fill Kafka, Connect and ksqlDB from a running `fraudctl local up`, if there is one."""
     from infra.local import LocalStack
 
     state = LocalStack()._read_state()
     if state:
         env.bootstrap_servers = state["bootstrap_servers"]
         servers.setdefault("connect", {"url": state["connect_url"]})
-    elif "connect" not in servers:
-        env.skipped["connect"] = ("no local stack is running (start it with "
-                                  "`fraudctl local up`, or set CONNECT_URL)")
+        if state.get("ksqldb_url"):
+            servers.setdefault("ksqldb", {"url": state["ksqldb_url"]})
+        elif "ksqldb" not in servers:
+            env.skipped["ksqldb"] = ("the local stack runs without ksqlDB (see `fraudctl local "
+                                     "up`'s output for why), and KSQLDB_URL is not set")
+        return
+    for kind, variable in (("connect", "CONNECT_URL"), ("ksqldb", "KSQLDB_URL")):
+        if kind not in servers:
+            env.skipped[kind] = ("no local stack is running (start it with "
+                                 f"`fraudctl local up`, or set {variable})")
