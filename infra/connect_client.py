@@ -39,6 +39,11 @@ class ConnectClient(RestClient):
         """Create or update a connector (idempotent PUT)."""
         return self.request("PUT", f"/connectors/{quote(name)}/config", json=config).json()
 
+    def restart(self, name: str) -> None:
+        """Restart the connector and its FAILED tasks (Connect 3.0+ query parameters)."""
+        self.request("POST", f"/connectors/{quote(name)}/restart?includeTasks=true"
+                     "&onlyFailed=true", ok=(200, 202, 204))
+
     def delete(self, name: str) -> None:
         self.request("DELETE", f"/connectors/{quote(name)}", ok=(200, 204, 404))
 
@@ -47,10 +52,16 @@ class ConnectClient(RestClient):
         return self.request("PUT", f"/connector-plugins/{plugin}/config/validate",
                             json=config).json()
 
-    def wait_running(self, name: str, timeout: float = 60.0) -> dict[str, Any]:
-        """Wait until the connector and its tasks are RUNNING; raise with the trace if FAILED."""
+    def wait_running(self, name: str, timeout: float = 60.0,
+                     settle: float = 8.0) -> dict[str, Any]:
+        """Wait until the connector and its tasks are RUNNING.
+
+        Right after a config change or a restart, Connect still reports the old FAILED state
+        for a moment: a failure counts only once it has lasted `settle` seconds, and then
+        raises with the first line of its trace."""
         deadline = time.monotonic() + timeout
         status: dict[str, Any] = {}
+        failing_since: float | None = None
         while time.monotonic() < deadline:
             try:
                 status = self.status(name)
@@ -59,14 +70,27 @@ class ConnectClient(RestClient):
                     raise
                 time.sleep(0.3)
                 continue
+            failure = connector_failure(status)
+            if failure:
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since >= settle:
+                    raise ServerError(f"connector {name}: {failure}", body=status)
+            else:
+                failing_since = None
             states = [status["connector"]["state"]] + [t["state"] for t in status.get("tasks", [])]
-            failed = [t for t in status.get("tasks", []) if t["state"] == "FAILED"]
-            if status["connector"]["state"] == "FAILED" or failed:
-                trace = (failed[0] if failed else status["connector"]).get("trace", "")
-                first_line = trace.splitlines()[0] if trace else "(no trace)"
-                raise ServerError(f"connector {name} FAILED: {first_line}", body=status)
             if status.get("tasks") and all(s == "RUNNING" for s in states):
                 return status
             time.sleep(0.3)
-        raise ServerError(f"connector {name} not RUNNING after {timeout:.0f}s: {status}",
-                          body=status)
+        raise ServerError(f"connector {name} not RUNNING after {timeout:.0f}s: "
+                          f"{connector_failure(status) or status}", body=status)
+
+
+def connector_failure(status: dict) -> str | None:
+    """'connector FAILED: first trace line' or 'task 0 FAILED: ...', None if nothing failed."""
+    parts = [("connector", status.get("connector") or {})]
+    parts += [(f"task {t.get('id')}", t) for t in status.get("tasks") or []]
+    for what, item in parts:
+        if item.get("state") == "FAILED":
+            trace = (item.get("trace") or "").strip()
+            return f"{what} FAILED: {trace.splitlines()[0] if trace else '(no trace)'}"
+    return None

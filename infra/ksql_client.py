@@ -6,12 +6,30 @@ Error bodies from /ksql (`@type: statement_error`, `error_code`, `message`, `sta
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
+from urllib.parse import quote
 
-from infra.rest import RestClient, RestConfig, ServerError
+from infra.rest import RestClient, RestConfig, ServerError, UncertainOutcome
 
 KSQL_CONTENT_TYPE = "application/vnd.ksql.v1+json"
+#: statements that change nothing and so may be sent again after a timeout
+READ_ONLY = re.compile(r"^\s*(LIST|SHOW|DESCRIBE|EXPLAIN|PRINT)\b", re.I)
+PENDING = ("QUEUED", "PARSING", "EXECUTING")
+
+
+def query_problem(query: dict) -> str | None:
+    """None if a persistent query runs on every host, else its per-host states.
+
+    ksqlDB's aggregate `state` says RUNNING unless a host reports ERROR; `statusCount` has the
+    count per state over all hosts, so a query still starting or stopped on one host shows."""
+    counts = {k: v for k, v in (query.get("statusCount") or {}).items() if v}
+    if not counts:
+        counts = {query.get("state") or "UNKNOWN": 1}
+    if set(counts) == {"RUNNING"}:
+        return None
+    return ", ".join(f"{state} on {n} host(s)" for state, n in sorted(counts.items()))
 
 
 class KsqlStatementError(ServerError):
@@ -37,13 +55,23 @@ class KsqlClient(RestClient):
     def info(self) -> dict[str, Any]:
         return self.request("GET", "/info").json()
 
-    def execute(self, statement: str, properties: dict[str, str] | None = None) -> list[dict]:
-        """Run one statement after every earlier one of ours (chained commandSequenceNumber)."""
+    def execute(self, statement: str, properties: dict[str, str] | None = None,
+                timeout: float = 120.0) -> list[dict]:
+        """Run one statement after every earlier one of ours (chained commandSequenceNumber)
+        and wait until the server has executed it (following up QUEUED or EXECUTING commands).
+
+        A statement that changes something is not sent twice: if the server does not answer,
+        `UncertainOutcome` says so, and a fresh plan shows what it did."""
         body: dict[str, Any] = {"ksql": statement, "streamsProperties": properties or {}}
         if self.last_sequence is not None:
             body["commandSequenceNumber"] = self.last_sequence
         try:
-            response = self.request("POST", "/ksql", json=body)
+            response = self.request("POST", "/ksql", json=body,
+                                    idempotent=bool(READ_ONLY.match(statement)))
+        except UncertainOutcome as exc:
+            raise UncertainOutcome(
+                f"{exc} Statement: {statement.strip()[:200]} Run `fraudctl plan` to see what "
+                "the server has now, then apply again.", url=exc.url) from None
         except ServerError as exc:
             if (isinstance(exc.body, dict) and exc.body.get("@type") in (
                     "statement_error", "generic_error")) or (
@@ -58,14 +86,28 @@ class KsqlClient(RestClient):
             seq = entity.get("commandSequenceNumber")
             if isinstance(seq, int) and seq >= 0:
                 self.last_sequence = max(seq, self.last_sequence or seq)
-            status = (entity.get("commandStatus") or {}).get("status")
-            if status == "ERROR":
+            command = entity.get("commandStatus") or {}
+            if command.get("status") in PENDING and entity.get("commandId"):
+                command = self.wait_command(entity["commandId"], timeout)
+            if command.get("status") in ("ERROR", "TERMINATED"):
                 raise KsqlStatementError(
-                    f"ksqlDB command failed: {entity['commandStatus'].get('message', '')}",
-                    status=200, body={"message": entity["commandStatus"].get("message", ""),
+                    f"ksqlDB command {command['status']}: {command.get('message', '')}",
+                    status=200, body={"message": command.get("message", ""),
                                       "statementText": entity.get("statementText", "")},
                     url=self.base_url + "/ksql")
         return entities
+
+    def wait_command(self, command_id: str, timeout: float = 120.0) -> dict:
+        """Poll GET /status/{commandId} until the command is no longer queued or executing."""
+        deadline = time.monotonic() + timeout
+        status: dict = {}
+        while time.monotonic() < deadline:
+            status = self.request("GET", f"/status/{quote(command_id, safe='/')}").json()
+            if status.get("status") not in PENDING:
+                return status
+            time.sleep(0.3)
+        raise ServerError(f"ksqlDB command {command_id} still {status.get('status')} after "
+                          f"{timeout:.0f}s: {status.get('message', '')}")
 
     def _single(self, statement: str, key: str) -> list[dict]:
         entities = self.execute(statement)
@@ -79,21 +121,34 @@ class KsqlClient(RestClient):
     def queries(self) -> list[dict]:
         return self._single("LIST QUERIES;", "queries")
 
+    def topics(self) -> dict[str, tuple[int, int]]:
+        """Every Kafka topic the server sees: name -> (partitions, replicas)."""
+        return {t["name"]: (len(t.get("replicaInfo") or []), max(t.get("replicaInfo") or [0]))
+                for t in self._single("SHOW TOPICS;", "topics")}
+
+    def statement_of(self, source: str) -> str:
+        """The statement the server stores for a stream or table."""
+        entities = self.execute(f"DESCRIBE {source};")
+        return (entities[0].get("sourceDescription") or {}).get("statement", "")
+
     def wait_query_running(self, sink: str, timeout: float = 60.0) -> dict:
-        """Wait until the persistent query writing `sink` reports RUNNING."""
+        """Wait until the persistent query writing `sink` runs on every host (per-host
+        status counts, not the aggregate state); raise at once if a host reports ERROR."""
         deadline = time.monotonic() + timeout
         seen: dict = {}
         while time.monotonic() < deadline:
             for query in self.queries():
                 if sink in query.get("sinks", []):
                     seen = query
-                    if query.get("state") == "RUNNING":
+                    problem = query_problem(query)
+                    if problem is None:
                         return query
-                    if query.get("state") == "ERROR":
-                        raise ServerError(f"query {query.get('id')} writing {sink} is in ERROR")
+                    if "ERROR" in problem:
+                        raise ServerError(f"query {query.get('id')} writing {sink} is not "
+                                          f"running: {problem}")
             time.sleep(0.5)
-        raise ServerError(f"no RUNNING query writes {sink} after {timeout:.0f}s (last seen: "
-                          f"{seen.get('id')} {seen.get('state')})")
+        raise ServerError(f"no query runs {sink} on every host after {timeout:.0f}s (last "
+                          f"seen: {seen.get('id')} {query_problem(seen) if seen else 'none'})")
 
 
 def _column_names(schema: str) -> list[str]:

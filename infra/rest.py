@@ -28,6 +28,20 @@ class ServerError(FraudctlError):
         self.url = url
 
 
+class UncertainOutcome(ServerError):
+    """A request that must not run twice got no answer: it may or may not have taken effect."""
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True if the request surely never reached the server (no connection was made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc)
+        return "NewConnectionError" in text or "Connection refused" in text
+    return False
+
+
 @dataclass
 class RestConfig:
     """How to reach one server. `ca_bundle`/`client_cert` are file paths; auth is (user, pass)."""
@@ -73,10 +87,15 @@ class RestClient:
 
     def request(self, method: str, path: str, *, json: Any = None,
                 ok: tuple[int, ...] = (200, 201, 202, 204), retry: bool = True,
-                timeout: float | None = None) -> requests.Response:
-        """Send one request; retry connection errors and 5xx/409 with exponential backoff."""
+                timeout: float | None = None, idempotent: bool = True) -> requests.Response:
+        """Send one request; retry connection errors and 5xx/409 with exponential backoff.
+
+        `idempotent=False` (a request that must not run twice) retries only what surely did
+        not reach the server: a refused or timed-out connection, and 503 (not ready). A read
+        timeout or a dropped connection then raises `UncertainOutcome` instead."""
         url = self.base_url + path
         attempts = 1 + (self.config.retries if retry else 0)
+        retry_statuses = RETRY_STATUSES if idempotent else frozenset({503})
         last: Exception | None = None
         for attempt in range(attempts):
             if attempt:
@@ -88,11 +107,16 @@ class RestClient:
                 raise ServerError(f"{self.server_name} at {url}: TLS error: {exc}",
                                   url=url) from None
             except requests.RequestException as exc:
+                if not idempotent and not _never_sent(exc):
+                    raise UncertainOutcome(
+                        f"{self.server_name} at {self.base_url} did not answer {method} {path} "
+                        f"({type(exc).__name__}); the request may have reached it, so it was "
+                        "not sent again", url=url) from None
                 last = exc
                 continue
             if response.status_code in ok:
                 return response
-            if response.status_code in RETRY_STATUSES and attempt + 1 < attempts:
+            if response.status_code in retry_statuses and attempt + 1 < attempts:
                 last = None
                 continue
             raise self._error(method, url, response)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from infra.errors import FraudctlError
 from infra.rest import ServerError
@@ -20,6 +21,7 @@ from infra.topology.plan import (
     Plan,
     teardown_order,
 )
+from infra.topology.state import StateStore
 
 Log = Callable[[str], None]
 
@@ -49,14 +51,25 @@ def check_allowed(plan: Plan, allow_recreate: bool, allow_delete: bool) -> None:
         problems.append(f"recreate {', '.join(recreate)} (pass --allow-recreate)")
     if delete and not allow_delete:
         problems.append(f"delete {', '.join(delete)} (pass --allow-delete)")
+    blocked = [f"{c.name}: {c.blocked}" for c in plan.changes if c.blocked]
+    if blocked:
+        raise ApplyError(
+            "the plan has changes the servers would refuse:\n  " + "\n  ".join(blocked)
+            + "\nNothing was changed. Keep the topics' settings (the environment's variables),"
+            " or give the objects new topic names, or delete those topics once drained (their "
+            "data is lost), then apply again.")
     if problems:
         raise ApplyError("the plan has destructive changes that were not allowed: "
                          + "; ".join(problems) + ". Nothing was changed.")
 
 
 def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,
-                delete_topics: bool = False, wait_timeout: float = 120.0) -> list[Step]:
-    """Every server call the plan needs, in order."""
+                delete_topics: bool = False, wait_timeout: float = 120.0,
+                state: StateStore | None = None, local_files: bool = False) -> list[Step]:
+    """Every server call the plan needs, in order.
+
+    `state`: where each CREATE is recorded (see infra.topology.state); `local_files`: Connect
+    runs on this machine, so the directories of the connectors' files are made first."""
     steps: list[Step] = []
     for change in teardown_order(plan, live_sources):
         for query_id in change.terminate:
@@ -76,23 +89,34 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
             continue
         verb = {CREATE: "create", UPDATE: "update", RECREATE: "create again"}[change.action]
         if change.kind == "ksql":
+            if (state is not None and state.name not in (live_sources or {})
+                    and not any(s.description == _STATE_STEP for s in steps)):
+                steps.append(Step(_STATE_STEP, state.ensure, change))
             steps.append(Step(f"{verb} {change.name}",
-                              _ksql_create(ksql, change, wait_timeout), change))
+                              _ksql_create(ksql, change, wait_timeout, state), change))
         else:
+            if change.restart:
+                verb += " and restart"
             steps.append(Step(f"{verb} connector {change.name}",
-                              _connector_put(connect, change, wait_timeout), change))
+                              _connector_put(connect, change, wait_timeout, local_files),
+                              change))
     return steps
+
+
+_STATE_STEP = "create the state stream (what fraudctl applied)"
 
 
 def _bind(fn, *args):
     return lambda: fn(*args)
 
 
-def _ksql_create(ksql, change: Change, timeout: float):
+def _ksql_create(ksql, change: Change, timeout: float, state: StateStore | None):
     def run() -> None:
         ksql.execute(_terminated(change.statement))
         if ksql_statement.parse(change.statement).is_query:
             ksql.wait_query_running(change.name, timeout)
+        if state is not None:
+            state.record(change.name, change.statement, ksql.statement_of(change.name))
     return run
 
 
@@ -100,9 +124,13 @@ def _terminated(statement: str) -> str:
     return statement if statement.rstrip().endswith(";") else statement.rstrip() + ";"
 
 
-def _connector_put(connect, change: Change, timeout: float):
+def _connector_put(connect, change: Change, timeout: float, local_files: bool):
     def run() -> None:
+        if local_files and change.config.get("file"):
+            Path(change.config["file"]).parent.mkdir(parents=True, exist_ok=True)
         connect.put_config(change.name, change.config)
+        if change.restart:
+            connect.restart(change.name)
         connect.wait_running(change.name, timeout)
     return run
 

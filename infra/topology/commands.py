@@ -7,14 +7,15 @@ import json
 import sys
 from pathlib import Path
 
-from infra.connect_client import ConnectClient
+from infra.connect_client import ConnectClient, connector_failure
 from infra.errors import FraudctlError
-from infra.ksql_client import KsqlClient
+from infra.ksql_client import KsqlClient, query_problem
 from infra.rest import ServerError
 from infra.topology.apply import build_steps, check_allowed, run_steps
 from infra.topology.environment import Environment, load_environment
 from infra.topology.plan import LiveState, Plan, destroy_plan, make_plan, teardown_order
 from infra.topology.render import ObjectSpec
+from infra.topology.state import StateStore
 from infra.topology.validate import validate_offline, validate_with_connect
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def _plan(args) -> tuple[Environment, Plan, list[ObjectSpec], LiveState, object,
     project, env = _context(args)
     specs = _specs(project, env, args.only)
     ksql, connect = _clients(env, args.only)
-    live = LiveState.read(ksql, connect)
+    live = LiveState.read(ksql, connect, env.ksql_prefix)
     return env, make_plan(env, specs, live), specs, live, ksql, connect
 
 
@@ -154,7 +155,9 @@ def _carry_out(plan: Plan, env: Environment, live: LiveState, ksql, connect,
                auto_approve: bool, what: str, question: str, **step_options) -> int:
     """Confirm, then run every step of the plan; returns the number of steps done."""
     confirm(question, auto_approve, what)
-    steps = build_steps(plan, ksql, connect, live.ksql, **step_options)
+    state = StateStore(ksql, env.ksql_prefix) if ksql is not None else None
+    steps = build_steps(plan, ksql, connect, live.ksql, state=state,
+                        local_files=env.local_stack, **step_options)
     return len(run_steps(steps, env.secrets.mask, print).done)
 
 
@@ -162,7 +165,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     _project, env = _context(args)
     ksql, connect = _clients(env, args.only)
     _skipped_note(env, args.only)
-    live = LiveState.read(ksql, connect)
+    live = LiveState.read(ksql, connect, env.ksql_prefix)
     plan = destroy_plan(env, live)
     if not plan.changes:
         print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
@@ -171,9 +174,10 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     for change in ordered:
         print(change.describe())
     topics = " and their topics" if args.delete_topics else " (topics are kept)"
-    done = _carry_out(plan, env, live, ksql, connect, args.auto_approve, "destroy",
-                      f"Destroy {len(plan.changes)} object(s){topics} in '{env.name}'?",
-                      delete_topics=args.delete_topics)
+    confirm(f"Destroy {len(plan.changes)} object(s){topics} in '{env.name}'?",
+            args.auto_approve, "destroy")
+    steps = build_steps(plan, ksql, connect, live.ksql, delete_topics=args.delete_topics)
+    done = len(run_steps(steps, env.secrets.mask, print).done)
     print(f"Destroyed: {done} step(s).")
     return 0
 
@@ -190,14 +194,19 @@ def cmd_status(args: argparse.Namespace) -> int:
             status = item["status"]
             tasks = ", ".join(f"task {t['id']} {t['state']}" for t in status.get("tasks", []))
             print(f"connector {name}: {status['connector']['state']} ({tasks or 'no tasks'})")
-            healthy &= status["connector"]["state"] == "RUNNING" and all(
-                t["state"] == "RUNNING" for t in status.get("tasks", []))
+            failure = connector_failure(status)
+            if failure:
+                print(f"  {failure}")
+            healthy &= status["connector"]["state"] == "RUNNING" and bool(
+                status.get("tasks")) and all(t["state"] == "RUNNING" for t in status["tasks"])
     if ksql is not None:
         for query in ksql.queries():
             sinks = [s for s in query.get("sinks", []) if s.startswith(env.ksql_prefix)]
             if sinks:
-                print(f"query {query['id']} -> {', '.join(sinks)}: {query.get('state')}")
-                healthy &= query.get("state") == "RUNNING"
+                problem = query_problem(query)
+                print(f"query {query['id']} -> {', '.join(sinks)}: "
+                      f"{'RUNNING' if problem is None else 'NOT RUNNING (' + problem + ')'}")
+                healthy &= problem is None
     return 0 if healthy else 3
 
 

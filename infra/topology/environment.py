@@ -57,6 +57,7 @@ class Environment:
     bootstrap_servers: str | None
     secrets: Secrets = field(default_factory=Secrets)
     skipped: dict[str, str] = field(default_factory=dict)  # server kind -> why it is absent
+    local_stack: bool = False  # the servers are `fraudctl local`'s processes on this machine
 
     @property
     def ksql_prefix(self) -> str:
@@ -101,9 +102,11 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
     if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
         raise EnvironmentError_(f"{path}: 'prefix' must be lower-case letters, digits and "
                                 f"underscores ending in '_' (e.g. fraud_prod_), got {prefix!r}")
+    _check_prefix_overlap(project, path, prefix)
     servers = raw.get("servers") or {}
     env = Environment(name=name, path=path, prefix=prefix, variables=raw.get("vars") or {},
-                      ksqldb=None, connect=None, bootstrap_servers=None, secrets=secrets)
+                      ksqldb=None, connect=None, bootstrap_servers=None, secrets=secrets,
+                      local_stack=bool(servers.get("local_stack")))
     if servers.get("local_stack") and discover_local:
         _discover_local(env, servers)
     env.bootstrap_servers = environ.get("BOOTSTRAP_SERVERS") or (
@@ -111,6 +114,25 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
     env.connect = _server(path, "connect", servers, environ.get("CONNECT_URL"), env)
     env.ksqldb = _server(path, "ksqldb", servers, environ.get("KSQLDB_URL"), env)
     return env
+
+
+def _check_prefix_overlap(project: Path, path: Path, prefix: str) -> None:
+    """Two environments whose prefixes overlap would own each other's objects on a shared
+    cluster (destroy of one would remove the other's): refuse that."""
+    for other in sorted(environments_dir(project).glob("*.yaml")):
+        if other == path:
+            continue
+        try:
+            other_prefix = (yaml.safe_load(other.read_text()) or {}).get("prefix")
+        except (yaml.YAMLError, AttributeError):
+            continue  # that file's own problems are reported when it is used
+        if not isinstance(other_prefix, str):
+            continue
+        if other_prefix.startswith(prefix) or prefix.startswith(other_prefix):
+            raise EnvironmentError_(
+                f"{path}: prefix '{prefix}' overlaps prefix '{other_prefix}' of {other}: "
+                "objects of one would count as owned by the other (and `destroy` would remove "
+                "them). Give each environment a prefix that does not begin with another's.")
 
 
 def _resolve(value: Any, path: Path, environ: dict[str, str], secrets: Secrets) -> Any:

@@ -9,12 +9,16 @@ such server). Only objects whose names carry the environment's prefix are ever t
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
+from infra.connect_client import connector_failure
+from infra.ksql_client import query_problem
 from infra.topology import ksql_statement
 from infra.topology.dag import downstream, topological_order
 from infra.topology.environment import Environment
 from infra.topology.render import ObjectSpec
+from infra.topology.state import STATE_OBJECT, AppliedRecord, StateStore, checksum
 
 CREATE, UPDATE, RECREATE, DELETE, UNCHANGED, SKIPPED = (
     "create", "update", "recreate", "delete", "unchanged", "skipped")
@@ -31,16 +35,29 @@ class LiveSource:
     topic: str = ""
     write_queries: list[str] = field(default_factory=list)
     read_by: list[str] = field(default_factory=list)  # names of sources whose queries read it
+    not_running: dict[str, str] = field(default_factory=dict)  # query id -> its host states
+
+
+@dataclass
+class LiveConnector:
+    """A connector on the Connect cluster: its config and, if it or a task FAILED, why."""
+
+    config: dict[str, str]
+    failure: str | None = None
 
 
 @dataclass
 class LiveState:
     ksql: dict[str, LiveSource] | None  # None: no ksqlDB server in this environment
-    connectors: dict[str, dict[str, str]] | None  # name -> config; None: no Connect
+    connectors: dict[str, LiveConnector] | None  # None: no Connect
+    applied: dict[str, AppliedRecord] = field(default_factory=dict)  # what fraudctl applied
+    topics: dict[str, tuple[int, int]] = field(default_factory=dict)  # -> partitions, replicas
 
     @classmethod
-    def read(cls, ksql_client, connect_client) -> LiveState:
+    def read(cls, ksql_client, connect_client, ksql_prefix: str = "") -> LiveState:
         ksql = None
+        applied: dict[str, AppliedRecord] = {}
+        topics: dict[str, tuple[int, int]] = {}
         if ksql_client is not None:
             ksql = {}
             for source in ksql_client.sources():
@@ -49,12 +66,20 @@ class LiveState:
                     statement=source.get("statement", ""), topic=source.get("topic", ""),
                     write_queries=[q["id"] for q in source.get("writeQueries", [])],
                     read_by=sorted({s for q in source.get("readQueries", [])
-                                    for s in q.get("sinks", [])}))
+                                    for s in q.get("sinks", [])}),
+                    not_running={q["id"]: why for q in source.get("writeQueries", [])
+                                 if (why := query_problem(q))})
+            if ksql_prefix:
+                applied = StateStore(ksql_client, ksql_prefix).read(set(ksql))
+            topics = ksql_client.topics()
         connectors = None
         if connect_client is not None:
-            connectors = {name: {k: v for k, v in item["info"]["config"].items() if k != "name"}
-                          for name, item in connect_client.connectors().items()}
-        return cls(ksql, connectors)
+            connectors = {
+                name: LiveConnector({k: v for k, v in item["info"]["config"].items()
+                                     if k != "name"},
+                                    connector_failure(item.get("status") or {}))
+                for name, item in connect_client.connectors().items()}
+        return cls(ksql, connectors, applied, topics)
 
 
 @dataclass
@@ -68,10 +93,17 @@ class Change:
     config: dict[str, str] | None = None  # connect: what will be sent
     live_type: str | None = None  # ksql: STREAM/TABLE for DROP
     terminate: list[str] = field(default_factory=list)  # query ids to terminate first
+    restart: bool = False  # connect: restart the FAILED connector and its tasks
+    blocked: str = ""  # why apply cannot carry it out as it stands (checked before any step)
+    warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         text = f"{SYMBOL[self.action]:>3} {self.action:9} {self.kind:7} {self.name}"
-        return text + (f"  ({self.reason})" if self.reason else "")
+        text += f"  ({self.reason})" if self.reason else ""
+        lines = [text] + [f"      warning: {w}" for w in self.warnings]
+        if self.blocked:
+            lines.append(f"      BLOCKED: {self.blocked}")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -103,57 +135,119 @@ def make_plan(env: Environment, specs: list[ObjectSpec], live: LiveState) -> Pla
     ordered = topological_order(specs)
     changes: dict[str, Change] = {}
     for spec in ordered:
-        changes[spec.logical] = (_ksql_change(env, spec, live.ksql) if spec.kind == "ksql"
+        changes[spec.logical] = (_ksql_change(env, spec, live) if spec.kind == "ksql"
                                  else _connect_change(env, spec, live.connectors))
     _cascade_recreates(specs, changes, live.ksql or {})
+    for spec in ordered:
+        if spec.kind == "ksql":
+            _check_topic(spec, changes[spec.logical], live)
     result = [changes[s.logical] for s in ordered]
     result += _deletions(env, specs, live)
     return Plan(env.name, result)
 
 
-def _ksql_change(env: Environment, spec: ObjectSpec, live: dict[str, LiveSource] | None):
-    if live is None:
+def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
+    if live.ksql is None:
         return Change("ksql", spec.name, SKIPPED, env.skipped.get("ksqldb", "no ksqlDB"),
                       spec.logical)
     desired = ksql_statement.parse(spec.text)
-    current = live.get(spec.name)
+    current = live.ksql.get(spec.name)
     if current is None:
         return Change("ksql", spec.name, CREATE, "", spec.logical, statement=spec.text.strip())
-    try:
-        existing = ksql_statement.parse(current.statement)
-    except ksql_statement.StatementError:
-        existing = None
-    if existing is not None and ksql_statement.same_definition(desired, existing):
-        return Change("ksql", spec.name, UNCHANGED, "", spec.logical)
-    action, why = (ksql_statement.change_class(desired, existing) if existing is not None
-                   else (RECREATE, "the server's statement could not be read"))
+    action, why = _classify(desired, current, live.applied.get(spec.name))
+    warnings = [f"query {qid} is not running: {states}"
+                for qid, states in current.not_running.items()]
+    if action == UNCHANGED:
+        return Change("ksql", spec.name, UNCHANGED, "", spec.logical, warnings=warnings)
     statement = spec.text.strip()
     if action == UPDATE:
         statement = _or_replace(statement)
     return Change("ksql", spec.name, action, why, spec.logical, statement=statement,
-                  live_type=current.type, terminate=list(current.write_queries))
+                  live_type=current.type, terminate=list(current.write_queries),
+                  warnings=warnings)
+
+
+def _classify(desired: ksql_statement.Statement, current: LiveSource,
+              record: AppliedRecord | None) -> tuple[str, str]:
+    """What to do with an object that exists: judged against what fraudctl applied (our text
+    against our text), or, where there is no record or the object was changed by hand,
+    against the server's statement."""
+    server = _parse_or_none(current.statement)
+    if record is not None:
+        recorded_server = _parse_or_none(record.server_statement)
+        untouched = (server is not None and recorded_server is not None
+                     and server.normal == recorded_server.normal)
+        applied = _parse_or_none(record.statement)
+        if untouched and applied is not None:
+            if record.checksum == checksum(desired):
+                return UNCHANGED, ""
+            return ksql_statement.change_class(desired, applied)
+        if server is None:
+            return RECREATE, "the server's statement could not be read"
+        action, why = ksql_statement.change_class(desired, server)
+        return action, f"changed on the server since fraudctl applied it; {why}"
+    if server is None:
+        return RECREATE, "the server's statement could not be read"
+    if ksql_statement.same_definition(desired, server):
+        return UNCHANGED, ""
+    action, why = ksql_statement.change_class(desired, server)
+    return action, f"not applied by fraudctl (no record in {STATE_OBJECT}); {why}"
+
+
+def _parse_or_none(text: str) -> ksql_statement.Statement | None:
+    try:
+        return ksql_statement.parse(text) if text else None
+    except ksql_statement.StatementError:
+        return None
 
 
 def _or_replace(statement: str) -> str:
-    head, _sep, rest = statement.partition(" ")
-    if head.upper() != "CREATE" or rest.upper().startswith("OR REPLACE"):
-        return statement
-    return f"{head} OR REPLACE {rest}"
+    """The statement as CREATE OR REPLACE (comments before it, as templates have, removed)."""
+    text = ksql_statement.strip_comments(statement).strip()
+    return re.sub(r"^CREATE\s+(?!OR\s+REPLACE\b)", "CREATE OR REPLACE ", text, count=1,
+                  flags=re.I)
 
 
-def _connect_change(env: Environment, spec: ObjectSpec, live: dict[str, dict] | None):
+def _connect_change(env: Environment, spec: ObjectSpec,
+                    live: dict[str, LiveConnector] | None) -> Change:
     if live is None:
         return Change("connect", spec.name, SKIPPED, env.skipped.get("connect", "no Connect"),
                       spec.logical)
     current = live.get(spec.name)
     if current is None:
         return Change("connect", spec.name, CREATE, "", spec.logical, config=spec.config)
-    if current == spec.config:
-        return Change("connect", spec.name, UNCHANGED, "", spec.logical)
-    keys = sorted(k for k in set(current) | set(spec.config)
-                  if current.get(k) != spec.config.get(k))
-    return Change("connect", spec.name, UPDATE, f"config changes: {', '.join(keys)}",
-                  spec.logical, config=spec.config)
+    failed = current.failure is not None
+    if current.config == spec.config:
+        if not failed:
+            return Change("connect", spec.name, UNCHANGED, "", spec.logical)
+        return Change("connect", spec.name, UPDATE, f"restart: {current.failure}", spec.logical,
+                      config=spec.config, restart=True)
+    keys = sorted(k for k in set(current.config) | set(spec.config)
+                  if current.config.get(k) != spec.config.get(k))
+    why = f"config changes: {', '.join(keys)}"
+    if failed:
+        why += f"; now {current.failure}"
+    return Change("connect", spec.name, UPDATE, why, spec.logical, config=spec.config,
+                  restart=failed)
+
+
+def _check_topic(spec: ObjectSpec, change: Change, live: LiveState) -> None:
+    """ksqlDB refuses to create a stream or table over an existing topic whose partitions or
+    replicas differ from its WITH clause: find that before anything is torn down."""
+    if change.action not in (CREATE, RECREATE):
+        return
+    desired = ksql_statement.parse(spec.text)
+    topic = desired.properties.get("KAFKA_TOPIC", "").strip("'") or desired.name
+    if topic not in live.topics:
+        return
+    partitions, replicas = live.topics[topic]
+    wanted = {"PARTITIONS": partitions, "REPLICAS": replicas}
+    differ = [f"{key} {desired.properties[key]} (the topic has {have})"
+              for key, have in wanted.items()
+              if key in desired.properties and desired.properties[key] != str(have)]
+    if differ:
+        change.blocked = (f"topic '{topic}' exists with other settings: {', '.join(differ)}; "
+                          f"ksqlDB will not create {change.name} over it")
 
 
 def _cascade_recreates(specs: list[ObjectSpec], changes: dict[str, Change],
@@ -174,7 +268,7 @@ def _cascade_recreates(specs: list[ObjectSpec], changes: dict[str, Change],
 
 
 def _deletions(env: Environment, specs: list[ObjectSpec], live: LiveState) -> list[Change]:
-    wanted = {s.name for s in specs}
+    wanted = {s.name for s in specs} | {env.ksql_prefix + STATE_OBJECT}
     deletions: list[Change] = []
     if live.ksql is not None:
         owned = {n: s for n, s in live.ksql.items()
@@ -227,4 +321,6 @@ def teardown_order(plan: Plan, live: dict[str, LiveSource] | None) -> list[Chang
         return []
     known = {n: (live or {}).get(n, LiveSource(n, drops[n].live_type or "STREAM", ""))
              for n in drops}
-    return [drops[n] for n in _drop_order(known)]
+    order = _drop_order(known)
+    order.sort(key=lambda n: n.endswith(STATE_OBJECT))  # fraudctl's own records go last
+    return [drops[n] for n in order]
