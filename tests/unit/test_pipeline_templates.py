@@ -23,7 +23,7 @@ INTENDED_EDGES = {
     "monitor_accuracy": {"transactions_scored"},
     "monitor_latency": {"transactions_scored"},
     "user_alert_escalation": {"alerts"},
-    "transactions_source": set(),
+    "transactions_source": {"transactions_raw"},
     "alerts_sink": {"alerts"},
 }
 

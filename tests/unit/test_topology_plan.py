@@ -13,10 +13,12 @@ from infra.topology.plan import (
     SKIPPED,
     UNCHANGED,
     UPDATE,
+    LiveConnector,
     LiveSource,
     LiveState,
     make_plan,
 )
+from infra.topology.state import AppliedRecord, checksum
 from infra.topology.validate import validate_offline
 
 
@@ -82,15 +84,51 @@ def _project(tmp_path, filtered=FILTERED, **extra):
     return env, specs
 
 
-def _live_from(specs, **overrides):
-    """The server state right after applying `specs` (the server echoes our statements)."""
-    ksql = {s.name: LiveSource(s.name, ks.parse(s.text).kind, s.text, write_queries=[
-        f"Q_{s.logical}"] if "SELECT" in s.text else []) for s in specs if s.kind == "ksql"}
+#: What a real ksqlDB 7.9.0 stores for SOURCE, FILTERED and COUNTS once applied (captured from
+#: the server with DESCRIBE): re-formatted, qualified, with WITH properties of its own.
+SERVER_STATEMENTS = {
+    'T_SOURCE': (
+        "CREATE STREAM T_SOURCE (ID BIGINT KEY, V DOUBLE) WITH (CLEANUP_POLICY='delete',"
+        " KAFKA_TOPIC='in', KEY_FORMAT='KAFKA', PARTITIONS=1, VALUE_FORMAT='JSON');"),
+    'T_FILTERED': (
+        "CREATE STREAM T_FILTERED WITH (CLEANUP_POLICY='delete', KAFKA_TOPIC='T_FILTERED',"
+        " PARTITIONS=1, REPLICAS=1, RETENTION_MS=604800000) AS SELECT\n"
+        "  T_SOURCE.ID ID,\n"
+        "  T_SOURCE.V V\n"
+        "FROM T_SOURCE T_SOURCE\n"
+        "WHERE (T_SOURCE.V > 0)\n"
+        "EMIT CHANGES;"),
+    'T_COUNTS': (
+        "CREATE TABLE T_COUNTS WITH (CLEANUP_POLICY='compact,delete', KAFKA_TOPIC='T_COUNTS',"
+        " PARTITIONS=1, REPLICAS=1, RETENTION_MS=604800000) AS SELECT\n"
+        "  T_FILTERED.ID ID,\n"
+        "  COUNT(*) N\n"
+        "FROM T_FILTERED T_FILTERED\n"
+        "WINDOW TUMBLING ( SIZE 1 MINUTES ) \n"
+        "GROUP BY T_FILTERED.ID\n"
+        "EMIT CHANGES;"),
+}
+
+
+def _server_text(spec):
+    """The server's statement for one of the test objects (others: a stand-in text)."""
+    return SERVER_STATEMENTS.get(spec.name, f"CREATE STREAM {spec.name} AS SELECT * FROM X;")
+
+
+def _live_from(specs, recorded=True, **overrides):
+    """The server state right after `apply` of `specs`: the statements as ksqlDB stores them,
+    and (`recorded`) fraudctl's records of what it sent."""
+    ksql = {s.name: LiveSource(s.name, ks.parse(s.text).kind, _server_text(s),
+                               write_queries=[f"Q_{s.logical}"] if "SELECT" in s.text else [])
+            for s in specs if s.kind == "ksql"}
     ksql["T_FILTERED"].read_by = ["T_COUNTS"]
     ksql["T_SOURCE"].read_by = ["T_FILTERED"]
-    connectors = {s.name: dict(s.config) for s in specs if s.kind == "connect"}
+    connectors = {s.name: LiveConnector(dict(s.config)) for s in specs if s.kind == "connect"}
+    applied = {s.name: AppliedRecord(s.name, checksum(ks.parse(s.text)), s.text,
+                                     _server_text(s), 1)
+               for s in specs if s.kind == "ksql" and recorded}
     ksql.update(overrides)
-    return LiveState(ksql, connectors)
+    return LiveState(ksql, connectors, applied)
 
 
 def test_plan_on_an_empty_server_creates_everything_in_order(tmp_path):
@@ -103,7 +141,7 @@ def test_plan_on_an_empty_server_creates_everything_in_order(tmp_path):
 def test_plan_after_apply_is_all_unchanged_and_ignores_foreign_objects(tmp_path):
     env, specs = _project(tmp_path)
     live = _live_from(specs, OTHER_TEAM_STREAM=LiveSource("OTHER_TEAM_STREAM", "STREAM", "x"))
-    live.connectors["someone-elses-connector"] = {"connector.class": "Y"}
+    live.connectors["someone-elses-connector"] = LiveConnector({"connector.class": "Y"})
     plan = make_plan(env, specs, live)
     assert {c.action for c in plan.changes} == {UNCHANGED}
     assert not plan.pending
@@ -182,9 +220,83 @@ class Recorder:
 def test_connector_config_change_and_missing_server(tmp_path):
     env, specs = _project(tmp_path)
     live = _live_from(specs)
-    live.connectors["t_sink"]["topics"] = "old-topic"
+    live.connectors["t_sink"].config["topics"] = "old-topic"
     plan = make_plan(env, specs, live)
     sink = next(c for c in plan.changes if c.name == "t_sink")
     assert sink.action == UPDATE and "topics" in sink.reason
     no_ksql = make_plan(env, specs, LiveState(None, live.connectors))
     assert {c.action for c in no_ksql.changes if c.kind == "ksql"} == {SKIPPED}
+
+
+def test_without_fraudctl_records_the_reformatted_server_text_is_not_taken_as_ours(tmp_path):
+    """The server's own text never equals the template's: with no record of what fraudctl
+    applied, the plan says so instead of pretending the objects match (or silently match)."""
+    env, specs = _project(tmp_path)
+    plan = make_plan(env, specs, _live_from(specs, recorded=False))
+    filtered = next(c for c in plan.changes if c.name == "T_FILTERED")
+    assert filtered.action != UNCHANGED and "not applied by fraudctl" in filtered.reason
+
+
+def test_an_object_changed_by_hand_on_the_server_is_not_unchanged(tmp_path):
+    env, specs = _project(tmp_path)
+    live = _live_from(specs)
+    live.ksql["T_FILTERED"].statement = SERVER_STATEMENTS["T_FILTERED"].replace(
+        "(T_SOURCE.V > 0)", "(T_SOURCE.V > 5)")
+    change = next(c for c in make_plan(env, specs, live).changes if c.name == "T_FILTERED")
+    assert change.action == RECREATE and "changed on the server" in change.reason
+
+
+def test_a_template_change_is_judged_against_what_fraudctl_sent(tmp_path):
+    """Adding a column at the end is an in-place update, although the server's stored text
+    (qualified names, its own WITH properties) differs from ours everywhere."""
+    _env, specs = _project(tmp_path)
+    live = _live_from(specs)
+    env2, specs2 = _project(tmp_path / "v2", filtered=FILTERED.replace(
+        "SELECT ID, V", "SELECT ID, V, V * 2 AS W"))
+    plan = make_plan(env2, specs2, live)
+    assert [(c.name, c.action) for c in plan.pending] == [("T_FILTERED", UPDATE)]
+
+
+def test_update_of_a_commented_template_is_sent_as_create_or_replace(tmp_path):
+    _env, specs = _project(tmp_path)
+    live = _live_from(specs)
+    commented = "-- filters the source\n-- (second line)\n" + FILTERED.replace("V > 0", "V > 1")
+    env2, specs2 = _project(tmp_path / "v2", filtered=commented)
+    change = next(c for c in make_plan(env2, specs2, live).changes if c.name == "T_FILTERED")
+    assert change.action == UPDATE
+    assert change.statement.startswith("CREATE OR REPLACE STREAM T_FILTERED")
+
+
+def test_a_topic_with_other_partitions_blocks_the_plan_before_anything_is_dropped(tmp_path):
+    env, specs = _project(tmp_path)
+    live = LiveState({}, {}, topics={"in": (3, 1), "T_FILTERED": (3, 1)})
+    plan = make_plan(env, specs, live)
+    blocked = {c.name: c.blocked for c in plan.changes if c.blocked}
+    assert list(blocked) == ["T_SOURCE"]  # FILTERED names no PARTITIONS: the topic serves
+    assert "topic 'in' exists with other settings: PARTITIONS 1 (the topic has 3)" in (
+        blocked["T_SOURCE"])
+    with pytest.raises(ApplyError, match=r"(?s)would refuse.*T_SOURCE.*Nothing was changed"):
+        check_allowed(plan, allow_recreate=True, allow_delete=True)
+
+
+def test_a_failed_connector_is_not_unchanged(tmp_path):
+    env, specs = _project(tmp_path)
+    live = _live_from(specs)
+    live.connectors["t_sink"].failure = "task 0 FAILED: java.io.FileNotFoundException: /x/y"
+    sink = next(c for c in make_plan(env, specs, live).changes if c.name == "t_sink")
+    assert sink.action == UPDATE and sink.restart and "FileNotFoundException" in sink.reason
+    steps = build_steps(make_plan(env, specs, live), ksql=Recorder(), connect=(rec := Recorder()),
+                        live_sources=live.ksql)
+    assert [s.description for s in steps] == ["update and restart connector t_sink"]
+    steps[0].run()
+    assert [name for name, _ in rec.calls] == ["put_config", "restart", "wait_running"]
+
+
+def test_a_query_not_running_on_every_host_is_reported():
+    from infra.ksql_client import query_problem
+
+    assert query_problem({"state": "RUNNING", "statusCount": {"RUNNING": 2}}) is None
+    assert query_problem({"state": "RUNNING", "statusCount": {"RUNNING": 1, "ERROR": 1}}) == (
+        "ERROR on 1 host(s), RUNNING on 1 host(s)")
+    assert query_problem({"state": "RUNNING", "statusCount": {"RUNNING": 1, "UNRESPONSIVE": 1}})
+    assert query_problem({"state": "ERROR"}) == "ERROR on 1 host(s)"

@@ -139,3 +139,21 @@ def test_endpoint_overrides_from_the_process_environment(tmp_path):
         "http://env:1", "env:2", "http://k:3")
     bare = load_environment(root, "test", environ={}, discover_local=False)
     assert bare.ksqldb is None and "no ksqldb server" in bare.skipped["ksqldb"]
+
+
+def test_environment_prefixes_that_overlap_are_refused(tmp_path):
+    from topology_project import make_project
+
+    from infra.topology.environment import EnvironmentError_, load_environment
+
+    root = make_project(tmp_path, env={"prefix": "fraud_", "servers": {}, "vars": {}},
+                        env_name="a")
+    (root / "infra" / "environments" / "b.yaml").write_text(
+        "prefix: fraud_b_\nservers: {}\nvars: {}\n")
+    with pytest.raises(EnvironmentError_, match=r"prefix 'fraud_' overlaps prefix 'fraud_b_'"):
+        load_environment(root, "a", environ={}, discover_local=False)
+    with pytest.raises(EnvironmentError_, match=r"prefix 'fraud_b_' overlaps prefix 'fraud_'"):
+        load_environment(root, "b", environ={}, discover_local=False)
+    (root / "infra" / "environments" / "b.yaml").write_text(
+        "prefix: other_\nservers: {}\nvars: {}\n")
+    assert load_environment(root, "a", environ={}, discover_local=False).prefix == "fraud_"
