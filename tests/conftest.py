@@ -61,10 +61,8 @@ def connect_url(stack: Endpoints) -> str:
 def ksqldb_url(stack: Endpoints) -> str:
     if stack.ksqldb_url:
         return stack.ksqldb_url
-    why = docker_available()
-    pytest.skip(f"needs ksqlDB: set KSQLDB_URL together with BOOTSTRAP_SERVERS (the same "
-                f"cluster), or run where Docker answers ({why}); ksqlDB is published only on "
-                "Confluent's repository and Docker Hub")
+    pytest.skip(f"needs ksqlDB, and the {stack.source} has none: "
+                f"{stack.ksqldb_missing or 'set KSQLDB_URL with BOOTSTRAP_SERVERS'}")
 
 
 @pytest.fixture()

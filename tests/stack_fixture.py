@@ -2,9 +2,10 @@
 
 1. Environment variables (an existing cluster): BOOTSTRAP_SERVERS, CONNECT_URL, KSQLDB_URL.
 2. docker-compose.yml through testcontainers, when a Docker daemon answers.
-3. The local JVM stack (real Kafka + Connect from Maven Central jars), on free ports.
+3. The local JVM stack (real Kafka, Connect and ksqlDB from Maven jars), on free ports.
 
-ksqlDB only comes from KSQLDB_URL or compose; tests that need it are skipped otherwise.
+ksqlDB comes from KSQLDB_URL, compose or the local stack (where FRAUD_MAVEN_REPOS or
+Confluent's repository has it); tests that need it are skipped, with the reason, otherwise.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Endpoints:
     file_dir_local: Path | None = None
     file_dir_connect: str | None = None
     local_stack: object | None = None
+    ksqldb_missing: str | None = None  # why the local stack has no ksqlDB
 
     def connect_path(self, local_file: Path) -> str:
         """The path under which Connect sees a file the test wrote under `file_dir_local`."""
@@ -56,11 +58,14 @@ def start_local_stack(base: Path) -> Endpoints:
     from infra.local.stack import free_port
 
     config = StackConfig(run_dir=base / "stack", kafka_port=free_port(),
-                         controller_port=free_port(), connect_port=free_port())
+                         controller_port=free_port(), connect_port=free_port(),
+                         ksqldb_port=free_port())
     stack = LocalStack(config)
-    endpoints = stack.up(timeout=240, log=lambda *a: None)
+    notes: list[str] = []
+    endpoints = stack.up(timeout=300, log=notes.append)
     files = base / "connect-files"
     files.mkdir()
-    # no ksqlDB: a KSQLDB_URL without BOOTSTRAP_SERVERS would belong to another cluster
-    return Endpoints(endpoints["bootstrap_servers"], endpoints["connect_url"], None,
-                     "local JVM stack", files, str(files), stack)
+    why = None if endpoints["ksqldb_url"] else " ".join(notes)[-1500:]
+    return Endpoints(endpoints["bootstrap_servers"], endpoints["connect_url"],
+                     endpoints["ksqldb_url"], "local JVM stack", files, str(files), stack,
+                     ksqldb_missing=why)
