@@ -1,7 +1,8 @@
-"""The features and alerts statements in ksqlDB's own test runner (`ksql-test-runner`).
+"""The features statement in ksqlDB's own test runner (`ksql-test-runner`).
 
-The runner ships in the ksqlDB server image; this test renders our templates, writes the
-runner's input/output JSON, and runs it in Docker. Skipped where no Docker engine answers.
+This test renders our templates, writes the runner's input/output JSON, and runs the runner
+from the jars the local stack resolves (io.confluent.ksql:ksqldb-functional-tests), or in the
+ksqlDB image where a Docker engine answers. Skipped, with the reason, where neither exists.
 Expected values follow the contract and ksqlDB's documented functions (MASK_KEEP_RIGHT: upper
 -> X, lower -> x, digit -> n, other -> -; the last N characters kept).
 """
@@ -14,6 +15,7 @@ import pytest
 import yaml
 from stack_fixture import docker_available
 
+from infra.local.jars import KsqlDbUnavailable, fetch_ksqldb
 from infra.topology.environment import load_environment
 from infra.topology.render import render_project
 
@@ -43,11 +45,24 @@ def _expected_features(line: str) -> dict:
         "FEATURES": [float(x) for x in fields[3:33]]}, "timestamp": 0}
 
 
-@pytest.mark.docker
+def _runner_command(folder: Path) -> list[str]:
+    """The test runner from the resolved jars, else from the ksqlDB image; skip if neither."""
+    args = ["-s", "statements.sql", "-i", "input.json", "-o", "output.json"]
+    try:
+        dist = fetch_ksqldb(quiet=True)
+    except KsqlDbUnavailable as exc:
+        why = docker_available()
+        if why:
+            pytest.skip(f"no ksql-test-runner: {exc} Docker: {why}")
+        return ["docker", "run", "--rm", "-v", f"{folder}:/tests", "-w", "/tests", IMAGE,
+                "ksql-test-runner", *args]
+    return ["java", "-Xmx768m", "-cp", dist.classpath,
+            "io.confluent.ksql.test.tools.KsqlTestingTool", *args]
+
+
+@pytest.mark.ksqldb
 def test_features_stream_in_ksql_test_runner(tmp_path):
-    why = docker_available()
-    if why:
-        pytest.skip(f"ksql-test-runner runs in the {IMAGE} image: {why}")
+    command = _runner_command(tmp_path)
     env = load_environment(REPO, "compose", environ={}, discover_local=False)
     env.prefix = ""  # the runner's names: plain TRANSACTIONS_RAW etc.
     specs, errors = render_project(REPO, env, only="ksql")
@@ -60,9 +75,7 @@ def test_features_stream_in_ksql_test_runner(tmp_path):
         for line in RAW]}))
     (tmp_path / "output.json").write_text(json.dumps({"outputs": [
         _expected_features(RAW[0]), _expected_features(RAW[1])]}))
-    result = subprocess.run(
-        ["docker", "run", "--rm", "-v", f"{tmp_path}:/tests", IMAGE, "ksql-test-runner",
-         "-s", "/tests/statements.sql", "-i", "/tests/input.json", "-o", "/tests/output.json"],
-        capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                            check=False)
     assert result.returncode == 0 and "Test passed!" in result.stdout, (
         result.stdout[-3000:] + result.stderr[-3000:])
