@@ -187,7 +187,7 @@ def test_alerts_and_every_monitoring_table_match_the_input(stack, pipeline):
 
     latency = per_version("MONITOR_LATENCY", {"v1": 5, "v2": 1})
     assert latency["v1"]["LATENCY_MS_MAX"] == 60 and latency["v1"]["LATENCY_MS_MIN"] == 20
-    assert latency["v1"]["LATENCY_MS_MEAN"] == pytest.approx(40.2), "a DOUBLE mean, not BIGINT division"
+    assert latency["v1"]["LATENCY_MS_MEAN"] == pytest.approx(40.2)  # DOUBLE, not BIGINT /
     assert latency["v2"]["LATENCY_MS_MEAN"] == pytest.approx(10.0)
 
     escalation = _wait_rows(client, f"SELECT * FROM {prefix}USER_ALERT_ESCALATION;",
