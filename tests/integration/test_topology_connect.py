@@ -113,3 +113,42 @@ def test_validate_shows_connects_own_messages_per_field(project):
     assert result.returncode == 1
     assert "connect/lines.json: Connect: tasks.max:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+SINK = """
+{
+  "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+  "tasks.max": "1",
+  "topics": "{{ var('topic') }}",
+  "file": "{{ var('sink_file') }}"
+}
+"""
+
+
+def test_a_failed_connector_shows_in_the_plan_and_a_fixed_config_applies(stack, project):
+    root, _env, client, lines = project
+    name = lines.replace("lines", "sink")
+    (root / "connect" / "lines.json").unlink()
+    (root / "connect" / "sink.json").write_text(SINK)
+    env_file = root / "infra" / "environments" / "it.yaml"
+    missing_dir = stack.connect_path(stack.file_dir_local) + f"/no-such-dir-{name}/out.txt"
+    env_file.write_text(env_file.read_text().replace(
+        "vars:\n", f"vars:\n  sink_file: {missing_dir}\n"))
+
+    failed = run_fraudctl(root, "apply", "--auto-approve")
+    assert failed.returncode == 1
+    assert f"connector {name}: task 0 FAILED" in failed.stderr, failed.stderr
+    plan = run_fraudctl(root, "plan")
+    assert plan.returncode == 2
+    assert f"update    connect {name}  (restart: task 0 FAILED" in plan.stdout, plan.stdout
+    assert run_fraudctl(root, "status").returncode == 3
+
+    good = stack.connect_path(stack.file_dir_local) + f"/{name}.txt"
+    env_file.write_text(env_file.read_text().replace(missing_dir, good))
+    fixed = run_fraudctl(root, "apply", "--auto-approve")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "update and restart connector" in fixed.stdout
+    status = client.status(name)
+    assert [status["connector"]["state"]] + [t["state"] for t in status["tasks"]] == [
+        "RUNNING", "RUNNING"]
+    assert run_fraudctl(root, "plan").returncode == 0

@@ -1,7 +1,9 @@
-"""The topology cycle on a real ksqlDB (Docker or KSQLDB_URL + BOOTSTRAP_SERVERS; else skipped).
+"""The topology cycle on a real ksqlDB (the local stack's, compose's, or KSQLDB_URL's).
 
-Checks what only the real server can: that what ksqlDB stores and reports for our statements
-normalises back to "unchanged", and that in-place updates and drops work in order.
+Checks what only the real server can: that a plan right after apply says "No changes" although
+ksqlDB re-formats every statement it stores; that one template change is exactly one update;
+that a topic-settings change is refused before anything is dropped; and that drops work in
+order.
 """
 
 import uuid
@@ -33,15 +35,33 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
         again = run_fraudctl(root, "plan", "--only", "ksql")
         assert again.returncode == 0, f"the server's statements must read as unchanged:\n" \
                                       f"{again.stdout}"
+        assert "0 to create, 0 to update, 0 to recreate, 0 to delete, 9 unchanged" in (
+            again.stdout)
+        assert "No changes" in run_fraudctl(root, "apply", "--only", "ksql",
+                                            "--auto-approve").stdout
         assert run_fraudctl(root, "status", "--only", "ksql").returncode == 0
 
         alerts = root / "ksql" / "alerts.sql"
         alerts.write_text(alerts.read_text().replace("WHERE IS_ANOMALY = TRUE",
                                                      "WHERE IS_ANOMALY = TRUE AND SCORE > 0"))
         changed = run_fraudctl(root, "plan", "--only", "ksql")
-        assert changed.returncode == 2 and "update" in changed.stdout, changed.stdout
-        assert run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve").returncode == 0
+        assert changed.returncode == 2
+        assert "0 to create, 1 to update, 0 to recreate, 0 to delete, 8 unchanged" in (
+            changed.stdout), changed.stdout
+        assert f"update    ksql    IT{tag.upper()}_ALERTS  (filter changes)" in changed.stdout
+        updated = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
+        assert updated.returncode == 0, updated.stdout + updated.stderr
         assert run_fraudctl(root, "plan", "--only", "ksql").returncode == 0
+
+        env_file = root / "infra" / "environments" / "it.yaml"
+        env_file.write_text(env_file.read_text().replace("partitions: 3", "partitions: 4"))
+        before = {s["name"] for s in client.sources()}
+        blocked = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve",
+                               "--allow-recreate")
+        assert blocked.returncode == 1
+        assert "exists with other settings: PARTITIONS 4 (the topic has 3)" in blocked.stderr
+        assert "Nothing was changed" in blocked.stderr
+        assert {s["name"] for s in client.sources()} == before, "nothing may be dropped"
     finally:
         destroyed = run_fraudctl(root, "destroy", "--only", "ksql", "--auto-approve",
                                  "--delete-topics")
