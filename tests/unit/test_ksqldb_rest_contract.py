@@ -1,8 +1,8 @@
 """The ksqlDB client against response bodies from the ksqlDB REST documentation.
 
-ksqlDB cannot run on this machine, so these tests replay documented bodies from a local HTTP
-server. They pin our parsing to the documented contract; they do NOT replace the real test in
-tests/ksqldb/, which runs where Docker or KSQLDB_URL exists.
+The real server runs in tests/ksqldb/ (the local stack's ksqlDB in CI). These tests replay
+documented bodies from a local HTTP server for what a healthy single server rarely shows:
+commands still QUEUED when /ksql answers, and a server that does not answer in time.
 
 Sources (ksqlDB docs, "ksql endpoint" page of the REST API reference, and the REST entity
 classes SourceDescription / RunningQuery in the ksqlDB repository):
@@ -14,6 +14,7 @@ classes SourceDescription / RunningQuery in the ksqlDB repository):
 """
 
 import itertools
+import time
 
 import pytest
 from http_stub import StubServer
@@ -100,3 +101,71 @@ def test_live_state_reads_statements_and_query_links(server):
     assert alerts.write_queries == ["CSAS_FRAUD_ALERTS_3"]
     assert scored.statement.startswith("CREATE STREAM FRAUD_TRANSACTIONS_SCORED")
     assert live.connectors is None
+
+
+def test_a_queued_command_is_followed_up_until_it_is_executed():
+    polls = iter(["QUEUED", "EXECUTING", "SUCCESS"])
+
+    def answer(method, path, body):
+        if method == "POST":
+            return 200, [dict(CREATED, commandStatus={"status": "QUEUED", "message": ""})]
+        return 200, {"status": next(polls), "message": "Stream created and running"}
+
+    stub = StubServer(answer, content_type="application/vnd.ksql.v1+json")
+    try:
+        KsqlClient(RestConfig(stub.url, retries=0)).execute("CREATE STREAM B AS SELECT 1;")
+        assert [r["path"] for r in stub.requests] == [
+            "/ksql", "/status/stream/PAGEVIEWS_HOME/create",
+            "/status/stream/PAGEVIEWS_HOME/create", "/status/stream/PAGEVIEWS_HOME/create"]
+    finally:
+        stub.close()
+
+
+def test_a_queued_command_that_fails_later_is_an_error():
+    def answer(method, path, body):
+        if method == "POST":
+            return 200, [dict(CREATED, commandStatus={"status": "QUEUED", "message": ""})]
+        return 200, {"status": "ERROR", "message": "Topic already exists with 3 partitions"}
+
+    stub = StubServer(answer, content_type="application/vnd.ksql.v1+json")
+    try:
+        with pytest.raises(KsqlStatementError, match="ERROR: Topic already exists"):
+            KsqlClient(RestConfig(stub.url, retries=0)).execute("CREATE STREAM B AS SELECT 1;")
+    finally:
+        stub.close()
+
+
+def _slow_then_documented(delay: float):
+    first = [True]
+
+    def answer(method, path, body):
+        if first[0]:
+            first[0] = False
+            time.sleep(delay)
+        return _answer_as_documented()(method, path, body)
+
+    return answer
+
+
+def test_a_statement_that_changes_things_is_not_sent_again_after_a_read_timeout():
+    from infra.rest import UncertainOutcome
+
+    stub = StubServer(_slow_then_documented(1.5), content_type="application/vnd.ksql.v1+json")
+    try:
+        client = KsqlClient(RestConfig(stub.url, retries=3, backoff=0.01, timeout=0.5))
+        with pytest.raises(UncertainOutcome, match=r"may have reached it.*fraudctl plan"):
+            client.execute("CREATE STREAM B AS SELECT * FROM A;")
+        time.sleep(1.2)  # let the stub finish the slow answer
+        assert len(stub.requests) == 1, "a CREATE that may have run must not be sent twice"
+    finally:
+        stub.close()
+
+
+def test_a_read_only_statement_is_retried_after_a_read_timeout():
+    stub = StubServer(_slow_then_documented(1.5), content_type="application/vnd.ksql.v1+json")
+    try:
+        client = KsqlClient(RestConfig(stub.url, retries=3, backoff=0.01, timeout=0.5))
+        assert client.execute("LIST STREAMS EXTENDED;")[0] == SOURCES
+        assert len(stub.requests) >= 2
+    finally:
+        stub.close()
