@@ -42,17 +42,26 @@ def test_busy_port_is_a_clear_error(stack, tmp_path):
 def test_up_then_down_leaves_no_process(stack, tmp_path):
     _local(stack)  # only meaningful where this machine runs the JVMs
     config = StackConfig(run_dir=tmp_path / "lifecycle", kafka_port=free_port(),
-                         controller_port=free_port(), connect_port=free_port())
+                         controller_port=free_port(), connect_port=free_port(),
+                         ksqldb_port=free_port())
     lifecycle = LocalStack(config)
-    lifecycle.up(timeout=240, log=lambda *a: None)
+    with_ksqldb = stack.ksqldb_url is not None  # where the session stack has one, so does this
+    endpoints = lifecycle.up(timeout=300, log=lambda *a: None, ksqldb=with_ksqldb)
     pids = lifecycle.recorded_pids()
-    assert set(pids) == {"kafka", "connect"} and all(_pid_alive(p) for p in pids.values())
+    expected = {"kafka", "connect"} | ({"ksqldb"} if with_ksqldb else set())
+    assert set(pids) == expected and all(_pid_alive(p) for p in pids.values())
+    assert endpoints["ksqldb_url"] == (config.ksqldb_url if with_ksqldb else None)
+    status = lifecycle.status()
+    assert set(status["processes"]) == expected
+    assert all(p["ready"] for p in status["processes"].values())
 
     stopped = lifecycle.down(log=lambda *a: None)
     assert sorted(stopped) == sorted(pids.values())
     assert not any(_pid_alive(p) for p in pids.values())
     assert not _processes_naming(config.run_dir), "a process still names the run directory"
     assert lifecycle.down(log=lambda *a: None) == []  # down twice is harmless too
+    stopped_status = lifecycle.status()
+    assert not stopped_status["running"] and stopped_status["ksqldb_url"] is None
 
 
 def _processes_naming(run_dir: Path) -> list[int]:
