@@ -1,9 +1,12 @@
-"""`fraudctl demo`: the whole pipeline on the compose stack (or an existing cluster with --env).
+"""`fraudctl demo`: the whole pipeline, on the compose stack, the local stack or an environment.
 
-Steps: bring up Kafka, Connect and ksqlDB; train a model (synthetic data unless --data names the
-Kaggle file); promote it into the model directory; apply the topology; start the sidecar;
-replay data through the Connect source file; show the live monitor. Without Docker (and without
---env) it says what is missing and what to do instead.
+Steps: bring up Kafka, Connect and ksqlDB (docker compose where a Docker engine answers, else the
+local JVM stack; nothing with `--env` naming an existing cluster); train a model (synthetic data
+unless --data names the Kaggle file); promote it; apply the topology; start the sidecar; replay
+data through the Connect source file. With a terminal, the live view runs until Ctrl-C; without
+one, a fixed number of rows is replayed, the demo waits until each is scored and counted by the
+monitoring tables, prints a summary and exits non-zero if any count does not add up. Either way
+it stops what it started, and only that.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from contextlib import ExitStack, suppress
 from pathlib import Path
 
 from infra.errors import FraudctlError
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO / ".data"
+COMPOSE_DATA_DIR = "/data"  # where compose's Connect sees ./.data/connect
 
 
 def docker_problem() -> str | None:
@@ -36,92 +41,42 @@ def docker_problem() -> str | None:
     return None
 
 
-MISSING_DOCKER = """\
-The demo cannot run the full stack here: {why}.
-
-What the full demo needs: Kafka, Kafka Connect, ksqlDB and the scoring sidecar. ksqlDB is
-published only as a Docker image (and on Confluent's package repository), so it needs Docker or
-an existing ksqlDB server.
-
-What you can do:
-  1. Install and start Docker (Docker Engine or Docker Desktop with Compose v2), then run
-     `make demo` again.
-  2. Point the demo at an existing cluster instead: copy infra/environments/prod.example.yaml
-     to infra/environments/mycluster.yaml, fill it in, then
-       make demo DEMO_ARGS="--env mycluster"
-     (KSQLDB_URL, CONNECT_URL and BOOTSTRAP_SERVERS override the file's URLs).
-  3. Run what works without Docker: `.venv/bin/fraudctl local up` starts a real Kafka broker
-     and Kafka Connect on this machine; `make test` exercises everything except ksqlDB.
-"""
+class DemoFailed(FraudctlError):
+    """A step failed; the message names the step, the cause and the log to read."""
 
 
-def _fraudctl(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=REPO, check=False)
-    if result.returncode != 0:
-        raise FraudctlError(f"`fraudctl {' '.join(args)}` failed (exit {result.returncode})")
+class Steps:
+    """Numbered steps with their duration; a failure names the step and its log file."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.number = total, 0
+
+    def run(self, title: str, action: Callable[[], object], log: Path | None = None):
+        self.number += 1
+        print(f"\n[{self.number}/{self.total}] {title}", flush=True)
+        started = time.monotonic()
+        try:
+            result = action()
+        except FraudctlError as exc:
+            where = f"\n  log: {log}" if log else ""
+            raise DemoFailed(f"step {self.number}/{self.total} ({title}) failed: {exc}{where}")\
+                from None
+        print(f"      done in {time.monotonic() - started:.1f}s", flush=True)
+        return result
 
 
-def _step(number: int, total: int, text: str) -> None:
-    print(f"\n[{number}/{total}] {text}", flush=True)
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    env_name = args.env or "compose"
-    why = docker_problem()
-    if env_name == "compose" and why:
-        print(MISSING_DOCKER.format(why=why), file=sys.stderr)
-        return 2
-    total = 6
-    (DATA / "connect").mkdir(parents=True, exist_ok=True)
-    (DATA / "models").mkdir(parents=True, exist_ok=True)
-    compose = ["docker", "compose", "--project-directory", str(REPO)]
-
-    _step(1, total, "Kafka, Kafka Connect and ksqlDB" + (
-        " (docker compose)" if env_name == "compose" else f" (environment {env_name})"))
-    if env_name == "compose":
-        _run([*compose, "up", "-d", "--wait", "kafka", "connect", "ksqldb"])
-
-    _step(2, total, "train the autoencoder and export the ONNX model")
-    data = Path(args.data) if args.data else DATA / "synthetic.csv"
-    if not args.data:
-        _fraudctl("data", "synth", "--rows", str(args.rows), "--seed", "7", "--out", str(data))
-    build = DATA / "models" / "build"
-    _fraudctl("train", "--data", str(data), "--out", str(build))
-    _fraudctl("model", "promote", "--model", str(build / "model.onnx"),
-              "--dir", str(DATA / "models"))
-
-    _step(3, total, "apply the topology (Connect connectors, ksqlDB streams and tables)")
-    _fraudctl("apply", "--env", env_name, "--auto-approve")
-
-    _step(4, total, "start the scoring sidecar")
-    sidecar = None
-    if env_name == "compose":
-        _run([*compose, "up", "-d", "--build", "--wait", "sidecar"])
-    else:
-        from infra.topology.environment import load_environment
-
-        env = load_environment(REPO, env_name)
-        sidecar = subprocess.Popen([sys.executable, "-m", "infra.cli", "score",
-                                    "--bootstrap-servers", env.bootstrap_servers or "",
-                                    "--model", str(DATA / "models")], cwd=REPO)
-
-    _step(5, total, f"replay {data.name} at {args.rate:g}/s into the Connect source file")
-    source = DATA / "connect" / "transactions.csv"
-    replayer = subprocess.Popen([sys.executable, "-m", "infra.cli", "replay", "--env", env_name,
-                                 "--data", str(data), "--rate", str(args.rate), "--loop",
-                                 "--to", "file", "--file", str(source)], cwd=REPO)
-
-    _step(6, total, "live monitor (Ctrl-C to stop the demo; `docker compose down` to remove it)")
-    time.sleep(5)
+def _fraudctl(*args: str, log: Path | None = None) -> None:
+    """Run a fraudctl command as a child; its output goes to the terminal or to `log`."""
+    out = log.open("a") if log else None
     try:
-        _fraudctl("monitor", "--env", env_name, "--interval", "5")
-    except (KeyboardInterrupt, FraudctlError):
-        pass
+        result = subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=REPO,
+                                stdout=out, stderr=subprocess.STDOUT if out else None,
+                                stdin=subprocess.DEVNULL, check=False)
     finally:
-        replayer.terminate()
-        if sidecar is not None:
-            sidecar.terminate()
-    return 0
+        if out:
+            out.close()
+    if result.returncode != 0:
+        raise FraudctlError(f"`fraudctl {' '.join(args)}` exited {result.returncode}")
 
 
 def _run(cmd: list[str]) -> None:
@@ -130,10 +85,187 @@ def _run(cmd: list[str]) -> None:
                             "(`docker compose logs SERVICE` shows each service)")
 
 
+def _start_local_stack(stop: ExitStack) -> None:
+    from infra.local import LocalStack
+
+    stack = LocalStack()
+    already = stack._live_pids()
+    endpoints = stack.up(log=lambda text: print(f"      {text}", flush=True))
+    if not endpoints.get("ksqldb_url"):
+        raise FraudctlError("the local stack has no ksqlDB (see the paragraph above for why "
+                            "and the ways out)")
+    if not already:  # the demo started it, so the demo stops it
+        stop.callback(lambda: stack.down(log=lambda *_: None))
+
+
+def _source_file(env, env_name: str, data_dir: Path) -> Path:
+    """The file Connect's FileStreamSource tails, as a path on this machine."""
+    configured = str(env.variables.get("files", {}).get("source", ""))
+    if not configured:
+        raise FraudctlError(f"environment '{env_name}' has no vars.files.source")
+    if env_name == "compose" and configured.startswith(COMPOSE_DATA_DIR + "/"):
+        return data_dir / "connect" / configured[len(COMPOSE_DATA_DIR) + 1:]
+    return Path(configured)
+
+
+def _start_sidecar(env, env_name: str, models: Path, logs: Path, stop: ExitStack) -> str:
+    """The scoring sidecar as a child process on the environment's topics; returns its URL."""
+    from infra.local.stack import free_port
+
+    topics = env.variables["topics"]
+    port = free_port()
+    log = (logs / "sidecar.log").open("a")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "score", "--bootstrap-servers",
+         env.bootstrap_servers or "", "--model", str(models),
+         "--input-topic", topics["features"], "--output-topic", topics["scored"],
+         "--dlq-topic", topics["scored"] + ".dlq", "--group", f"fraud-demo-{env_name}",
+         "--http-port", str(port)],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log.close()
+    stop.callback(_terminate, proc)
+    url = f"http://127.0.0.1:{port}"
+    _wait_ready(url + "/readyz", proc, logs / "sidecar.log")
+    return url
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise FraudctlError(f"the sidecar exited with code {proc.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise FraudctlError(f"the sidecar was not ready within {timeout:.0f}s")
+
+
+def _terminate(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from infra.topology.environment import load_environment
+
+    why = docker_problem()
+    env_name = args.env or ("compose" if why is None else "local")
+    if env_name == "compose" and why:
+        raise FraudctlError(f"--env compose needs Docker: {why}. Leave --env out to run the "
+                            "demo on the local stack.")
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.rows_to_replay
+    project = Path(args.project).resolve() if args.project else REPO
+    data_dir = project / ".data"
+    logs = data_dir / "demo"
+    logs.mkdir(parents=True, exist_ok=True)
+    models = data_dir / "models"
+    steps = Steps(7 if interactive else 6)  # live: replay, then the view
+    with ExitStack() as stop:
+        if env_name == "compose":
+            compose = ["docker", "compose", "--project-directory", str(REPO)]
+            (data_dir / "connect").mkdir(parents=True, exist_ok=True)
+            steps.run("Kafka, Kafka Connect and ksqlDB (docker compose)",
+                      lambda: _run([*compose, "up", "-d", "--wait", "kafka", "connect",
+                                    "ksqldb"]))
+        elif env_name == "local":
+            steps.run("Kafka, Kafka Connect and ksqlDB (local stack, no Docker)",
+                      lambda: _start_local_stack(stop), log=_stack_logs())
+        else:
+            steps.run(f"the servers of environment '{env_name}' (not started by the demo)",
+                      lambda: None)
+        env = load_environment(project, env_name)
+        at = ("--env", env_name, "--project", str(project))
+
+        data = Path(args.data) if args.data else data_dir / "synthetic.csv"
+        build = models / "build"
+        train_log = logs / "train.log"
+
+        def train() -> None:
+            if not args.data:
+                _fraudctl("data", "synth", "--rows", str(args.rows), "--seed", "7", "--out",
+                          str(data), log=train_log)
+            _fraudctl("train", "--data", str(data), "--out", str(build), "--epochs",
+                      str(args.epochs), log=train_log)
+            _fraudctl("model", "promote", "--model", str(build / "model.onnx"), "--dir",
+                      str(models), log=train_log)
+
+        steps.run(f"train the autoencoder on {data.name}, export and promote the ONNX model "
+                  f"(log: {train_log})", train, log=train_log)
+        # the demo's own stacks follow template changes; a user's cluster is never recreated
+        own = ("--allow-recreate",) if env_name in ("local", "compose") else ()
+        steps.run("apply the topology (Connect connectors, ksqlDB streams and tables)",
+                  lambda: _fraudctl("apply", *at, "--auto-approve", *own))
+        sidecar_url = steps.run("start the scoring sidecar",
+                                lambda: _sidecar(env, env_name, models, logs, stop),
+                                log=logs / "sidecar.log")
+        source = _source_file(env, env_name, data_dir)
+        if interactive:
+            return _live(args, at, data, source, sidecar_url, steps, stop, logs)
+        from infra.demo_check import run_and_check
+
+        return run_and_check(args, env, data, source, steps)
+    return 0
+
+
+def _sidecar(env, env_name: str, models: Path, logs: Path, stop: ExitStack) -> str:
+    if env_name == "compose":
+        _run(["docker", "compose", "--project-directory", str(REPO), "up", "-d", "--build",
+              "--wait", "sidecar"])
+        return "http://127.0.0.1:8000"
+    return _start_sidecar(env, env_name, models, logs, stop)
+
+
+def _stack_logs() -> Path:
+    from infra.local import StackConfig
+
+    return StackConfig().run_dir
+
+
+def _live(args, at: tuple[str, ...], data: Path, source: Path, sidecar_url: str,
+          steps: Steps, stop: ExitStack, logs: Path) -> int:
+    """Replay in a loop and show the live view until Ctrl-C."""
+    with (logs / "replay.log").open("a") as replay_log:
+        replayer = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "replay", *at, "--data", str(data),
+             "--rate", str(args.rate), "--loop", "--to", "file", "--file", str(source)],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=replay_log, stdin=subprocess.DEVNULL)
+    stop.callback(_terminate, replayer)
+    steps.run(f"replay {data.name} at {args.rate:g}/s into {source} (looping)", lambda: None)
+    print(f"\n[{steps.total}/{steps.total}] live view (Ctrl-C stops the demo and what it "
+          "started). Promote another model meanwhile to see a second version:\n"
+          f"  .venv/bin/fraudctl model promote --model MODEL.onnx --dir {logs.parent / 'models'}",
+          flush=True)
+    time.sleep(3)
+    with suppress(KeyboardInterrupt, FraudctlError):
+        _fraudctl("monitor", *at, "--interval", "5", "--sidecar-url", sidecar_url)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser("demo", help="run the whole pipeline (needs Docker or --env)")
-    demo.add_argument("--env", help="an existing cluster's environment instead of compose")
+    demo = sub.add_parser(
+        "demo", help="run the whole pipeline (compose with Docker, else the local stack)")
+    demo.add_argument("--env", help="compose, local, or an existing cluster's environment "
+                                    "(default: compose where Docker answers, else local)")
+    demo.add_argument("--project", help="repository root (default: this checkout)")
     demo.add_argument("--data", help="the Kaggle creditcard.csv (default: synthetic data)")
-    demo.add_argument("--rows", type=int, default=100_000, help="synthetic rows")
-    demo.add_argument("--rate", type=float, default=200.0, help="replay events per second")
+    demo.add_argument("--rows", type=int, default=20_000, help="synthetic rows to train on")
+    demo.add_argument("--epochs", type=int, default=10, help="training epochs")
+    demo.add_argument("--rate", type=float, default=500.0, help="replay events per second")
+    demo.add_argument("--rows-to-replay", type=int, default=None,
+                      help="replay this many rows, check every count, print a summary and "
+                           "exit (the default without a terminal: 2,000)")
+    demo.add_argument("--timeout", type=float, default=300.0,
+                      help="seconds to wait for every replayed row to be scored and counted")
     demo.set_defaults(func=cmd_demo)
+
+

@@ -74,3 +74,50 @@ def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: fl
     finally:
         consumer.close()
     return messages
+
+
+class TopicTail:
+    """Reads what is written to a topic after the moment it was created (a demo's own records
+    on a topic that has older ones). `read()` returns every new message so far, each once."""
+
+    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+        from confluent_kafka import Consumer
+
+        self.topic = topic
+        self.consumer = Consumer(client_config(bootstrap_servers, {
+            "group.id": f"fraudctl-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False}))
+        self.positions: dict[int, int] = {}
+        self._follow_new_partitions(start_at_end=True)
+
+    def _follow_new_partitions(self, start_at_end: bool) -> None:
+        """Assign partitions not followed yet (a topic created later is read from its start)."""
+        from confluent_kafka import TopicPartition
+
+        metadata = self.consumer.list_topics(self.topic, timeout=30).topics.get(self.topic)
+        found = set(metadata.partitions if metadata and not metadata.error else {})
+        if found <= set(self.positions):
+            return
+        for p in sorted(found - set(self.positions)):
+            self.positions[p] = (self.consumer.get_watermark_offsets(
+                TopicPartition(self.topic, p), timeout=30)[1] if start_at_end else 0)
+        self.consumer.assign([TopicPartition(self.topic, p, o)
+                              for p, o in self.positions.items()])
+
+    def read(self, timeout: float = 10.0) -> list[Any]:
+        """Messages written since the last read, up to the current end of every partition."""
+        from confluent_kafka import TopicPartition
+
+        self._follow_new_partitions(start_at_end=False)
+        ends = {p: self.consumer.get_watermark_offsets(TopicPartition(self.topic, p),
+                                                       timeout=30)[1] for p in self.positions}
+        messages: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while any(self.positions[p] < ends[p] for p in ends) and time.monotonic() < deadline:
+            for msg in self.consumer.consume(num_messages=10000, timeout=0.2):
+                if msg.error() is None:
+                    messages.append(msg)
+                    self.positions[msg.partition()] = msg.offset() + 1
+        return messages
+
+    def close(self) -> None:
+        self.consumer.close()

@@ -1,4 +1,5 @@
-"""`fraudctl monitor`: a live terminal view of alerts and the monitoring tables (pull queries)."""
+"""`fraudctl monitor`: a live terminal view of the monitoring tables (pull queries) and, with the
+sidecar's metrics URL, events per second in and out and dead letters."""
 
 from __future__ import annotations
 
@@ -21,6 +22,44 @@ def snapshot(client: KsqlClient, env: Environment) -> dict[str, list[dict[str, A
     return result
 
 
+def merged_buckets(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """LATENCY_MS_BUCKETS of several windows (and model versions) added up."""
+    merged: dict[str, int] = defaultdict(int)
+    for row in rows:
+        for bucket, count in (row.get("LATENCY_MS_BUCKETS") or {}).items():
+            merged[bucket] += count
+    return dict(merged)
+
+
+def latency_percentile(buckets: dict[str, int], q: float) -> float | None:
+    """The q-quantile (0..1) of latencies from bucket counts (a bucket's lower bound in ms)."""
+    total = sum(buckets.values())
+    if total <= 0:
+        return None
+    seen = 0
+    for bound, count in sorted(((float(k), v) for k, v in buckets.items())):
+        seen += count
+        if seen >= q * total:
+            return bound
+    return None
+
+
+def sidecar_counters(url: str) -> dict[str, float]:
+    """consumed, scored and dead-lettered totals from the sidecar's /metrics ({} if down)."""
+    import requests
+
+    try:
+        text = requests.get(url.rstrip("/") + "/metrics", timeout=2).text
+    except requests.RequestException:
+        return {}
+    counters: dict[str, float] = defaultdict(float)
+    for line in text.splitlines():
+        for name in ("consumed_total", "scored_total", "dead_lettered_total"):
+            if line.startswith(f"fraud_sidecar_{name}"):
+                counters[name] += float(line.rsplit(" ", 1)[1])
+    return dict(counters)
+
+
 def totals(rows: list[dict[str, Any]], *columns: str) -> dict[str, dict[str, float]]:
     """Per model version, the sum of the given columns over all windows."""
     out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -30,10 +69,11 @@ def totals(rows: list[dict[str, Any]], *columns: str) -> dict[str, dict[str, flo
     return {k: dict(v) for k, v in out.items()}
 
 
-def render(snap: dict[str, list[dict[str, Any]]]) -> str:
-    lines = [time.strftime("fraud monitor  %H:%M:%S  (Ctrl-C to quit)"), ""]
+def render(snap: dict[str, list[dict[str, Any]]], flow: str = "") -> str:
+    lines = [time.strftime("fraud monitor  %H:%M:%S  (Ctrl-C to quit)"), flow, ""]
     lines.append(f"{'model':18} {'window':8} {'events':>8} {'alerts':>7} {'rate':>7} "
-                 f"{'score mean':>10} {'max':>8} {'prec':>6} {'recall':>6} {'lat ms':>7}")
+                 f"{'score mean':>10} {'max':>8} {'prec':>6} {'recall':>6} {'lat p50':>7} "
+                 f"{'p99':>6}")
     drift = {(r.get("MODEL_VERSION"), r.get("WINDOWSTART")): r
              for r in snap["monitor_score_drift"]}
     accuracy = {(r.get("MODEL_VERSION"), r.get("WINDOWSTART")): r
@@ -49,17 +89,44 @@ def render(snap: dict[str, list[dict[str, Any]]]) -> str:
             f"{row.get('ALERTS', 0):>7} {row.get('ALERT_RATE') or 0:>7.4f} "
             f"{d.get('SCORE_MEAN') or 0:>10.4f} {d.get('SCORE_MAX') or 0:>8.3f} "
             f"{_pct(a.get('PRECISION'))} {_pct(a.get('RECALL'))} "
-            f"{lat.get('LATENCY_MS_MEAN') or 0:>7.0f}")
+            f"{_ms(lat, 0.50):>7} {_ms(lat, 0.99):>6}")
     return "\n".join(lines)
+
+
+def _ms(latency_row: dict[str, Any], q: float) -> str:
+    value = latency_percentile(latency_row.get("LATENCY_MS_BUCKETS") or {}, q)
+    return "-" if value is None else f"{value:.0f}"
+
+
+class Flow:
+    """Events per second into and out of the sidecar, from two readings of its counters."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url, self.last, self.at = url, {}, time.monotonic()
+
+    def line(self) -> str:
+        if not self.url:
+            return ""
+        now, counters = time.monotonic(), sidecar_counters(self.url)
+        if not counters:
+            return f"sidecar at {self.url} does not answer"
+        elapsed = max(now - self.at, 1e-6)
+        rate = {k: (v - self.last.get(k, v)) / elapsed for k, v in counters.items()}
+        self.last, self.at = counters, now
+        return (f"sidecar: in {rate.get('consumed_total', 0):,.0f}/s, scored "
+                f"{rate.get('scored_total', 0):,.0f}/s, dead letters "
+                f"{counters.get('dead_lettered_total', 0):,.0f} in total")
 
 
 def _pct(value: float | None) -> str:
     return f"{value:>6.3f}" if isinstance(value, (int, float)) else f"{'-':>6}"
 
 
-def run(client: KsqlClient, env: Environment, interval: float, once: bool) -> None:
+def run(client: KsqlClient, env: Environment, interval: float, once: bool,
+        sidecar_url: str | None = None) -> None:
+    flow = Flow(sidecar_url)
     while True:
-        text = render(snapshot(client, env))
+        text = render(snapshot(client, env), flow.line())
         print(text if once else "\x1b[2J\x1b[H" + text, flush=True)
         if once:
             return

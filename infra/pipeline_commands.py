@@ -48,7 +48,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         raise FraudctlError(f"monitor reads ksqlDB's monitoring tables, and environment "
                             f"'{env.name}' has none: {env.skipped.get('ksqldb')}. Use an "
                             "environment with ksqlDB (e.g. --env compose) or set KSQLDB_URL.")
-    run(KsqlClient(env.ksqldb), env, args.interval, args.once)
+    run(KsqlClient(env.ksqldb), env, args.interval, args.once, args.sidecar_url)
     return 0
 
 
@@ -70,4 +70,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     mon = sub.add_parser("monitor", parents=[common], help="live view of the monitoring tables")
     mon.add_argument("--interval", type=float, default=5.0)
     mon.add_argument("--once", action="store_true", help="print one snapshot and exit")
+    mon.add_argument("--sidecar-url", help="the sidecar's HTTP address, for events/s in and "
+                                           "out and dead letters (e.g. http://127.0.0.1:8000)")
     mon.set_defaults(func=cmd_monitor)

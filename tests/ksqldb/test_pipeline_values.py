@@ -189,6 +189,13 @@ def test_alerts_and_every_monitoring_table_match_the_input(stack, pipeline):
     assert latency["v1"]["LATENCY_MS_MAX"] == 60 and latency["v1"]["LATENCY_MS_MIN"] == 20
     assert latency["v1"]["LATENCY_MS_MEAN"] == pytest.approx(40.2)  # DOUBLE, not BIGINT /
     assert latency["v2"]["LATENCY_MS_MEAN"] == pytest.approx(10.0)
+    buckets = _wait_rows(client, f"SELECT * FROM {prefix}MONITOR_LATENCY;", lambda rows: True)
+    merged: dict[str, int] = {}
+    for row in buckets:
+        if row["MODEL_VERSION"] == "v1":
+            for bucket, n in row["LATENCY_MS_BUCKETS"].items():
+                merged[bucket] = merged.get(bucket, 0) + n
+    assert merged == {"40": 1, "60": 1, "20": 1, "30": 1, "51": 1}
 
     escalation = _wait_rows(client, f"SELECT * FROM {prefix}USER_ALERT_ESCALATION;",
                             lambda rows: any(r["ALERTS"] >= 3 for r in rows))

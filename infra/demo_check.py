@@ -1,0 +1,185 @@
+"""The demo without a terminal: replay a fixed number of rows, wait until every one is scored
+and counted by the monitoring tables, print a summary, and say whether the counts add up.
+
+Counts are this run's own: records are told apart by their payment IDs (a fresh range per run)
+and by the topics' offsets when the run began; the monitoring tables are read before and after,
+and the difference is what this run added.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from infra.errors import FraudctlError
+from infra.ksql_client import KsqlClient, pull_rows
+from infra.monitor import latency_percentile, merged_buckets
+
+DEFAULT_ROWS = 2_000
+
+
+@dataclass
+class Totals:
+    """What the monitoring tables hold, summed over windows and model versions."""
+
+    events: int = 0
+    alerts: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    latency_events: int = 0
+    buckets: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, client: KsqlClient, env) -> Totals:
+        def rows(logical: str) -> list[dict]:
+            return pull_rows(client, f"SELECT * FROM {env.ksql_name(logical)};")
+
+        rate, accuracy, latency = (rows("monitor_alert_rate"), rows("monitor_accuracy"),
+                                   rows("monitor_latency"))
+        return cls(events=sum(r["EVENTS"] for r in rate),
+                   alerts=sum(r["ALERTS"] for r in rate),
+                   tp=sum(r["TP"] for r in accuracy), fp=sum(r["FP"] for r in accuracy),
+                   fn=sum(r["FN"] for r in accuracy),
+                   latency_events=sum(r["EVENTS"] for r in latency),
+                   buckets=merged_buckets(latency))
+
+    def minus(self, before: Totals) -> Totals:
+        buckets = {k: v - before.buckets.get(k, 0) for k, v in self.buckets.items()}
+        return Totals(self.events - before.events, self.alerts - before.alerts,
+                      self.tp - before.tp, self.fp - before.fp, self.fn - before.fn,
+                      self.latency_events - before.latency_events,
+                      {k: v for k, v in buckets.items() if v})
+
+
+@dataclass
+class RunRecords:
+    """This run's scored records (by payment ID), dead letters and alerts."""
+
+    scored: dict[int, dict] = field(default_factory=dict)
+    duplicates: int = 0
+    dead_letters: int = 0
+    alerts: set[int] = field(default_factory=set)
+
+
+def run_and_check(args, env, data: Path, source: Path, steps) -> int:
+    """Steps 6 and 7 of the demo without a terminal; returns the exit code."""
+    from infra.kafka import TopicTail
+    from infra.replay import ReplayOptions, file_sender, raw_lines, replay
+
+    rows = args.rows_to_replay or DEFAULT_ROWS
+    first_id = int(time.time() * 1000) * 1000  # a range no earlier run used
+    ids = range(first_id, first_id + rows)
+    topics = env.variables["topics"]
+    client = KsqlClient(env.ksqldb)
+    tails = {name: TopicTail(env.bootstrap_servers, topic) for name, topic in (
+        ("scored", topics["scored"]), ("dlq", topics["scored"] + ".dlq"),
+        ("alerts", topics["alerts"]))}
+    before = Totals.read(client, env)
+    options = ReplayOptions(rate=args.rate, limit=rows, start_id=first_id)
+
+    def send() -> int:
+        write, close = file_sender(source)
+        return replay(raw_lines(data, options), write, options, close)
+
+    sent = steps.run(f"replay {rows:,} rows of {data.name} at {args.rate:g}/s into {source}",
+                     send)
+    records = RunRecords()
+    after = steps.run("wait until every row is scored and counted by the monitoring tables",
+                      lambda: _wait(client, env, tails, ids, records, before, sent,
+                                    args.timeout))
+    for tail in tails.values():
+        tail.close()
+    problems = _check(sent, rows, records, after)
+    print(_summary(sent, records, after))
+    if problems:
+        raise FraudctlError("the counts do not add up: " + "; ".join(problems))
+    print("\nEvery replayed row was scored once and counted; the demo stopped what it started.")
+    return 0
+
+
+def _collect(tails: dict, ids: range, records: RunRecords) -> None:
+    for msg in tails["scored"].read():
+        key = int.from_bytes(msg.key() or b"", "big", signed=True)
+        if key in ids:
+            if key in records.scored:
+                records.duplicates += 1
+            records.scored[key] = orjson.loads(msg.value())
+    records.dead_letters += len(tails["dlq"].read())
+    for msg in tails["alerts"].read():
+        key = int.from_bytes(msg.key() or b"", "big", signed=True)
+        if key in ids:
+            records.alerts.add(key)
+
+
+def _wait(client: KsqlClient, env, tails: dict, ids: range, records: RunRecords,
+          before: Totals, sent: int, timeout: float) -> Totals:
+    deadline = time.monotonic() + timeout
+    last_report = 0.0
+    while True:
+        _collect(tails, ids, records)
+        after = Totals.read(client, env).minus(before)
+        done = len(records.scored) + records.dead_letters >= sent
+        counted = after.events >= len(records.scored) and after.latency_events >= len(
+            records.scored) and len(records.alerts) >= _anomalies(records)
+        if done and counted:
+            return after
+        if time.monotonic() > deadline:
+            return after
+        if time.monotonic() - last_report > 5:
+            print(f"      scored {len(records.scored):,}/{sent:,}, dead letters "
+                  f"{records.dead_letters}, counted by ksqlDB {after.events:,}", flush=True)
+            last_report = time.monotonic()
+        time.sleep(1.0)
+
+
+def _anomalies(records: RunRecords) -> int:
+    return sum(bool(v.get("IS_ANOMALY")) for v in records.scored.values())
+
+
+def _check(sent: int, wanted: int, records: RunRecords, after: Totals) -> list[str]:
+    problems = []
+    scored = len(records.scored)
+    if sent != wanted:
+        problems.append(f"replayed {sent:,} rows, not {wanted:,} (the data file is shorter?)")
+    if scored + records.dead_letters != sent:
+        problems.append(f"{sent:,} rows replayed, but {scored:,} scored and "
+                        f"{records.dead_letters} dead-lettered")
+    if records.duplicates:
+        problems.append(f"{records.duplicates} row(s) scored more than once")
+    above = sum(v["SCORE"] > v["THRESHOLD"] for v in records.scored.values())
+    if len(records.alerts) != above:
+        problems.append(f"{len(records.alerts)} alerts, but {above} rows scored above the "
+                        "threshold")
+    if after.events != scored:
+        problems.append(f"the monitoring tables counted {after.events:,} events, not {scored:,}")
+    if after.alerts != len(records.alerts):
+        problems.append(f"the monitoring tables counted {after.alerts} alerts, not "
+                        f"{len(records.alerts)}")
+    return problems
+
+
+def _summary(sent: int, records: RunRecords, after: Totals) -> str:
+    scored = len(records.scored)
+    versions = sorted({v.get("MODEL_VERSION", "?") for v in records.scored.values()})
+    precision = after.tp / (after.tp + after.fp) if after.tp + after.fp else None
+    recall = after.tp / (after.tp + after.fn) if after.tp + after.fn else None
+    lines = ["", "Summary", "-------",
+             f"rows replayed        {sent:>10,}",
+             f"rows scored          {scored:>10,}",
+             f"dead-lettered        {records.dead_letters:>10,}",
+             f"alerts               {len(records.alerts):>10,}",
+             f"alert rate           {len(records.alerts) / scored if scored else 0:>10.4f}",
+             f"precision            {_fmt(precision)}",
+             f"recall               {_fmt(recall)}",
+             f"latency p50 (ms)     {_fmt(latency_percentile(after.buckets, 0.50))}",
+             f"latency p99 (ms)     {_fmt(latency_percentile(after.buckets, 0.99))}",
+             f"model version        {', '.join(versions) or '-'}"]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return f"{value:>10.3f}" if value is not None else f"{'-':>10}"
