@@ -62,6 +62,8 @@ def _records(path: Path, fh: TextIO, options: ReplayOptions, first_id: int):
         raise FraudctlError(f"{path} line 1: neither the Kaggle header ({kaggle_head},...) nor "
                             f"a raw line of {len(RAW_COLUMNS)} fields")
     expected = len(KAGGLE_COLUMNS) if kaggle else len(RAW_COLUMNS)
+    names = KAGGLE_COLUMNS if kaggle else RAW_COLUMNS
+    numeric = [i for i, n in enumerate(names) if n.upper() not in ("TS", "USER_ID", "CLASS")]
     row_id = first_id
     for line_number, row in enumerate(rows, start=2 if kaggle else 1):
         if not row:
@@ -69,6 +71,7 @@ def _records(path: Path, fh: TextIO, options: ReplayOptions, first_id: int):
         if len(row) != expected:
             raise FraudctlError(f"{path} line {line_number}: {len(row)} fields, expected "
                                 f"{expected}")
+        _check_numbers(path, line_number, row, names, numeric)
         if kaggle:
             label = row[-1].strip() if options.keep_labels else ""
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -82,6 +85,22 @@ def _records(path: Path, fh: TextIO, options: ReplayOptions, first_id: int):
             line = ",".join(_quote_raw(i, v) for i, v in enumerate(row))
         yield row_id, line
         row_id += 1
+
+
+def _check_numbers(path: Path, line_number: int, row: list[str], names, numeric) -> None:
+    """Every numeric column holds a finite number (or is empty, a missing value the features
+    stream filters out); anything else is refused here, naming the line and the column."""
+    for i in numeric:
+        value = row[i].strip()
+        if not value:
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is None or number != number or number in (float("inf"), float("-inf")):
+            raise FraudctlError(f"{path} line {line_number}, column {names[i]}: {value!r} is "
+                                "not a finite number")
 
 
 def _quote_raw(index: int, value: str) -> str:
@@ -136,13 +155,28 @@ def replay(lines: Iterator[str], send: Callable[[str], None], options: ReplayOpt
     return sent
 
 
-def kafka_sender(bootstrap: str, topic: str) -> tuple[Callable[[str], None], Callable[[], None]]:
-    from confluent_kafka import Producer
+def kafka_sender(bootstrap: str, topic: str,
+                 connect_timeout: float = 10.0) -> tuple[Callable[[str], None], Callable[[], None]]:
+    """Send lines to `topic`; the cluster is asked first, so an unreachable broker is one clear
+    error within `connect_timeout` seconds (librdkafka's own retry lines are kept quiet)."""
+    import logging
 
+    from confluent_kafka import KafkaException, Producer
+
+    quiet = logging.getLogger("fraudctl.replay.librdkafka")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
     errors: list[str] = []
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 10,
-                         "enable.idempotence": True,
+                         "enable.idempotence": True, "logger": quiet,
                          "on_delivery": lambda err, _m: errors.append(str(err)) if err else None})
+    try:
+        producer.list_topics(timeout=connect_timeout)
+    except KafkaException as exc:
+        raise FraudctlError(f"Kafka at {bootstrap} did not answer within {connect_timeout:.0f}s "
+                            f"({exc.args[0].str() if exc.args else exc}); is the broker "
+                            "running (`fraudctl local status`) and BOOTSTRAP_SERVERS right?"
+                            ) from None
 
     def send(line: str) -> None:
         while True:

@@ -7,6 +7,9 @@ import json
 import os
 from pathlib import Path
 
+from infra.cli_types import fraction, sizes, whole
+from infra.errors import UsageError
+
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from training.synth import synthesize, write_kaggle_csv, write_raw_csv
@@ -21,14 +24,19 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out}: is a file; name a directory for model.onnx, its "
+                         "card and its report")
+    if not Path(args.data).is_file():
+        raise UsageError(f"--data {args.data}: no such file")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if args.verbose else "3")
     from training.train import TrainConfig, train
 
     config = TrainConfig(split=args.split, seed=args.seed, epochs=args.epochs,
                          batch_size=args.batch_size, fpr_target=args.fpr,
                          alert_rate=args.alert_rate)
     if args.hidden:
-        config.hidden = tuple(int(x) for x in args.hidden.split(","))
+        config.hidden = args.hidden
     train(args.data, args.out, config, log=lambda line: print(line, flush=True))
     return 0
 
@@ -53,8 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="datasets")
     data_sub = data.add_subparsers(dest="data_cmd", required=True)
     synth = data_sub.add_parser("synth", help="realistic synthetic data with the Kaggle schema")
-    synth.add_argument("--rows", type=int, default=284_807)
-    synth.add_argument("--fraud-rate", type=float, default=0.0017)
+    synth.add_argument("--rows", type=whole(1), default=284_807)
+    synth.add_argument("--fraud-rate", type=fraction, default=0.0017)
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--format", choices=("kaggle", "raw"), default="kaggle")
     synth.add_argument("--out", required=True)
@@ -65,19 +73,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--out", required=True, help="directory for model.onnx, card and report")
     tr.add_argument("--split", choices=("random", "time"), default="random")
     tr.add_argument("--seed", type=int, default=42)
-    tr.add_argument("--epochs", type=int, default=30)
-    tr.add_argument("--batch-size", type=int, default=256)
-    tr.add_argument("--hidden", help="layer sizes, e.g. 20,8,20")
-    tr.add_argument("--fpr", type=float, default=0.01,
+    tr.add_argument("--epochs", type=whole(1), default=30)
+    tr.add_argument("--batch-size", type=whole(1), default=256)
+    tr.add_argument("--hidden", type=sizes, help="layer sizes, e.g. 20,8,20")
+    tr.add_argument("--fpr", type=fraction, default=0.01,
                     help="threshold target: false-positive rate on normal validation rows")
-    tr.add_argument("--alert-rate", type=float,
+    tr.add_argument("--alert-rate", type=fraction,
                     help="threshold target instead: share of all validation rows that alert")
+    tr.add_argument("--verbose", action="store_true", help="show TensorFlow's own log lines")
     tr.set_defaults(func=cmd_train)
 
     ev = sub.add_parser("evaluate", help="metrics and report of a model on a labelled file")
     ev.add_argument("--model", required=True)
     ev.add_argument("--data", required=True)
     ev.add_argument("--out", help="report directory (default: beside the model)")
-    ev.add_argument("--fpr", type=float, default=0.01)
+    ev.add_argument("--fpr", type=fraction, default=0.01)
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_evaluate)

@@ -22,6 +22,9 @@ from udf_server.contract import FEATURE_NAMES, KAGGLE_COLUMNS, RAW_COLUMNS
 _KAGGLE_TO_FEATURE = {"Time": "TIME", "Amount": "AMOUNT", "Class": "CLASS"}
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 class DataError(FraudctlError):
     """Input data that cannot be used; the message names file, line and column."""
 
@@ -134,6 +137,12 @@ def load_dataset(path: str | Path, require_labels: bool = False) -> Dataset:
             i = int(np.argmax(infinite))
             raise DataError(f"{path} line {line_of[i]}, column {_label(fmt, name)}: "
                             f"{text.iloc[i]!r} is not a finite number")
+        beyond = np.abs(np.nan_to_num(values)) > FLOAT32_MAX
+        if beyond.any():  # the model computes in float32, as the sidecar does
+            i = int(np.argmax(beyond))
+            raise DataError(f"{path} line {line_of[i]}, column {_label(fmt, name)}: "
+                            f"{text.iloc[i]!r} is beyond the model's float32 range "
+                            f"(±{FLOAT32_MAX:.4g})")
         missing |= empty
         numeric[:, j] = values
 

@@ -88,20 +88,22 @@ def _epoch_logger(log: Log, epochs: int):
 
 def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None = None,
           log: Log = print) -> TrainResult:
-    """Train and export; writes model.onnx, model_card.json, autoencoder.keras and a report."""
+    """Train and export; writes model.onnx, model_card.json, autoencoder.keras and a report.
+
+    The data is read and checked before TensorFlow loads, so a bad file fails in a moment."""
+    config = config or TrainConfig()
+    started = time.monotonic()
+    dataset = load_dataset(data_path, require_labels=True)
+    log(dataset.summary())
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+
     import keras
     import tensorflow as tf
 
     from training.evaluate import write_report
     from training.export import export_onnx, parity_rows
     from training.model import Scaling, build_autoencoder, make_score_function, standardise
-
-    config = config or TrainConfig()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    dataset = load_dataset(data_path, require_labels=True)
-    log(dataset.summary())
 
     train_idx, val_idx, test_idx = split_indices(dataset, config)
     x, y = dataset.features, dataset.labels

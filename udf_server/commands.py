@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 
+from infra.cli_types import setting, whole
 from infra.errors import FraudctlError
 
 #: flag -> (environment variable, default)
@@ -49,11 +50,15 @@ def cmd_score(args: argparse.Namespace) -> int:
         if not getattr(args, name):
             flag = "--" + name.replace("_", "-")
             raise FraudctlError(f"{flag} (or {ENV[name][0]}) is required")
+    batch_size = setting(args.batch_size, "--batch-size", ENV["batch_size"][0], whole(1))
+    batch_wait_ms = setting(args.batch_wait_ms, "--batch-wait-ms", ENV["batch_wait_ms"][0],
+                            whole(0))
+    http_port = setting(args.http_port, "--http-port", ENV["http_port"][0], whole(-1, 65535))
     config = SidecarConfig(
         bootstrap_servers=args.bootstrap_servers, model=args.model,
         input_topic=args.input_topic, output_topic=args.output_topic, dlq_topic=args.dlq_topic,
-        group=args.group, shadow_model=args.shadow_model, batch_size=int(args.batch_size),
-        batch_wait_ms=int(args.batch_wait_ms), exactly_once=args.exactly_once,
+        group=args.group, shadow_model=args.shadow_model, batch_size=batch_size,
+        batch_wait_ms=batch_wait_ms, exactly_once=args.exactly_once,
         kafka=kafka_settings(args.kafka_setting, dict(os.environ)))
     if args.instance_id:
         config.instance_id = args.instance_id
@@ -63,8 +68,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         raise FraudctlError(str(exc)) from None
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: scorer.stop())
-    server = start_http(scorer, args.http_host, int(args.http_port)) if int(
-        args.http_port) >= 0 else None
+    server = start_http(scorer, args.http_host, http_port) if http_port >= 0 else None
     try:
         scorer.run()
     finally:
@@ -87,7 +91,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     from udf_server.bench import run_bench
 
-    run_bench(args.quick, Path(args.json) if args.json else None, update_doc=not args.no_doc)
+    run_bench(args.quick, Path(args.json) if args.json else None, update_doc=args.write_docs)
     return 0
 
 
@@ -95,7 +99,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="sidecar throughput/latency vs per-event baselines")
     bench.add_argument("--quick", action="store_true", help="smaller run, under a minute")
     bench.add_argument("--json", help="write the figures to this JSON file")
-    bench.add_argument("--no-doc", action="store_true", help="leave docs/BENCHMARKS.md alone")
+    bench.add_argument("--write-docs", action="store_true",
+                       help="also rewrite docs/BENCHMARKS.md with the figures (off by default)")
     bench.set_defaults(func=cmd_bench)
 
     score = sub.add_parser("score", help="run the scoring sidecar (Kafka in, Kafka out)")

@@ -18,6 +18,7 @@ import yaml
 
 from infra.errors import FraudctlError
 from infra.rest import RestConfig
+from infra.topology import env_schema
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9_]*_$")
@@ -27,21 +28,40 @@ class EnvironmentError_(FraudctlError):
     """A broken environment file or a missing secret."""
 
 
+MIN_SECRET_LENGTH = 6
+
+
 class Secrets:
-    """Known secret values; `mask()` hides them in any text."""
+    """Known secret values; `mask()` hides every whole occurrence of them in any text.
+
+    A whole occurrence is one not inside a longer run of letters and digits, so masking never
+    cuts words apart (which, for a short secret, would reveal it). Empty secrets, and secrets
+    too short to be masked without masking ordinary text, are refused."""
 
     def __init__(self) -> None:
         self.values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
 
-    def add(self, value: str) -> str:
-        if value:
-            self.values.add(value)
+    def add(self, value: str, name: str = "a secret") -> str:
+        if not value:
+            raise EnvironmentError_(f"{name} is set but empty; give it the real value")
+        if len(value) < MIN_SECRET_LENGTH:
+            raise EnvironmentError_(
+                f"{name} is {len(value)} character(s) long; secrets need at least "
+                f"{MIN_SECRET_LENGTH}, because a shorter one cannot be hidden in logs and "
+                "errors without hiding ordinary text too (which would give it away)")
+        self.values.add(value)
+        self._pattern = None
         return value
 
     def mask(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            text = text.replace(value, "***")
-        return text
+        if not self.values:
+            return text
+        if self._pattern is None:
+            alternatives = "|".join(re.escape(v) for v in sorted(self.values, key=len,
+                                                                 reverse=True))
+            self._pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+        return self._pattern.sub("***", text)
 
 
 @dataclass
@@ -90,14 +110,12 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise EnvironmentError_(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise EnvironmentError_(f"{path}: expected a mapping at the top level")
+    found = env_schema.problems(raw)  # before secrets are filled in: no value of theirs shows
+    if found:
+        raise EnvironmentError_(f"{path}: {len(found)} problem(s):\n"
+                                + "\n".join(f"  {item}" for item in found))
     secrets = Secrets()
     raw = _resolve(raw, path, environ, secrets)
-    unknown = set(raw) - {"prefix", "servers", "vars", "description"}
-    if unknown:
-        raise EnvironmentError_(f"{path}: unknown key(s) {', '.join(sorted(unknown))}; "
-                                "expected prefix, servers, vars, description")
     prefix = raw.get("prefix")
     if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
         raise EnvironmentError_(f"{path}: 'prefix' must be lower-case letters, digits and "
@@ -146,7 +164,7 @@ def _resolve(value: Any, path: Path, environ: dict[str, str], secrets: Secrets) 
             if name not in environ:
                 raise EnvironmentError_(f"{path}: secret ${{{name}}} is not set in the process "
                                         f"environment (export {name}=...)")
-            return secrets.add(environ[name])
+            return secrets.add(environ[name], f"{path}: secret ${{{name}}}")
 
         return PLACEHOLDER.sub(fill, value)
     return value

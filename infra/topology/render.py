@@ -21,6 +21,7 @@ from typing import Any
 
 import jinja2
 
+from infra.errors import FraudctlError
 from infra.topology.environment import Environment
 
 KSQL_DIR, CONNECT_DIR = "ksql", "connect"
@@ -143,7 +144,10 @@ def _render_one(project: Path, jinja_env: jinja2.Environment, env: Environment, 
         if name not in os.environ:
             raise _Abort(_template_line(template_name, jinja_env),
                          f"secret '{name}' is not set in the process environment")
-        return env.secrets.add(os.environ[name])
+        try:
+            return env.secrets.add(os.environ[name], f"secret '{name}'")
+        except FraudctlError as exc:
+            raise _Abort(_template_line(template_name, jinja_env), str(exc)) from None
 
     this = env.connector_name(logical) if kind == "connect" else env.ksql_name(logical)
     try:

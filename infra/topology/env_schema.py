@@ -1,0 +1,92 @@
+"""The schema of an environment file: types, ranges and required keys, checked before anything
+renders. Each problem names the key's path (`servers.connect.timeout`) and what is allowed.
+
+Variables the repository's templates read are typed here; other variables (a project's own)
+may be anything, and a missing one is reported by the template that reads it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Check = Callable[[Any], str | None]  # None if the value is fine, else what is allowed
+
+
+def text(value: Any) -> str | None:
+    return None if isinstance(value, str) and value.strip() else "a non-empty string"
+
+
+def url(value: Any) -> str | None:
+    if isinstance(value, str) and (re.match(r"^https?://[^\s/]+", value) or "${" in value):
+        return None
+    return "a URL such as http://host:8083"
+
+
+def flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def whole(minimum: int) -> Check:
+    def check(value: Any) -> str | None:
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+        return None if ok else f"a whole number ≥ {minimum}"
+    return check
+
+
+def positive_number(value: Any) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return None if ok else "a number > 0"
+
+
+SERVER = {"url": (url, True), "timeout": (positive_number, False),
+          "basic_auth": ({"username": (text, True), "password": (text, True)}, False),
+          "ca_bundle": (text, False), "client_cert": (text, False), "client_key": (text, False)}
+
+SCHEMA: dict[str, Any] = {
+    "description": (text, False),
+    "prefix": (text, True),
+    "servers": ({
+        "local_stack": (flag, False),
+        "kafka": ({"bootstrap_servers": (text, True)}, False),
+        "connect": (SERVER, False),
+        "ksqldb": (SERVER, False),
+    }, False),
+    "vars": ({
+        "partitions": (whole(1), False),
+        "replicas": (whole(1), False),
+        "retention_ms": (whole(-1), False),
+        "mask_keep_chars": (whole(0), False),
+        "escalation_min_alerts": (whole(1), False),
+        "topics": ({"*": (text, False)}, False),
+        "files": ({"*": (text, False)}, False),
+        "windows": ({"*": (text, False)}, False),
+        "*": (None, False),
+    }, False),
+}
+
+
+def problems(document: Any, schema: dict[str, Any] = SCHEMA, path: str = "") -> list[str]:
+    """Every place where `document` does not fit `schema`, as 'key.path: ...' sentences."""
+    if not isinstance(document, dict):
+        return [f"{path or 'the file'}: expected a mapping, got {_shown(document)}"]
+    found = []
+    for key, (_rule, required) in schema.items():
+        if key != "*" and required and key not in document:
+            found.append(f"{path}{key}: missing (required)")
+    for key, value in document.items():
+        where = f"{path}{key}"
+        rule = schema.get(key, schema.get("*", (False, False)))[0]
+        if rule is False:
+            allowed = ", ".join(k for k in schema if k != "*")
+            found.append(f"{where}: unknown key (expected one of: {allowed})")
+        elif isinstance(rule, dict):
+            found += problems(value, rule, where + ".")
+        elif rule is not None and (allowed := rule(value)) is not None:
+            found.append(f"{where}: expected {allowed}, got {_shown(value)}")
+    return found
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is None else repr(value)
