@@ -69,6 +69,16 @@ def cmd_local_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_local_reset(args: argparse.Namespace) -> int:
+    from infra.topology.commands import confirm
+
+    stack = _stack(args)
+    confirm(f"Stop the local stack and delete {stack.run_dir} (every topic, ksqlDB's state and "
+            "the logs)?", args.yes, "reset the local stack", flag="--yes")
+    stack.reset()
+    return 0
+
+
 def cmd_local_status(args: argparse.Namespace) -> int:
     status = _stack(args).status()
     if args.json:
@@ -85,7 +95,7 @@ def cmd_local_status(args: argparse.Namespace) -> int:
 
 def _add_local(sub: argparse._SubParsersAction) -> None:
     local = sub.add_parser("local", help="the local no-Docker Kafka + Connect + ksqlDB stack")
-    local_sub = local.add_subparsers(dest="local_cmd", required=True)
+    local_sub = local.add_subparsers(dest="local_cmd", required=True, metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--run-dir", help="state, data and logs (default: cache dir/run/local)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
@@ -106,6 +116,10 @@ def _add_local(sub: argparse._SubParsersAction) -> None:
     up.set_defaults(func=cmd_local_up)
     local_sub.add_parser("down", parents=[common], help="stop what `up` started").set_defaults(
         func=cmd_local_down)
+    reset = local_sub.add_parser("reset", parents=[common],
+                                 help="stop the stack and delete its data (asks first)")
+    reset.add_argument("--yes", action="store_true", help="do not ask (scripts, CI)")
+    reset.set_defaults(func=cmd_local_reset)
     local_sub.add_parser("status", parents=[common, ports],
                          help="process and readiness (exit 3 if not running)").set_defaults(
         func=cmd_local_status)
@@ -118,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fraudctl",
         description="Real-time card-fraud detection on Kafka: stack, topology, model, sidecar.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_local(sub)
     for register in _plugin_registrars():
         register(sub)

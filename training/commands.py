@@ -59,7 +59,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     data = sub.add_parser("data", help="datasets")
-    data_sub = data.add_subparsers(dest="data_cmd", required=True)
+    data_sub = data.add_subparsers(dest="data_cmd", required=True, metavar="COMMAND")
     synth = data_sub.add_parser("synth", help="realistic synthetic data with the Kaggle schema")
     synth.add_argument("--rows", type=whole(1), default=284_807)
     synth.add_argument("--fraud-rate", type=fraction, default=0.0017)

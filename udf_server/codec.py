@@ -29,6 +29,9 @@ from udf_server.contract import (
 )
 
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024
+#: a dead letter keeps at most this much of the original value: far below Kafka's default
+#: 1 MB limits (producer and broker), so a dead letter always fits
+DEFAULT_DLQ_MAX_VALUE_BYTES = 256 * 1024
 
 # reason codes (also the `reason` label of the dead-letter metric)
 NOT_UTF8 = "not_utf8"
@@ -203,3 +206,13 @@ def dead_letter_headers(reason: str, detail: str, topic: str, partition: int, of
             ("fraud.source.partition", str(partition).encode()),
             ("fraud.source.offset", str(offset).encode()),
             ("fraud.sidecar.instance", instance.encode())]
+
+
+def fit_dead_letter(value: bytes | None, headers: list[tuple[str, bytes]],
+                    max_bytes: int) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The value a dead letter carries: the original, or its first `max_bytes` bytes with
+    headers saying so and giving the original size."""
+    if value is None or len(value) <= max_bytes:
+        return value, headers
+    return value[:max_bytes], [*headers, ("fraud.dlq.truncated", b"true"),
+                               ("fraud.dlq.original.bytes", str(len(value)).encode())]

@@ -116,7 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     score.set_defaults(func=cmd_score)
 
     model = sub.add_parser("model", help="model rollout")
-    model_sub = model.add_subparsers(dest="model_cmd", required=True)
+    model_sub = model.add_subparsers(dest="model_cmd", required=True, metavar="COMMAND")
     prom = model_sub.add_parser("promote", help="copy a model into a model directory and "
                                 "point `current` at it (also rollback: promote the old one)")
     prom.add_argument("--model", required=True, help="model.onnx to serve")

@@ -32,6 +32,7 @@ class Metrics:
         "consumed_total": "records read from the input topic",
         "scored_total": "records scored and written to the output topic",
         "dead_lettered_total": "records sent to the dead-letter topic, by reason",
+        "dead_letter_failures_total": "records whose dead letter the brokers refused (skipped)",
         "batches_total": "micro-batches processed",
         "model_swaps_total": "model versions loaded while running",
         "model_rejected_total": "new model files refused by the load checks",

@@ -136,6 +136,8 @@ class SidecarConfig:
     exactly_once: bool = False
     instance_id: str = field(default_factory=socket.gethostname)
     max_record_bytes: int = codec.DEFAULT_MAX_RECORD_BYTES
+    #: a dead letter carries at most this much of the original value (a prefix beyond it)
+    dlq_max_value_bytes: int = codec.DEFAULT_DLQ_MAX_VALUE_BYTES
     model_check_interval: float = 1.0
     inference_threads: int = 1
     kafka: dict[str, str] = field(default_factory=dict)
@@ -200,6 +202,8 @@ class Scorer:
                                                  self.config.batch_wait_ms / 1000.0)
                 if messages:
                     self._process(messages)
+                elif self._in_flight:  # idle: still deliver callbacks and commit what is done
+                    self._commit_completed(final=False)
         finally:
             self._close()
 
@@ -307,6 +311,8 @@ class Scorer:
     def _emit(self, matrix: np.ndarray | None, good: list, bad: list,
               batch: InFlightBatch) -> None:
         """Score the batch and hand every output and dead letter to the producer."""
+        from confluent_kafka import KafkaException
+
         champion = self.champion.current
         shadow = self.shadow.current if self.shadow is not None else None
         delivered = batch.delivered
@@ -342,15 +348,44 @@ class Scorer:
                 self.metrics.observe("end_to_end_lag_seconds", lag_sum / lag_count / 1000.0,
                                      lag_count)
             self.metrics.inc("scored_total", len(good))
-        batch.pending += len(bad)
         for msg, exc in bad:
             headers = codec.dead_letter_headers(exc.reason, exc.detail, msg.topic(),
                                                 msg.partition(), msg.offset(),
                                                 self.config.instance_id)
-            self._produce(self.config.dlq_topic, msg.key(), msg.value(), 0, headers, delivered)
+            value, headers = codec.fit_dead_letter(msg.value(), headers,
+                                                   self.config.dlq_max_value_bytes)
+            source = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
+            try:
+                self._produce(self.config.dlq_topic, msg.key(), value, 0, headers,
+                              self._dead_letter_delivered(batch, source))
+            except KafkaException as produce_error:  # refused before sending
+                self._dead_letter_lost(source, len(value or b""), produce_error)
+                continue
+            batch.pending += 1
             self.metrics.inc("dead_lettered_total", reason=exc.reason)
             log.warning("dead-lettered %s[%d]@%d: %s", msg.topic(), msg.partition(),
                         msg.offset(), exc)
+
+    def _dead_letter_delivered(self, batch: InFlightBatch, source: str):
+        """The delivery callback of one dead letter: a dead letter too large for the brokers
+        is given up (logged, counted); any other failure fails its batch like an output."""
+        from confluent_kafka import KafkaError
+
+        def delivered(err, msg) -> None:
+            if err is not None and err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                batch.pending -= 1
+                self._dead_letter_lost(source, len(msg.value() or b""), err)
+            else:
+                batch.delivered(err, msg)
+        return delivered
+
+    def _dead_letter_lost(self, source: str, size: int, error) -> None:
+        """A record whose dead letter cannot be written even as a prefix: logged with its
+        coordinates and counted (fraud_sidecar_dead_letter_failures_total), then skipped, so
+        one record can never stop the pipeline (docs/OPERATIONS.md, "Dead letters")."""
+        self.metrics.inc("dead_letter_failures_total")
+        log.error("could not dead-letter %s (%d bytes): %s; skipped, see the metric "
+                  "dead_letter_failures_total", source, size, error)
 
     def _produce(self, topic, key, value, timestamp, headers, on_delivery) -> None:
         while True:

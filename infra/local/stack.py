@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -447,6 +448,14 @@ class LocalStack:
             time.sleep(0.5)
         raise FraudctlError(f"The local {name} (pid {pid}) did not become ready in time; "
                             f"see {self.run_dir / (name + '.log')}")
+
+    # ----- reset -------------------------------------------------------------------------------
+    def reset(self, log=print) -> None:
+        """Stop the stack and delete its run directory: topics, ksqlDB state, logs."""
+        self.down(log=log)
+        if self.run_dir.exists():
+            shutil.rmtree(self.run_dir)
+            log(f"deleted {self.run_dir}")
 
     # ----- down --------------------------------------------------------------------------------
     def down(self, timeout: float = 30.0, log=print) -> list[int]:

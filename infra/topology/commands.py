@@ -123,12 +123,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return PLAN_CHANGES if plan.pending else PLAN_NO_CHANGES
 
 
-def confirm(question: str, auto_approve: bool, what: str) -> None:
+def confirm(question: str, auto_approve: bool, what: str, flag: str = "--auto-approve") -> None:
+    """Ask on a terminal; without one, refuse unless `flag` was given."""
     if auto_approve:
         return
     if not sys.stdin.isatty():
         raise FraudctlError(f"refusing to {what} without confirmation: standard input is not a "
-                            "terminal. Pass --auto-approve to run it from scripts and CI.")
+                            f"terminal. Pass {flag} to run it from scripts and CI.")
     answer = input(f"{question} [y/N] ").strip().lower()
     if answer not in ("y", "yes"):
         raise FraudctlError(f"{what} cancelled; nothing was changed")

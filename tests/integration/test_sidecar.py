@@ -1,5 +1,6 @@
 """The scoring sidecar on the real local Kafka: scores, dead letters, crashes, swaps, HTTP."""
 
+import os
 import time
 import uuid
 
@@ -268,3 +269,78 @@ def test_http_endpoints(stack, topics, tmp_path):
         assert "fraud_sidecar_inference_seconds_bucket" in metrics
     finally:
         assert sidecar.stop() == 0
+
+
+def _big_records_test(stack, topics, tmp_path, sizes, dlq_config=None):
+    """Good records around records of the given sizes; returns (scored, dead, sidecar log,
+    metrics) once the good ones are all scored."""
+    if dlq_config:  # a dead-letter topic of its own, with the given topic settings
+        topics = (topics[0], topics[1], topics[2] + ".limited")
+        create_topics(stack.bootstrap_servers, [topics[2]], partitions=1, config=dlq_config)
+    model = tmp_path / "model.onnx"
+    make_model(model)
+    big_producer = Producer({"bootstrap.servers": stack.bootstrap_servers,
+                             "message.max.bytes": 1_048_576})
+    rows = feature_rows(40, seed=5)
+    good_keys = set()
+    originals = {}
+    for i, row in enumerate(rows):
+        key, value = feature_record(i, row)
+        big_producer.produce(topics[0], key=key, value=value, partition=0)
+        good_keys.add(key)
+        if i in (10, 20, 30) and sizes:
+            size = sizes.pop(0)
+            big_key = f"big-{size}".encode()
+            originals[big_key] = os.urandom(size)  # incompressible: lz4 cannot shrink it
+            big_producer.produce(topics[0], key=big_key, value=originals[big_key],
+                                 partition=0)
+    assert big_producer.flush(30) == 0
+    sidecar = _sidecar(stack, model, topics, tmp_path).start()
+    try:
+        sidecar.wait_ready()
+        scored = consume_messages(stack.bootstrap_servers, topics[1], len(good_keys),
+                                  timeout=60, idle_after=2.0)
+        dead = consume_messages(stack.bootstrap_servers, topics[2], 0, timeout=10,
+                                idle_after=3.0)
+        deadline = time.monotonic() + 15  # a refused delivery is reported a moment later
+        while True:
+            metrics = {name: sidecar.metric(name) for name in (
+                "dead_lettered_total", "dead_letter_failures_total")}
+            if metrics["dead_letter_failures_total"] or dlq_config is None or (
+                    time.monotonic() > deadline):
+                break
+            time.sleep(0.5)
+        assert sidecar.proc.poll() is None, "an oversized record must never stop the sidecar"
+    finally:
+        sidecar.stop()
+    assert {m.key() for m in scored} == good_keys
+    return dead, metrics, originals
+
+
+def test_records_near_kafkas_size_limits_are_dead_lettered_as_a_prefix(stack, topics,
+                                                                        tmp_path):
+    """999,000 bytes: under the producer's default limit; 1,040,000: over it (1,000,000) and
+    under the broker's (1,048,588). Copied whole, either crashed the sidecar's producer."""
+    from udf_server.codec import DEFAULT_DLQ_MAX_VALUE_BYTES
+
+    dead, metrics, originals = _big_records_test(stack, topics, tmp_path,
+                                                 [999_000, 1_040_000])
+    assert metrics == {"dead_lettered_total": 2, "dead_letter_failures_total": 0}
+    by_key = {m.key(): m for m in dead}
+    assert set(by_key) == {b"big-999000", b"big-1040000"}
+    for size, msg in ((999_000, by_key[b"big-999000"]), (1_040_000, by_key[b"big-1040000"])):
+        headers = {k: v.decode() for k, v in msg.headers()}
+        assert headers["fraud.error.reason"] == "oversized"
+        assert headers["fraud.dlq.truncated"] == "true"
+        assert headers["fraud.dlq.original.bytes"] == str(size)
+        assert headers["fraud.source.topic"] == topics[0]
+        assert msg.value() == originals[msg.key()][:DEFAULT_DLQ_MAX_VALUE_BYTES]
+
+
+def test_a_dead_letter_the_broker_refuses_is_counted_and_skipped(stack, topics, tmp_path):
+    """The dead-letter topic takes at most 20,000 bytes a record: a 100,000-byte dead letter
+    can be written nowhere. It is logged and counted, and scoring goes on past it."""
+    dead, metrics, _ = _big_records_test(stack, topics, tmp_path, [100_000],
+                                         dlq_config={"max.message.bytes": "20000"})
+    assert dead == []
+    assert metrics == {"dead_lettered_total": 1, "dead_letter_failures_total": 1}
