@@ -43,7 +43,10 @@ def resolve_model_path(location: str | Path) -> Path:
     elif (location / "model.onnx").exists():
         return location / "model.onnx"
     else:
-        raise ArtifactError(f"{location}: no '{POINTER}' pointer and no model.onnx")
+        raise ArtifactError(
+            f"{location}: no '{POINTER}' pointer and no model.onnx yet; the sidecar waits for "
+            f"one: run `fraudctl model promote --model path/to/model.onnx --dir {location}` "
+            "(it notices within a second)")
     return target / "model.onnx" if target.is_dir() else target
 
 

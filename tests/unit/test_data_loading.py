@@ -125,3 +125,11 @@ def test_synthetic_data_looks_like_the_real_schema():
     assert amount.min() >= 0 and amount.mean() > 2 * amount.median()  # heavy tail
     stds = frame[[f"V{i}" for i in range(1, 29)]].std().to_numpy()
     assert stds[0] > stds[-1] * 3  # PCA-like decreasing variance
+
+
+@pytest.mark.parametrize("value", ["1e308", "-3.5e38"])
+def test_values_beyond_float32_are_refused_with_line_and_column(tmp_path, value):
+    path = _write(tmp_path, [HEADER, _row(), _row(amount=value)])
+    with pytest.raises(DataError, match=rf"data.csv line 3, column Amount: '{value}' is beyond "
+                                        r"the model's float32 range"):
+        load_dataset(path)

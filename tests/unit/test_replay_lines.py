@@ -50,3 +50,19 @@ def test_a_short_line_is_named(tmp_path):
     data.write_text("\n".join(lines) + "\n")
     with pytest.raises(FraudctlError, match=r"bad.csv line 3: 10 fields, expected 31"):
         list(raw_lines(data, ReplayOptions(rate=0)))
+
+
+@pytest.mark.parametrize(("column", "value"), [(5, "abc"), (29, "inf"), (0, "nan")])
+def test_a_non_numeric_value_is_named_by_line_and_column(tmp_path, column, value):
+    from udf_server.contract import KAGGLE_COLUMNS
+
+    data = tmp_path / "bad.csv"
+    write_kaggle_csv(synthesize(3, 0.0, seed=4), data)
+    lines = data.read_text().splitlines()
+    fields = lines[3].split(",")
+    fields[column] = value
+    lines[3] = ",".join(fields)
+    data.write_text("\n".join(lines) + "\n")
+    with pytest.raises(FraudctlError, match=rf"bad.csv line 4, column {KAGGLE_COLUMNS[column]}: "
+                                            rf"'{value}' is not a finite number"):
+        list(raw_lines(data, ReplayOptions(rate=0)))

@@ -157,3 +157,23 @@ def test_environment_prefixes_that_overlap_are_refused(tmp_path):
     (root / "infra" / "environments" / "b.yaml").write_text(
         "prefix: other_\nservers: {}\nvars: {}\n")
     assert load_environment(root, "a", environ={}, discover_local=False).prefix == "fraud_"
+
+
+@pytest.mark.parametrize(("value", "why"), [("", "set but empty"),
+                                            ("a", "1 character"), ("abc12", "5 character")])
+def test_empty_and_short_secrets_are_refused_saying_why(tmp_path, value, why):
+    root = make_project(tmp_path, env={"prefix": "t_", "servers": {"connect": {
+        "url": "http://c:8083", "basic_auth": {"username": "u", "password": "${CONNECT_PW}"}}}})
+    with pytest.raises(EnvironmentError_, match=rf"\$\{{CONNECT_PW\}} is.*{why}"):
+        load_environment(root, "test", environ={"CONNECT_PW": value}, discover_local=False)
+
+
+def test_a_secret_is_masked_only_where_it_stands_whole():
+    from infra.topology.environment import Secrets
+
+    secrets = Secrets()
+    secrets.add("pa55wd", "test")
+    assert secrets.mask("login pa55wd failed; url https://u:pa55wd@h/") == (
+        "login *** failed; url https://u:***@h/")
+    assert secrets.mask("xpa55wdx and pa55wd2") == "xpa55wdx and pa55wd2", (
+        "inside a longer word it is not the secret: masking it would cut words apart")
