@@ -64,6 +64,28 @@ def test_up_then_down_leaves_no_process(stack, tmp_path):
     assert not stopped_status["running"] and stopped_status["ksqldb_url"] is None
 
 
+def test_status_after_down_and_reset(stack, tmp_path, capsys):
+    """`status` of a stopped stack names no endpoints; `reset` asks (or needs --yes), then
+    deletes the run directory, topics and all."""
+    from infra.cli import main
+
+    _local(stack)
+    config = StackConfig(run_dir=tmp_path / "reset", kafka_port=free_port(),
+                         controller_port=free_port(), connect_port=free_port())
+    LocalStack(config).up(timeout=240, log=lambda *a: None, ksqldb=False)
+    LocalStack(config).down(log=lambda *a: None)
+    run_dir = ["--run-dir", str(config.run_dir)]
+    capsys.readouterr()
+    assert main(["local", "status", *run_dir]) == 3
+    out = capsys.readouterr().out
+    assert "stopped" in out and "BOOTSTRAP_SERVERS" not in out
+    assert (config.run_dir / "kafka-data").is_dir()
+    assert main(["local", "reset", *run_dir]) == 1  # no terminal here, and no --yes
+    assert "Pass --yes" in capsys.readouterr().err and config.run_dir.exists()
+    assert main(["local", "reset", "--yes", *run_dir]) == 0
+    assert not config.run_dir.exists()
+
+
 def _processes_naming(run_dir: Path) -> list[int]:
     found = []
     for proc in Path("/proc").iterdir():

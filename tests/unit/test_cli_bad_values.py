@@ -83,3 +83,45 @@ def test_environment_file_schema_names_the_key(change, key_path, tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 1 and key_path in err, err
     assert "Traceback" not in err
+
+
+def test_bench_leaves_the_docs_alone_unless_asked(monkeypatch):
+    import udf_server.bench
+
+    calls = []
+    monkeypatch.setattr(udf_server.bench, "run_bench",
+                        lambda quick, json_path, update_doc: calls.append(update_doc))
+    assert main(["bench", "--quick"]) == 0
+    assert main(["bench", "--quick", "--write-docs"]) == 0
+    assert calls == [False, True]
+
+
+def test_train_reads_its_input_before_tensorflow_loads(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from infra.cli import main; "
+            f"c = main(['train', '--data', {str(tmp_path / 'missing.csv')!r}, '--out', "
+            f"{str(tmp_path / 'out')!r}]); print(c, 'tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.stdout.split() == ["2", "False"], result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: --data {tmp_path / 'missing.csv'}: no such file"]
+
+
+def test_replay_to_an_unreachable_broker_is_one_line_within_seconds(tmp_path, capsys,
+                                                                   monkeypatch):
+    import time
+
+    from training.synth import synthesize, write_kaggle_csv
+
+    data = tmp_path / "d.csv"
+    write_kaggle_csv(synthesize(5, 0.0, seed=1), data)
+    monkeypatch.setenv("BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    started = time.monotonic()
+    code = main(["replay", "--data", str(data), "--env", "compose"])
+    err = capsys.readouterr().err
+    assert code == 1 and time.monotonic() - started < 20
+    assert err.strip().splitlines() == [next(line for line in err.splitlines()
+                                             if line.startswith("error: Kafka at 127.0.0.1:1"))]
