@@ -52,9 +52,11 @@ def _records(path: Path, fh: TextIO, options: ReplayOptions, first_id: int):
     header = next(reader, None)
     if header is None:
         raise FraudctlError(f"{path}: the file is empty")
-    names = [h.strip() for h in header]
-    if [n.lower() for n in names] == [c.lower() for c in KAGGLE_COLUMNS]:
-        rows, kaggle = reader, True
+    names = [h.strip().lower() for h in header]
+    if sorted(names) == sorted(c.lower() for c in KAGGLE_COLUMNS):
+        order = [names.index(c.lower()) for c in KAGGLE_COLUMNS]  # columns by name
+        rows, kaggle = ([row[i] for i in order] if len(row) == len(order) else row
+                        for row in reader), True
     elif len(header) == len(RAW_COLUMNS):
         rows, kaggle = chain([header], reader), False
     else:

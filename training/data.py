@@ -77,9 +77,9 @@ def _sniff(path: Path) -> tuple[str, bool, list[str]]:
     if not first.strip():
         raise DataError(f"{path}: the file is empty")
     cells = [c.strip().strip('"').strip() for c in first.rstrip("\r\n").split(",")]
-    if cells and cells[0].lower() == "time":
+    lowered = [c.lower() for c in cells]
+    if "time" in lowered and "id" not in lowered:
         expected = list(KAGGLE_COLUMNS)
-        lowered = [c.lower() for c in cells]
         missing = [c for c in expected if c.lower() not in lowered]
         extra = [c for c in cells if c.lower() not in {e.lower() for e in expected}]
         if missing or extra:
@@ -90,9 +90,17 @@ def _sniff(path: Path) -> tuple[str, bool, list[str]]:
                 parts.append(f"unexpected column(s) {', '.join(extra)}")
             raise DataError(f"{path} line 1 (header): {'; '.join(parts)}; expected "
                             f"{','.join(expected)}")
-        return "kaggle", True, expected
-    if cells and cells[0].upper() == "ID":
-        return "raw", True, list(RAW_COLUMNS)
+        canonical = {c.lower(): c for c in expected}
+        return "kaggle", True, [canonical[c] for c in lowered]  # the file's order, by name
+    if "id" in lowered:
+        canonical = {c.lower(): c for c in RAW_COLUMNS}
+        unknown = [c for c in cells if c.lower() not in canonical]
+        missing = [c for c in RAW_COLUMNS if c.lower() not in lowered]
+        if unknown or missing:
+            raise DataError(f"{path} line 1 (header): expected the raw columns "
+                            f"{','.join(RAW_COLUMNS)}; missing {missing or 'none'}, unexpected "
+                            f"{unknown or 'none'}")
+        return "raw", True, [canonical[c] for c in lowered]
     if len(cells) == len(RAW_COLUMNS):
         return "raw", False, list(RAW_COLUMNS)
     if len(cells) == len(KAGGLE_COLUMNS):

@@ -133,3 +133,37 @@ def test_values_beyond_float32_are_refused_with_line_and_column(tmp_path, value)
     with pytest.raises(DataError, match=rf"data.csv line 3, column Amount: '{value}' is beyond "
                                         r"the model's float32 range"):
         load_dataset(path)
+
+
+def test_kaggle_columns_are_read_by_name_in_any_order(tmp_path):
+    """A moved Amount column used to become V28: columns were assigned by position."""
+    import pandas as pd
+
+    frame = synthesize(50, 0.1, seed=3)
+    straight = tmp_path / "straight.csv"
+    write_kaggle_csv(frame, straight)
+    shuffled_columns = ["Amount", "Class", *reversed(KAGGLE_COLUMNS[1:29]), "Time"]
+    table = pd.read_csv(straight)
+    shuffled = tmp_path / "shuffled.csv"
+    table[shuffled_columns].to_csv(shuffled, index=False)
+    a, b = load_dataset(straight), load_dataset(shuffled)
+    np.testing.assert_array_equal(a.features, b.features)
+    np.testing.assert_array_equal(a.labels, b.labels)
+
+
+def test_replay_reads_kaggle_columns_by_name(tmp_path):
+    import pandas as pd
+
+    from infra.replay import ReplayOptions, raw_lines
+
+    straight = tmp_path / "straight.csv"
+    write_kaggle_csv(synthesize(20, 0.1, seed=3), straight)
+    table = pd.read_csv(straight)
+    shuffled = tmp_path / "shuffled.csv"
+    table[["Class", "Amount", *KAGGLE_COLUMNS[1:29], "Time"]].to_csv(shuffled, index=False)
+    options = ReplayOptions(rate=0, start_id=1)
+
+    def numbers(path):
+        return [[float(x) for x in line.split(",")[3:33]] for line in raw_lines(path, options)]
+
+    assert numbers(straight) == numbers(shuffled)
