@@ -36,6 +36,14 @@ def fraction(text: str) -> float:
     return value
 
 
+def share(text: str) -> float:
+    """A number from 0 to 1, both included."""
+    value = _number(float, text, "a number from 0 to 1")
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
 def non_negative(text: str) -> float:
     """A number ≥ 0 (0 has a meaning of its own, e.g. 'as fast as possible')."""
     value = _number(float, text, "a number ≥ 0")

@@ -7,14 +7,15 @@ import json
 import os
 from pathlib import Path
 
-from infra.cli_types import fraction, sizes, whole
+from infra.cli_types import fraction, share, sizes, whole
 from infra.errors import UsageError
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from training.synth import synthesize, write_kaggle_csv, write_raw_csv
 
-    frame = synthesize(args.rows, args.fraud_rate, args.seed)
+    frame = synthesize(args.rows, args.fraud_rate, args.seed, overlap=args.overlap,
+                       patterns=args.patterns)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     (write_raw_csv if args.format == "raw" else write_kaggle_csv)(frame, out)
@@ -34,7 +35,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(split=args.split, seed=args.seed, epochs=args.epochs,
                          batch_size=args.batch_size, fpr_target=args.fpr,
-                         alert_rate=args.alert_rate)
+                         alert_rate=args.alert_rate, select=not (args.fast or args.hidden))
     if args.hidden:
         config.hidden = args.hidden
     train(args.data, args.out, config, log=lambda line: print(line, flush=True))
@@ -64,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--rows", type=whole(1), default=284_807)
     synth.add_argument("--fraud-rate", type=fraction, default=0.0017)
     synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--overlap", type=share, default=0.2,
+                       help="share of frauds camouflaged as normal payments (0..1)")
+    synth.add_argument("--patterns", type=whole(1), default=3, help="distinct fraud patterns")
     synth.add_argument("--format", choices=("kaggle", "raw"), default="kaggle")
     synth.add_argument("--out", required=True)
     synth.set_defaults(func=cmd_synth)
@@ -75,7 +79,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--seed", type=int, default=42)
     tr.add_argument("--epochs", type=whole(1), default=30)
     tr.add_argument("--batch-size", type=whole(1), default=256)
-    tr.add_argument("--hidden", type=sizes, help="layer sizes, e.g. 20,8,20")
+    tr.add_argument("--hidden", type=sizes,
+                    help="train this one architecture (layer sizes, e.g. 20,8,20) instead of "
+                         "choosing among the candidates")
+    tr.add_argument("--fast", action="store_true",
+                    help="one model (20-8-20), no candidate selection: for tests and demos")
     tr.add_argument("--fpr", type=fraction, default=0.01,
                     help="threshold target: false-positive rate on normal validation rows")
     tr.add_argument("--alert-rate", type=fraction,

@@ -27,6 +27,7 @@ def onnx_scores(model_path: Path, features: np.ndarray, batch: int = 65_536) -> 
 def evaluate_model(model_path: str | Path, data_path: str | Path, out_dir: str | Path,
                    fpr_target: float = 0.01) -> dict:
     """Score a labelled file with the model's own threshold; write metrics.json and the report."""
+    from training.baselines import cross_fitted
     from training.data import load_dataset
     from udf_server.artifact import read_artifact
 
@@ -35,18 +36,29 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, out_dir: str |
     known = dataset.labels >= 0
     scores = onnx_scores(info.path, dataset.features[known])
     labels = dataset.labels[known]
+    baselines = {name: values for name, (values, _) in
+                 cross_fitted(dataset.features[known], labels).items()}
+    comparison = m.compare(labels, {"this model": scores, **baselines}, fpr_target)
     result = {"model_version": info.version, "data": str(dataset.path),
               "data_fingerprint": dataset.fingerprint,
               "excluded_rows_missing_values": len(dataset.excluded_lines),
-              **m.summary(labels, scores, info.threshold, fpr_target)}
+              **m.summary(labels, scores, info.threshold, fpr_target),
+              "comparison": comparison}
     write_report(labels, scores, info.threshold, Path(out_dir),
-                 title=f"{dataset.path.name} scored by model {info.version}", metrics=result)
+                 title=f"{dataset.path.name} scored by model {info.version}", metrics=result,
+                 baselines=baselines, comparison=comparison)
     return result
 
 
 def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: Path,
-                 title: str, metrics: dict) -> Path:
-    """metrics.json, four PNG plots and index.html in `out`; returns the HTML path."""
+                 title: str, metrics: dict, baselines: dict[str, np.ndarray] | None = None,
+                 comparison: list[dict] | None = None,
+                 candidates: list[dict] | None = None) -> Path:
+    """metrics.json, four PNG plots and index.html in `out`; returns the HTML path.
+
+    `baselines` (scores of other models on the same rows) are drawn beside the model in the ROC
+    and precision-recall plots; `comparison` and `candidates` become tables."""
+    baselines = baselines or {}
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,7 +69,10 @@ def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: 
     c = m.curves(labels, scores)
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
-    ax.plot(np.r_[0, c.fpr], np.r_[0, c.tpr], lw=1.5)
+    ax.plot(np.r_[0, c.fpr], np.r_[0, c.tpr], lw=1.5, label="this model")
+    for name, values in baselines.items():
+        other = m.curves(labels, values)
+        ax.plot(np.r_[0, other.fpr], np.r_[0, other.tpr], lw=1, ls="--", label=name)
     ax.plot([0, 1], [0, 1], ls=":", c="grey")
     op = m.at_threshold(labels, scores, threshold)
     ax.scatter([op["fpr"]], [op["recall"]], c="red", zorder=3, label="stored threshold")
@@ -67,7 +82,10 @@ def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: 
     _save(fig, out / PLOTS[0])
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
-    ax.plot(c.tpr, c.precision, lw=1.5)
+    ax.plot(c.tpr, c.precision, lw=1.5, label="this model")
+    for name, values in baselines.items():
+        other = m.curves(labels, values)
+        ax.plot(other.tpr, other.precision, lw=1, ls="--", label=name)
     ax.scatter([op["recall"]], [op["precision"]], c="red", zorder=3, label="stored threshold")
     ax.set(xlabel="recall", ylabel="precision", ylim=(0, 1.02),
            title=f"Precision-recall (AP {m.average_precision(labels, scores):.4f})")
@@ -79,7 +97,7 @@ def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: 
     ax.hist(scores[labels == 0], bins=bins, alpha=0.6, density=True, label="normal")
     ax.hist(scores[labels == 1], bins=bins, alpha=0.6, density=True, label="fraud")
     ax.axvline(threshold, c="red", ls="--", label="threshold")
-    ax.set(xscale="log", xlabel="score (reconstruction error)", ylabel="density",
+    ax.set(xscale="log", xlabel="anomaly score", ylabel="density",
            title="Score distribution by class")
     ax.legend()
     _save(fig, out / PLOTS[2])
@@ -93,14 +111,25 @@ def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: 
     _save(fig, out / PLOTS[3])
 
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
-                   for k, v in metrics.items())
+                   for k, v in metrics.items() if k != "comparison")
     images = "".join(f'<img src="{p}" alt="{p}">' for p in PLOTS)
+    tables = _table("Against the baselines (same rows)", comparison)
+    tables += _table("Candidates (validation split)", candidates)
     page = (f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;"
             "text-align:left;vertical-align:top}img{max-width:48%;margin:4px}</style>"
-            f"<h1>{html.escape(title)}</h1><table>{rows}</table>{images}")
+            f"<h1>{html.escape(title)}</h1>{tables}<table>{rows}</table>{images}")
     (out / "index.html").write_text(page)
     return out / "index.html"
+
+
+def _table(caption: str, rows: list[dict] | None) -> str:
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row.values())
+                   + "</tr>" for row in rows)
+    return f"<h2>{html.escape(caption)}</h2><table><tr>{head}</tr>{body}</table>"
 
 
 def _save(fig, path: Path) -> None:

@@ -85,3 +85,14 @@ def summary(labels: np.ndarray, scores: np.ndarray, threshold: float,
             "average_precision": average_precision(labels, scores),
             "at_threshold": at_threshold(labels, scores, threshold),
             f"at_fpr_{fpr_target:g}": at_threshold(labels, scores, at_fpr)}
+
+
+def compare(labels: np.ndarray, scores: dict[str, np.ndarray], fpr: float) -> list[dict]:
+    """ROC AUC, AP and recall at the given FPR of several scorers on the same rows."""
+    rows = []
+    for name, values in scores.items():
+        at = at_threshold(labels, values, threshold_for_fpr(values[labels == 0], fpr))
+        rows.append({"model": name, "roc_auc": roc_auc(labels, values),
+                     "average_precision": average_precision(labels, values),
+                     "recall_at_fpr": at["recall"], "fpr": fpr})
+    return rows

@@ -3,7 +3,9 @@
 Preprocessing (inside the graph, constants fitted on normal training rows):
 TIME becomes time of day as (sin, cos) - absolute seconds mean nothing in production -, AMOUNT
 becomes log1p(AMOUNT), V1..V28 stay; the 31 values are standardised. The score is the mean squared
-reconstruction error of the standardised vector.
+reconstruction error of the standardised vector or, for an ensemble, that error and the
+Mahalanobis distance of the same vector, each divided by its median on normal validation rows,
+added (both terms computed inside the one exported graph).
 """
 
 from __future__ import annotations
@@ -38,22 +40,37 @@ class Scaling:
                    np.maximum(eng.std(axis=0), 1e-6).astype(np.float32))
 
 
-def build_autoencoder(hidden: tuple[int, ...], l1: float = 0.0):
-    """A symmetric dense autoencoder over the standardised 31-vector; layer names are fixed."""
+def build_autoencoder(hidden: tuple[int, ...], l1: float = 0.0, activation: str = "tanh"):
+    """A symmetric dense autoencoder over the standardised 31-vector; layer names are fixed.
+
+    `activation="tanh"`: tanh layers around a relu bottleneck (the original design); any
+    other Keras activation (e.g. "elu") is used for every hidden layer."""
     import keras
 
     inputs = keras.Input(shape=(ENGINEERED,), name="standardised")
     x = inputs
     for i, units in enumerate(hidden):
         is_bottleneck = i == len(hidden) // 2
+        layer_activation = activation if activation != "tanh" else (
+            "relu" if is_bottleneck else "tanh")
         x = keras.layers.Dense(
-            units, activation="relu" if is_bottleneck else "tanh", name=f"hidden_{i}",
+            units, activation=layer_activation, name=f"hidden_{i}",
             activity_regularizer=keras.regularizers.L1(l1) if (l1 and i == 0) else None)(x)
     outputs = keras.layers.Dense(ENGINEERED, activation="linear", name="reconstruction")(x)
     return keras.Model(inputs, outputs, name="autoencoder")
 
 
-def make_score_function(autoencoder, scaling: Scaling):
+@dataclass(frozen=True)
+class EnsembleTerm:
+    """A Mahalanobis term added to the reconstruction error: each divided by its scale."""
+
+    mean: np.ndarray  # of the standardised vector on normal training rows
+    precision: np.ndarray  # inverse covariance of it
+    ae_scale: float
+    distance_scale: float
+
+
+def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | None = None):
     """A tf.function raw features [N,30] -> {"score": [N]}: the graph that gets exported."""
     import tensorflow as tf
 
@@ -68,7 +85,13 @@ def make_score_function(autoencoder, scaling: Scaling):
                                 tf.cos(angle)[:, None]], axis=1)
         standardised = (engineered - mean) / std
         reconstructed = autoencoder(standardised, training=False)
-        return {"score": tf.reduce_mean(tf.square(reconstructed - standardised), axis=1)}
+        error = tf.reduce_mean(tf.square(reconstructed - standardised), axis=1)
+        if ensemble is None:
+            return {"score": error}
+        centred = standardised - ensemble.mean
+        distance = tf.reduce_mean(tf.matmul(centred, ensemble.precision) * centred, axis=1)
+        return {"score": error / np.float32(ensemble.ae_scale)
+                + distance / np.float32(ensemble.distance_scale)}
 
     return score
 

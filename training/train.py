@@ -7,6 +7,7 @@ and to evaluate; they are never a training target.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -15,7 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from training import metrics as m
+from training.baselines import Mahalanobis, baseline_scores
 from training.data import Dataset, load_dataset
+from training.model import Scaling, standardise
+from training.selection import CANDIDATES, Candidate, Trial, choose, judge
 
 Log = Callable[[str], None]
 
@@ -25,6 +29,8 @@ class TrainConfig:
     """Every choice that shapes the model; all of it goes into the model card."""
 
     hidden: tuple[int, ...] = (20, 8, 20)
+    activation: str = "tanh"
+    select: bool = True  # try the fixed candidate set (training.selection); False: this one
     epochs: int = 30
     batch_size: int = 256
     learning_rate: float = 2e-3
@@ -98,12 +104,8 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    import keras
-    import tensorflow as tf
-
     from training.evaluate import write_report
     from training.export import export_onnx, parity_rows
-    from training.model import Scaling, build_autoencoder, make_score_function, standardise
 
     train_idx, val_idx, test_idx = split_indices(dataset, config)
     x, y = dataset.features, dataset.labels
@@ -112,22 +114,27 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     log(f"split {config.split}: train {len(train_idx)} ({len(fit_rows)} normal used), "
         f"validation {len(val_idx)}, test {len(test_idx)}")
 
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
     scaling = Scaling.fit(x[fit_rows])
-    autoencoder = build_autoencoder(config.hidden, config.l1)
-    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
     z_fit, z_val = standardise(x[fit_rows], scaling), standardise(x[val_normal], scaling)
-    history = autoencoder.fit(
-        z_fit, z_fit, validation_data=(z_val, z_val), epochs=config.epochs,
-        batch_size=config.batch_size, shuffle=True, verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience,
-                                                 restore_best_weights=True),
-                   _epoch_logger(log, config.epochs)])
+    distance = Mahalanobis.fit(x[fit_rows], scaling)
+    candidates = CANDIDATES if config.select else (
+        Candidate("configured", config.hidden, config.activation, config.l1),)
+    trials: list[Trial] = []
+    for number, candidate in enumerate(candidates, 1):
+        if config.select:
+            log(f"candidate {number}/{len(candidates)}: {candidate.name}")
+        trial = _fit_candidate(candidate, config, scaling, z_fit, z_val, log)
+        trials.append(judge(trial, x[val_idx], y[val_idx]))
+        if config.select:
+            trials.append(judge(_with_distance(trial, scaling, distance, x[val_normal]),
+                                x[val_idx], y[val_idx]))
+    best = choose(trials)
+    for trial in trials:
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in trial.figures.items())
+        log(f"{'*' if trial is best else ' '} {trial.name}: val_loss {trial.val_loss:.5f}"
+            f"{', ' + figures if figures else ''} ({trial.seconds:.1f}s)")
+    score_fn = best.score_function
     fit_seconds = time.monotonic() - started
-
-    score_fn = make_score_function(autoencoder, scaling)
 
     def scores(idx: np.ndarray) -> np.ndarray:
         return score_fn(x[idx].astype(np.float32))["score"].numpy()
@@ -144,6 +151,15 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     log(f"threshold {threshold:.5f} ({target['kind']} {target['target']:g} on validation); "
         f"test ROC AUC {metrics['test']['roc_auc']:.4f}, "
         f"average precision {metrics['test']['average_precision']:.4f}")
+    baselines = {name: values for name, (values, _) in baseline_scores(
+        x[fit_rows], x[test_idx][test_known], config.seed).items()}
+    comparison = m.compare(y[test_idx][test_known],
+                         {f"this model ({best.name})": test_scores[test_known], **baselines},
+                         config.fpr_target)
+    for row in comparison:
+        log(f"test: {row['model']}: ROC AUC {row['roc_auc']:.4f}, AP "
+            f"{row['average_precision']:.4f}, recall at {config.fpr_target:g} FPR "
+            f"{row['recall_at_fpr']:.4f}")
 
     model_path = out / "model.onnx"
     parity = export_onnx(score_fn, model_path, parity_rows(x[test_idx], seed=config.seed),
@@ -152,10 +168,12 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
                          threshold=threshold, fingerprint=dataset.fingerprint, metrics=metrics)
     log(f"exported {model_path} version {parity['model_version']}; parity on "
         f"{parity['parity_rows']} rows: max |ONNX - Keras| = {parity['parity_max_abs_diff']:.2e}")
-    autoencoder.save(out / "autoencoder.keras")
+    best.autoencoder.save(out / "autoencoder.keras")
+    candidates_table = [t.row(t is best) for t in trials]
     write_report(y[test_idx][test_known], test_scores[test_known], threshold, out / "report",
                  title=f"Test split of {dataset.path.name} (model {parity['model_version']})",
-                 metrics=metrics["test"])
+                 metrics=metrics["test"], baselines=baselines, comparison=comparison,
+                 candidates=candidates_table)
 
     card = {
         "model_version": parity["model_version"],
@@ -170,11 +188,13 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
                  "frauds": int((y == 1).sum())},
         "split": {"kind": config.split, "train": len(train_idx), "train_normal": len(fit_rows),
                   "validation": len(val_idx), "test": len(test_idx)},
-        "training": {"config": _config_dict(config), "epochs_run": len(history.history["loss"]),
-                     "best_val_loss": float(min(history.history["val_loss"])),
+        "training": {"config": _config_dict(config), "chosen": best.name,
+                     "epochs_run": best.epochs_run, "best_val_loss": best.val_loss,
+                     "candidates": candidates_table,
                      "fit_seconds": round(fit_seconds, 1),
                      "total_seconds": round(time.monotonic() - started, 1)},
         "metrics": metrics,
+        "comparison_on_test": comparison,
         "export": parity,
         "report": "report/index.html",
     }
@@ -183,6 +203,51 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     log(f"model card {card_path}; report {out / 'report' / 'index.html'} "
         f"({card['training']['total_seconds']:.0f}s in all)")
     return TrainResult(model_path, card_path, card)
+
+
+def _fit_candidate(candidate: Candidate, config: TrainConfig, scaling, z_fit: np.ndarray,
+                   z_val: np.ndarray, log: Log) -> Trial:
+    """Fit one autoencoder on the normal training rows (seeded: the same data gives the same
+    weights), with early stopping on the normal validation rows."""
+    import keras
+    import tensorflow as tf
+
+    from training.model import build_autoencoder, make_score_function
+
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3":  # quiet unless `train --verbose`
+        tf.get_logger().setLevel("ERROR")
+    started = time.monotonic()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+    autoencoder = build_autoencoder(candidate.hidden, candidate.l1, candidate.activation)
+    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    history = autoencoder.fit(
+        z_fit, z_fit, validation_data=(z_val, z_val), epochs=config.epochs,
+        batch_size=config.batch_size, shuffle=True, verbose=0,
+        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience,
+                                                 restore_best_weights=True),
+                   _epoch_logger(log, config.epochs)])
+    return Trial(candidate.name, make_score_function(autoencoder, scaling),
+                 time.monotonic() - started, float(min(history.history["val_loss"])),
+                 len(history.history["loss"]), autoencoder=autoencoder)
+
+
+def _with_distance(trial: Trial, scaling, distance: Mahalanobis,
+                   x_val_normal: np.ndarray) -> Trial:
+    """The ensemble of a fitted autoencoder with the Mahalanobis distance: each term divided
+    by its median on normal validation rows, so both weigh alike."""
+    from training.model import EnsembleTerm, make_score_function
+
+    started = time.monotonic()
+    ae_median = float(np.median(trial.score_function(
+        x_val_normal.astype(np.float32))["score"].numpy()))
+    distance_median = float(np.median(distance.score(x_val_normal)))
+    term = EnsembleTerm(distance.mean, distance.precision, max(ae_median, 1e-9),
+                        max(distance_median, 1e-9))
+    return Trial(f"{trial.name} + Mahalanobis", make_score_function(
+        trial.autoencoder, scaling, term), trial.seconds + time.monotonic() - started,
+        trial.val_loss, trial.epochs_run, autoencoder=trial.autoencoder, ensemble=True)
 
 
 def _config_dict(config: TrainConfig) -> dict:

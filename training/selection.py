@@ -1,0 +1,70 @@
+"""Model selection: a small, fixed set of candidates, each judged on the validation split.
+
+Each autoencoder candidate is fitted on the same normal training rows; beside it stands the
+ensemble of that autoencoder with the Mahalanobis distance (both inside one ONNX graph). The
+winner has the best average precision on validation when the validation split has frauds, and
+otherwise (no labels) the lowest validation reconstruction loss among the plain autoencoders.
+Labels choose among models; they never fit weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from training import metrics as m
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One architecture and its settings."""
+
+    name: str
+    hidden: tuple[int, ...]
+    activation: str = "tanh"
+    l1: float = 0.0
+
+
+CANDIDATES = (
+    Candidate("20-8-20 tanh (original)", (20, 8, 20), "tanh"),
+    Candidate("24-12-6-12-24 elu", (24, 12, 6, 12, 24), "elu"),
+    Candidate("32-16-8-16-32 elu", (32, 16, 8, 16, 32), "elu"),
+)
+
+
+@dataclass
+class Trial:
+    """A fitted candidate: its score function and validation figures."""
+
+    name: str
+    score_function: object
+    seconds: float
+    val_loss: float
+    epochs_run: int
+    autoencoder: object = None
+    ensemble: bool = False
+    figures: dict = field(default_factory=dict)
+
+    def row(self, chosen: bool) -> dict:
+        return {"candidate": self.name, "chosen": chosen, "seconds": round(self.seconds, 1),
+                "epochs_run": self.epochs_run, "val_loss": self.val_loss, **self.figures}
+
+
+def judge(trial: Trial, x_val: np.ndarray, y_val: np.ndarray) -> Trial:
+    """Validation ROC AUC and average precision, where the split has frauds and normals."""
+    known = y_val >= 0
+    labels = y_val[known]
+    if (labels == 1).any() and (labels == 0).any():
+        scores = trial.score_function(x_val[known].astype(np.float32))["score"].numpy()
+        trial.figures = {"val_average_precision": m.average_precision(labels, scores),
+                         "val_roc_auc": m.roc_auc(labels, scores)}
+    return trial
+
+
+def choose(trials: list[Trial]) -> Trial:
+    """Best validation AP; without labels, the lowest validation loss of a plain autoencoder."""
+    judged = [t for t in trials if "val_average_precision" in t.figures]
+    if judged:
+        return max(judged, key=lambda t: (t.figures["val_average_precision"], -t.seconds))
+    return min((t for t in trials if not t.ensemble), key=lambda t: t.val_loss)
