@@ -43,7 +43,11 @@ class Trial:
     val_loss: float
     epochs_run: int
     autoencoder: object = None
-    ensemble: bool = False
+    ensemble_term: object = None  # training.model.EnsembleTerm of an ensemble
+
+    @property
+    def ensemble(self) -> bool:
+        return self.ensemble_term is not None
     figures: dict = field(default_factory=dict)
 
     def row(self, chosen: bool) -> dict:

@@ -169,6 +169,10 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     log(f"exported {model_path} version {parity['model_version']}; parity on "
         f"{parity['parity_rows']} rows: max |ONNX - Keras| = {parity['parity_max_abs_diff']:.2e}")
     best.autoencoder.save(out / "autoencoder.keras")
+    if best.ensemble:  # the Mahalanobis term's constants, to rebuild the exported graph
+        term = best.ensemble_term
+        np.savez(out / "ensemble_term.npz", mean=term.mean, precision=term.precision,
+                 ae_scale=term.ae_scale, distance_scale=term.distance_scale)
     candidates_table = [t.row(t is best) for t in trials]
     write_report(y[test_idx][test_known], test_scores[test_known], threshold, out / "report",
                  title=f"Test split of {dataset.path.name} (model {parity['model_version']})",
@@ -247,7 +251,7 @@ def _with_distance(trial: Trial, scaling, distance: Mahalanobis,
                         max(distance_median, 1e-9))
     return Trial(f"{trial.name} + Mahalanobis", make_score_function(
         trial.autoencoder, scaling, term), trial.seconds + time.monotonic() - started,
-        trial.val_loss, trial.epochs_run, autoencoder=trial.autoencoder, ensemble=True)
+        trial.val_loss, trial.epochs_run, autoencoder=trial.autoencoder, ensemble_term=term)
 
 
 def _config_dict(config: TrainConfig) -> dict:
