@@ -31,6 +31,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not Path(args.data).is_file():
         raise UsageError(f"--data {args.data}: no such file")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if args.verbose else "3")
+    if not args.verbose:
+        _import_tensorflow_quietly()
     from training.train import TrainConfig, train
 
     config = TrainConfig(split=args.split, seed=args.seed, epochs=args.epochs,
@@ -40,6 +42,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         config.hidden = args.hidden
     train(args.data, args.out, config, log=lambda line: print(line, flush=True))
     return 0
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow and tf2onnx with the process's stderr muted: their native start-up
+    lines (oneDNN, absl) bypass every log level. A failed import still raises as usual."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+            import tf2onnx  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
