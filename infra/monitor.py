@@ -122,11 +122,46 @@ def _pct(value: float | None) -> str:
     return f"{value:>6.3f}" if isinstance(value, (int, float)) else f"{'-':>6}"
 
 
+class RecentAlerts:
+    """The newest alerts from the alerts topic, as they arrive (none before the view started)."""
+
+    def __init__(self, env: Environment, keep: int = 5) -> None:
+        from collections import deque
+
+        self.tail = None
+        self.latest: deque[str] = deque(maxlen=keep)
+        topic = (env.variables.get("topics") or {}).get("alerts")
+        if env.bootstrap_servers and topic:
+            from infra.kafka import TopicTail
+
+            self.tail = TopicTail(env.bootstrap_servers, topic)
+
+    def lines(self) -> list[str]:
+        if self.tail is None:
+            return []
+        import orjson
+
+        for msg in self.tail.read(timeout=2.0):
+            try:
+                alert = orjson.loads(msg.value())
+            except orjson.JSONDecodeError:
+                continue
+            key = int.from_bytes(msg.key() or b"", "big", signed=True)
+            self.latest.append(
+                f"  payment {key} user {alert.get('USER_MASKED')} amount "
+                f"{alert.get('AMOUNT')} score {alert.get('SCORE', 0):.3f} > "
+                f"{alert.get('THRESHOLD', 0):.3f} (model {alert.get('MODEL_VERSION')})")
+        return ["", "latest alerts:", *reversed(self.latest)] if self.latest else []
+
+
 def run(client: KsqlClient, env: Environment, interval: float, once: bool,
         sidecar_url: str | None = None) -> None:
     flow = Flow(sidecar_url)
+    alerts = RecentAlerts(env) if not once else None
     while True:
         text = render(snapshot(client, env), flow.line())
+        if alerts is not None:
+            text += "\n" + "\n".join(alerts.lines())
         print(text if once else "\x1b[2J\x1b[H" + text, flush=True)
         if once:
             return
