@@ -272,10 +272,15 @@ class LocalStack:
         """
         require_java()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        ksqldb = ksqldb and connect
+        ksql_dist = None
+        if ksqldb and connect:
+            try:
+                ksql_dist = fetch_ksqldb()
+            except KsqlDbUnavailable as exc:  # the rest runs; say why ksqlDB does not
+                log(str(exc))
         live = self._live_pids()
         wanted = {"kafka"} | ({"connect"} if connect else set()) | (
-            {"ksqldb"} if ksqldb else set())
+            {"ksqldb"} if ksql_dist is not None else set())
         if wanted <= set(live) and all(self._ready_check(n)() for n in wanted):
             log(f"Local stack already running (pids {', '.join(map(str, live.values()))}).")
             return self.endpoints()
@@ -284,12 +289,6 @@ class LocalStack:
             self.down(log=lambda *_: None)
         self._check_ports(wanted)
         dist = self._distribution or fetch_distribution()
-        ksql_dist = None
-        if ksqldb:
-            try:
-                ksql_dist = fetch_ksqldb()
-            except KsqlDbUnavailable as exc:
-                log(str(exc))
         if (self.run_dir / "kafka-data" / "meta.properties").exists():
             log(f"Reusing the data of an earlier run in {self.run_dir}.")
         pids: dict[str, int] = {}
