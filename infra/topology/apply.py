@@ -113,10 +113,10 @@ def _bind(fn, *args):
 def _ksql_create(ksql, change: Change, timeout: float, state: StateStore | None):
     def run() -> None:
         ksql.execute(_terminated(change.statement))
+        if state is not None:  # recorded at once: a query that then fails to run is resumable
+            state.record(change.name, change.statement, ksql.statement_of(change.name))
         if ksql_statement.parse(change.statement).is_query:
             ksql.wait_query_running(change.name, timeout)
-        if state is not None:
-            state.record(change.name, change.statement, ksql.statement_of(change.name))
     return run
 
 
