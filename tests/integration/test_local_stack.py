@@ -98,3 +98,31 @@ def _processes_naming(run_dir: Path) -> list[int]:
         if str(run_dir) in cmdline and _pid_alive(int(proc.name)):
             found.append(int(proc.name))
     return found
+
+
+def test_without_ksqldb_up_says_why_and_a_second_up_restarts_nothing(stack, tmp_path,
+                                                                       monkeypatch):
+    from infra.local import stack as stack_module
+    from infra.local.jars import KsqlDbUnavailable
+
+    _local(stack)
+
+    def unavailable(**_):
+        raise KsqlDbUnavailable("ksqlDB 7.9.0 could not be resolved (test)")
+
+    monkeypatch.setattr(stack_module, "fetch_ksqldb", unavailable)
+    config = StackConfig(run_dir=tmp_path / "no-ksqldb", kafka_port=free_port(),
+                         controller_port=free_port(), connect_port=free_port(),
+                         ksqldb_port=free_port())
+    said: list[str] = []
+    try:
+        endpoints = LocalStack(config).up(timeout=240, log=said.append)
+        assert endpoints["ksqldb_url"] is None and endpoints["connect_url"]
+        assert any("could not be resolved" in line for line in said)
+        pids = LocalStack(config).recorded_pids()
+        assert set(pids) == {"kafka", "connect"}
+        LocalStack(config).up(timeout=240, log=said.append)
+        assert LocalStack(config).recorded_pids() == pids, "Kafka and Connect were restarted"
+        assert "already running" in said[-1]
+    finally:
+        LocalStack(config).down(log=lambda *a: None)
