@@ -169,7 +169,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     logs = data_dir / "demo"
     logs.mkdir(parents=True, exist_ok=True)
     models = data_dir / "models"
-    steps = Steps(7 if interactive else 6)  # live: replay, then the view
+    steps = Steps(6 if interactive else 7)  # live: replay, then the view
     with ExitStack() as stop:
         if env_name == "compose":
             compose = ["docker", "compose", "--project-directory", str(REPO)]

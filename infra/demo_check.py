@@ -66,7 +66,7 @@ class RunRecords:
 
 
 def run_and_check(args, env, data: Path, source: Path, steps) -> int:
-    """Steps 6 and 7 of the demo without a terminal; returns the exit code."""
+    """Steps 5 to 7 of the demo without a terminal; returns the exit code."""
     from infra.kafka import TopicTail
     from infra.replay import ReplayOptions, file_sender, raw_lines, replay
 
@@ -78,21 +78,24 @@ def run_and_check(args, env, data: Path, source: Path, steps) -> int:
     tails = {name: TopicTail(env.bootstrap_servers, topic) for name, topic in (
         ("scored", topics["scored"]), ("dlq", topics["scored"] + ".dlq"),
         ("alerts", topics["alerts"]))}
-    before = Totals.read(client, env)
-    options = ReplayOptions(rate=args.rate, limit=rows, start_id=first_id)
+    try:
+        before = steps.run("read the monitoring tables before the replay (they may still be "
+                           "restoring after a restart)", lambda: Totals.read(client, env))
+        options = ReplayOptions(rate=args.rate, limit=rows, start_id=first_id)
 
-    def send() -> int:
-        write, close = file_sender(source)
-        return replay(raw_lines(data, options), write, options, close)
+        def send() -> int:
+            write, close = file_sender(source)
+            return replay(raw_lines(data, options), write, options, close)
 
-    sent = steps.run(f"replay {rows:,} rows of {data.name} at {args.rate:g}/s into {source}",
-                     send)
-    records = RunRecords()
-    after = steps.run("wait until every row is scored and counted by the monitoring tables",
-                      lambda: _wait(client, env, tails, ids, records, before, sent,
-                                    args.timeout))
-    for tail in tails.values():
-        tail.close()
+        sent = steps.run(f"replay {rows:,} rows of {data.name} at {args.rate:g}/s into "
+                         f"{source}", send)
+        records = RunRecords()
+        after = steps.run("wait until every row is scored and counted by the monitoring "
+                          "tables", lambda: _wait(client, env, tails, ids, records, before,
+                                                  sent, args.timeout))
+    finally:
+        for tail in tails.values():
+            tail.close()
     problems = _check(sent, rows, records, after)
     print(_summary(sent, records, after))
     if problems:

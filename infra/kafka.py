@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable
@@ -76,6 +77,11 @@ def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: fl
     return messages
 
 
+_QUIET = logging.getLogger("fraudctl.kafka.tail")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
+
+
 class TopicTail:
     """Reads what is written to a topic after the moment it was created (a demo's own records
     on a topic that has older ones). `read()` returns every new message so far, each once."""
@@ -85,7 +91,8 @@ class TopicTail:
 
         self.topic = topic
         self.consumer = Consumer(client_config(bootstrap_servers, {
-            "group.id": f"fraudctl-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False}))
+            "group.id": f"fraudctl-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+            "logger": _QUIET}))
         self.positions: dict[int, int] = {}
         self._follow_new_partitions(start_at_end=True)
 

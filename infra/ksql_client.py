@@ -158,10 +158,27 @@ def _column_names(schema: str) -> list[str]:
     return re.findall(r"`([^`]+)`", schema)
 
 
-def pull_rows(client: KsqlClient, sql: str, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Run a pull query on /query and return its rows as dicts (column name -> value)."""
-    response = client.request("POST", "/query", json={"ksql": sql, "streamsProperties": {}},
-                              timeout=timeout)
+#: what ksqlDB answers while a persistent query restores its state (after a restart)
+RESTORING = "Cannot determine which host contains the required partitions"
+
+
+def pull_rows(client: KsqlClient, sql: str, timeout: float = 30.0,
+              restoring_wait: float = 120.0) -> list[dict[str, Any]]:
+    """Run a pull query on /query and return its rows as dicts (column name -> value).
+
+    Right after a server restart a table answers "cannot determine which host ..." until its
+    query has restored its state; that answer is waited out for up to `restoring_wait` s."""
+    deadline = time.monotonic() + restoring_wait
+    while True:
+        try:
+            response = client.request("POST", "/query",
+                                      json={"ksql": sql, "streamsProperties": {}},
+                                      timeout=timeout)
+            break
+        except ServerError as exc:
+            if RESTORING not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
     rows, names = [], []
     for item in response.json():
         if "header" in item:
