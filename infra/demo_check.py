@@ -79,8 +79,9 @@ def run_and_check(args, env, data: Path, source: Path, steps) -> int:
         ("scored", topics["scored"]), ("dlq", topics["scored"] + ".dlq"),
         ("alerts", topics["alerts"]))}
     try:
-        before = steps.run("read the monitoring tables before the replay (they may still be "
-                           "restoring after a restart)", lambda: Totals.read(client, env))
+        before = steps.run("wait until the pipeline has no earlier records left to count, and "
+                           "read the monitoring tables", lambda: _quiet_totals(client, env,
+                                                                               args.timeout))
         options = ReplayOptions(rate=args.rate, limit=rows, start_id=first_id)
 
         def send() -> int:
@@ -102,6 +103,29 @@ def run_and_check(args, env, data: Path, source: Path, steps) -> int:
         raise FraudctlError("the counts do not add up: " + "; ".join(problems))
     print("\nEvery replayed row was scored once and counted; the demo stopped what it started.")
     return 0
+
+
+def _quiet_totals(client: KsqlClient, env, timeout: float) -> Totals:
+    """The monitoring totals once nothing moves any more: the tables' queries have consumed
+    every record (no lag) and two readings 3 s apart agree. Records of earlier runs still on
+    their way (after a restart, or a sidecar catching up) would otherwise count as this run's."""
+    deadline = time.monotonic() + timeout
+    tables = [env.ksql_name(t) for t in ("monitor_alert_rate", "monitor_latency",
+                                         "monitor_accuracy")]
+    previous = Totals.read(client, env)
+    while True:
+        time.sleep(3.0)
+        current = Totals.read(client, env)
+        lag = sum(client.lag(table) for table in tables)
+        if current == previous and lag == 0:
+            return current
+        if time.monotonic() > deadline:
+            raise FraudctlError(f"the pipeline did not come to rest within {timeout:.0f}s "
+                                f"(monitoring queries {lag} records behind); earlier records "
+                                "would be counted as this run's")
+        print(f"      earlier records still on their way: {current.events - previous.events:,}"
+              f" counted in the last 3 s, {lag:,} not yet consumed", flush=True)
+        previous = current
 
 
 def _collect(tails: dict, ids: range, records: RunRecords) -> None:

@@ -131,6 +131,15 @@ class KsqlClient(RestClient):
         entities = self.execute(f"DESCRIBE {source};")
         return (entities[0].get("sourceDescription") or {}).get("statement", "")
 
+    def lag(self, source: str) -> int:
+        """Records the queries writing `source` have yet to consume (committed offsets)."""
+        entities = self.execute(f"DESCRIBE {source} EXTENDED;")
+        description = entities[0].get("sourceDescription") or {} if entities else {}
+        return sum(max(0, o.get("logEndOffset", 0) - o.get("consumerOffset", 0))
+                   for summary in description.get("queryOffsetSummaries") or []
+                   for topic in summary.get("topicSummaries") or []
+                   for o in topic.get("offsets") or [])
+
     def wait_query_running(self, sink: str, timeout: float = 60.0) -> dict:
         """Wait until the persistent query writing `sink` runs on every host (per-host
         status counts, not the aggregate state); raise at once if a host reports ERROR."""
