@@ -6,11 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test setup lint bench clean
 
-## demo: the whole pipeline (with Docker: full stack; without: says what is missing)
+## demo: the whole pipeline (Docker Compose where an engine answers, else the local stack)
 demo: $(STAMP)
 	$(BIN)/fraudctl demo $(DEMO_ARGS)
 
-## test: virtualenv + install + Kafka jars + lint + the whole test suite
+## test: virtualenv + install + Kafka and ksqlDB jars + lint + the whole test suite
 test: $(STAMP)
 	$(BIN)/fraudctl local fetch
 	$(BIN)/ruff check .
