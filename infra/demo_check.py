@@ -19,6 +19,8 @@ from infra.ksql_client import KsqlClient, pull_rows
 from infra.monitor import latency_percentile, merged_buckets
 
 DEFAULT_ROWS = 2_000
+#: the monitoring tables whose counts the check compares with this run's records
+COUNTED_TABLES = ("monitor_alert_rate", "monitor_accuracy", "monitor_latency")
 
 
 @dataclass
@@ -35,11 +37,8 @@ class Totals:
 
     @classmethod
     def read(cls, client: KsqlClient, env) -> Totals:
-        def rows(logical: str) -> list[dict]:
-            return pull_rows(client, f"SELECT * FROM {env.ksql_name(logical)};")
-
-        rate, accuracy, latency = (rows("monitor_alert_rate"), rows("monitor_accuracy"),
-                                   rows("monitor_latency"))
+        rate, accuracy, latency = (pull_rows(client, f"SELECT * FROM {env.ksql_name(t)};")
+                                   for t in COUNTED_TABLES)
         return cls(events=sum(r["EVENTS"] for r in rate),
                    alerts=sum(r["ALERTS"] for r in rate),
                    tp=sum(r["TP"] for r in accuracy), fp=sum(r["FP"] for r in accuracy),
@@ -110,8 +109,7 @@ def _quiet_totals(client: KsqlClient, env, timeout: float) -> Totals:
     every record (no lag) and two readings 3 s apart agree. Records of earlier runs still on
     their way (after a restart, or a sidecar catching up) would otherwise count as this run's."""
     deadline = time.monotonic() + timeout
-    tables = [env.ksql_name(t) for t in ("monitor_alert_rate", "monitor_latency",
-                                         "monitor_accuracy")]
+    tables = [env.ksql_name(t) for t in COUNTED_TABLES]
     previous = Totals.read(client, env)
     while True:
         time.sleep(3.0)

@@ -77,9 +77,11 @@ def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: fl
     return messages
 
 
-_QUIET = logging.getLogger("fraudctl.kafka.tail")
-_QUIET.addHandler(logging.NullHandler())
-_QUIET.propagate = False
+#: give a client `"logger": QUIET_LOGGER` where librdkafka's own connection-retry lines would
+#: only bury the one clear error the caller reports itself
+QUIET_LOGGER = logging.getLogger("fraudctl.librdkafka.quiet")
+QUIET_LOGGER.addHandler(logging.NullHandler())
+QUIET_LOGGER.propagate = False
 
 
 class TopicTail:
@@ -92,7 +94,7 @@ class TopicTail:
         self.topic = topic
         self.consumer = Consumer(client_config(bootstrap_servers, {
             "group.id": f"fraudctl-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
-            "logger": _QUIET}))
+            "logger": QUIET_LOGGER}))
         self.positions: dict[int, int] = {}
         self._follow_new_partitions(start_at_end=True)
 

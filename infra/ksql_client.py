@@ -126,15 +126,18 @@ class KsqlClient(RestClient):
         return {t["name"]: (len(t.get("replicaInfo") or []), max(t.get("replicaInfo") or [0]))
                 for t in self._single("SHOW TOPICS;", "topics")}
 
+    def describe(self, source: str, extended: bool = False) -> dict:
+        """The server's description of a stream or table (DESCRIBE [EXTENDED])."""
+        entities = self.execute(f"DESCRIBE {source}{' EXTENDED' if extended else ''};")
+        return (entities[0].get("sourceDescription") or {}) if entities else {}
+
     def statement_of(self, source: str) -> str:
         """The statement the server stores for a stream or table."""
-        entities = self.execute(f"DESCRIBE {source};")
-        return (entities[0].get("sourceDescription") or {}).get("statement", "")
+        return self.describe(source).get("statement", "")
 
     def lag(self, source: str) -> int:
         """Records the queries writing `source` have yet to consume (committed offsets)."""
-        entities = self.execute(f"DESCRIBE {source} EXTENDED;")
-        description = entities[0].get("sourceDescription") or {} if entities else {}
+        description = self.describe(source, extended=True)
         return sum(max(0, o.get("logEndOffset", 0) - o.get("consumerOffset", 0))
                    for summary in description.get("queryOffsetSummaries") or []
                    for topic in summary.get("topicSummaries") or []

@@ -8,6 +8,7 @@ the raw topic (Kafka producer) or the file the Connect FileStreamSource tails.
 from __future__ import annotations
 
 import csv
+import math
 import signal
 import sys
 import time
@@ -97,10 +98,10 @@ def _check_numbers(path: Path, line_number: int, row: list[str], names, numeric)
         if not value:
             continue
         try:
-            number = float(value)
+            finite = math.isfinite(float(value))
         except ValueError:
-            number = None
-        if number is None or number != number or number in (float("inf"), float("-inf")):
+            finite = False
+        if not finite:
             raise FraudctlError(f"{path} line {line_number}, column {names[i]}: {value!r} is "
                                 "not a finite number")
 
@@ -161,16 +162,12 @@ def kafka_sender(bootstrap: str, topic: str,
                  connect_timeout: float = 10.0) -> tuple[Callable[[str], None], Callable[[], None]]:
     """Send lines to `topic`; the cluster is asked first, so an unreachable broker is one clear
     error within `connect_timeout` seconds (librdkafka's own retry lines are kept quiet)."""
-    import logging
-
     from confluent_kafka import KafkaException, Producer
 
-    quiet = logging.getLogger("fraudctl.replay.librdkafka")
-    quiet.addHandler(logging.NullHandler())
-    quiet.propagate = False
+    from infra.kafka import QUIET_LOGGER
     errors: list[str] = []
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 10,
-                         "enable.idempotence": True, "logger": quiet,
+                         "enable.idempotence": True, "logger": QUIET_LOGGER,
                          "on_delivery": lambda err, _m: errors.append(str(err)) if err else None})
     try:
         producer.list_topics(timeout=connect_timeout)

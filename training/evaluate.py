@@ -36,8 +36,7 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, out_dir: str |
     known = dataset.labels >= 0
     scores = onnx_scores(info.path, dataset.features[known])
     labels = dataset.labels[known]
-    baselines = {name: values for name, (values, _) in
-                 cross_fitted(dataset.features[known], labels).items()}
+    baselines = cross_fitted(dataset.features[known], labels)
     comparison = m.compare(labels, {"this model": scores, **baselines}, fpr_target)
     result = {"model_version": info.version, "data": str(dataset.path),
               "data_fingerprint": dataset.fingerprint,

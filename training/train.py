@@ -151,8 +151,7 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     log(f"threshold {threshold:.5f} ({target['kind']} {target['target']:g} on validation); "
         f"test ROC AUC {metrics['test']['roc_auc']:.4f}, "
         f"average precision {metrics['test']['average_precision']:.4f}")
-    baselines = {name: values for name, (values, _) in baseline_scores(
-        x[fit_rows], x[test_idx][test_known], config.seed).items()}
+    baselines = baseline_scores(x[fit_rows], x[test_idx][test_known], config.seed)
     comparison = m.compare(y[test_idx][test_known],
                          {f"this model ({best.name})": test_scores[test_known], **baselines},
                          config.fpr_target)

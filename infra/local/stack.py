@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import os
 import random
 import shutil
@@ -27,6 +26,7 @@ from typing import Any
 import requests
 
 from infra.errors import FraudctlError
+from infra.kafka import QUIET_LOGGER
 from infra.local.jars import (
     KafkaDistribution,
     KsqlDbUnavailable,
@@ -42,9 +42,6 @@ KSQLDB_SERVICE_ID = "fraud_local_"
 FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
 PROCESSES = ("kafka", "connect", "ksqldb")
-_QUIET_LOGGER = logging.getLogger("fraudctl.local.probe")
-_QUIET_LOGGER.addHandler(logging.NullHandler())
-_QUIET_LOGGER.propagate = False
 
 
 def _env_int(name: str, default: int) -> int:
@@ -215,7 +212,7 @@ class LocalStack:
             return False  # nothing listens yet: skip the client and its connection-refused noise
         admin = AdminClient({"bootstrap.servers": self.config.bootstrap_servers,
                              "socket.connection.setup.timeout.ms": 1000,
-                             "logger": _QUIET_LOGGER})
+                             "logger": QUIET_LOGGER})
         try:
             metadata = admin.list_topics(timeout=timeout)
         except Exception:
@@ -258,7 +255,9 @@ class LocalStack:
             processes[name] = {"pid": recorded.get(name), "alive": alive,
                                "ready": alive and self._ready_check(name)()}
         running = bool(live)
-        endpoints = self.endpoints() if running else dict.fromkeys(self.endpoints())
+        endpoints = self.endpoints(ksqldb="ksqldb" in recorded)
+        if not running:
+            endpoints = dict.fromkeys(endpoints)
         return {"run_dir": str(self.run_dir), "running": running, **endpoints,
                 "processes": processes}
 

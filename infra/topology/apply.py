@@ -84,14 +84,16 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
         if change.kind == "connect" and change.action == DELETE:
             steps.append(Step(f"delete connector {change.name}",
                               _bind(connect.delete, change.name), change))
+    state_missing = state is not None and state.name not in (live_sources or {})
     for change in plan.changes:
         if change.action not in (CREATE, UPDATE, RECREATE):
             continue
         verb = {CREATE: "create", UPDATE: "update", RECREATE: "create again"}[change.action]
         if change.kind == "ksql":
-            if (state is not None and state.name not in (live_sources or {})
-                    and not any(s.description == _STATE_STEP for s in steps)):
-                steps.append(Step(_STATE_STEP, state.ensure, change))
+            if state_missing:  # once, before the first CREATE it records
+                steps.append(Step("create the state stream (what fraudctl applied)",
+                                  state.ensure, change))
+                state_missing = False
             steps.append(Step(f"{verb} {change.name}",
                               _ksql_create(ksql, change, wait_timeout, state), change))
         else:
@@ -101,9 +103,6 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
                               _connector_put(connect, change, wait_timeout, local_files),
                               change))
     return steps
-
-
-_STATE_STEP = "create the state stream (what fraudctl applied)"
 
 
 def _bind(fn, *args):

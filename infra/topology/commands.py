@@ -154,7 +154,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 def _carry_out(plan: Plan, env: Environment, live: LiveState, ksql, connect,
                auto_approve: bool, what: str, question: str, **step_options) -> int:
-    """Confirm, then run every step of the plan; returns the number of steps done."""
+    """Confirm, then run every step of the plan; returns the number of steps done. (Each
+    CREATE is recorded in the state stream; a destroy plan has none.)"""
     confirm(question, auto_approve, what)
     state = StateStore(ksql, env.ksql_prefix) if ksql is not None else None
     steps = build_steps(plan, ksql, connect, live.ksql, state=state,
@@ -175,10 +176,9 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     for change in ordered:
         print(change.describe())
     topics = " and their topics" if args.delete_topics else " (topics are kept)"
-    confirm(f"Destroy {len(plan.changes)} object(s){topics} in '{env.name}'?",
-            args.auto_approve, "destroy")
-    steps = build_steps(plan, ksql, connect, live.ksql, delete_topics=args.delete_topics)
-    done = len(run_steps(steps, env.secrets.mask, print).done)
+    done = _carry_out(plan, env, live, ksql, connect, args.auto_approve, "destroy",
+                      f"Destroy {len(plan.changes)} object(s){topics} in '{env.name}'?",
+                      delete_topics=args.delete_topics)
     print(f"Destroyed: {done} step(s).")
     return 0
 
