@@ -12,6 +12,7 @@ it stops what it started, and only that.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
+from infra.cli_types import non_negative
 from infra.errors import FraudctlError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -98,11 +100,26 @@ def _start_local_stack(stop: ExitStack) -> None:
         stop.callback(lambda: stack.down(log=lambda *_: None))
 
 
-def _source_file(env, env_name: str, data_dir: Path) -> Path:
-    """The file Connect's FileStreamSource tails, as a path on this machine."""
-    configured = str(env.variables.get("files", {}).get("source", ""))
+def _compose_user_key_salt(data_dir: Path) -> None:
+    """The compose stack's user-key salt: FRAUD_USER_KEY_SALT if set, else one made up once and
+    kept in .data/ (the local environment keeps its own in the stack's run directory)."""
+    import secrets
+
+    if os.environ.get("FRAUD_USER_KEY_SALT"):
+        return
+    path = data_dir / "user_key_salt"
+    if not path.is_file():
+        path.write_text(secrets.token_hex(16) + "\n")
+        path.chmod(0o600)
+    os.environ["FRAUD_USER_KEY_SALT"] = path.read_text().strip()
+
+
+def _connect_file(env, env_name: str, data_dir: Path, which: str) -> Path:
+    """A file a Connect FileStreamSource tails (vars.files.<which>), as a path on this
+    machine."""
+    configured = str(env.variables.get("files", {}).get(which, ""))
     if not configured:
-        raise FraudctlError(f"environment '{env_name}' has no vars.files.source")
+        raise FraudctlError(f"environment '{env_name}' has no vars.files.{which}")
     if env_name == "compose" and configured.startswith(COMPOSE_DATA_DIR + "/"):
         return data_dir / "connect" / configured[len(COMPOSE_DATA_DIR) + 1:]
     return Path(configured)
@@ -183,6 +200,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         else:
             steps.run(f"the servers of environment '{env_name}' (not started by the demo)",
                       lambda: None)
+        if env_name == "compose":
+            _compose_user_key_salt(data_dir)
         env = load_environment(project, env_name)
         at = ("--env", env_name, "--project", str(project))
 
@@ -208,12 +227,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sidecar_url = steps.run("start the scoring sidecar",
                                 lambda: _sidecar(env, env_name, models, logs, stop),
                                 log=logs / "sidecar.log")
-        source = _source_file(env, env_name, data_dir)
+        source, labels = (_connect_file(env, env_name, data_dir, which)
+                          for which in ("source", "labels"))
         if interactive:
-            return _live(args, at, data, source, sidecar_url, steps, stop, logs)
+            return _live(args, at, data, (source, labels), sidecar_url, steps, stop, logs)
         from infra.demo_check import run_and_check
 
-        return run_and_check(args, env, data, source, steps)
+        return run_and_check(args, env, data, (source, labels), steps)
     return 0
 
 
@@ -231,16 +251,19 @@ def _stack_logs() -> Path:
     return StackConfig().run_dir
 
 
-def _live(args, at: tuple[str, ...], data: Path, source: Path, sidecar_url: str,
+def _live(args, at: tuple[str, ...], data: Path, files: tuple[Path, Path], sidecar_url: str,
           steps: Steps, stop: ExitStack, logs: Path) -> int:
     """Replay in a loop and show the live view until Ctrl-C."""
+    source, labels = files
     with (logs / "replay.log").open("a") as replay_log:
         replayer = subprocess.Popen(
             [sys.executable, "-m", "infra.cli", "replay", *at, "--data", str(data),
-             "--rate", str(args.rate), "--loop", "--to", "file", "--file", str(source)],
+             "--rate", str(args.rate), "--loop", "--to", "file", "--file", str(source),
+             "--labels-file", str(labels), "--label-delay", str(args.label_delay)],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=replay_log, stdin=subprocess.DEVNULL)
     stop.callback(_terminate, replayer)
-    steps.run(f"replay {data.name} at {args.rate:g}/s into {source} (looping)", lambda: None)
+    steps.run(f"replay {data.name} at {args.rate:g}/s into {source}, labels "
+              f"{args.label_delay:g}s later into {labels} (looping)", lambda: None)
     print(f"\n[{steps.total}/{steps.total}] live view (Ctrl-C stops the demo and what it "
           "started). Promote another model meanwhile to see a second version:\n"
           f"  .venv/bin/fraudctl model promote --model MODEL.onnx --dir {logs.parent / 'models'}",
@@ -261,6 +284,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--rows", type=int, default=20_000, help="synthetic rows to train on")
     demo.add_argument("--epochs", type=int, default=10, help="training epochs")
     demo.add_argument("--rate", type=float, default=500.0, help="replay events per second")
+    demo.add_argument("--label-delay", type=non_negative, default=5.0,
+                      help="seconds between a payment and its label (default 5)")
     demo.add_argument("--rows-to-replay", type=int, default=None,
                       help="replay this many rows, check every count, print a summary and "
                            "exit (the default without a terminal: 2,000)")

@@ -1,5 +1,8 @@
-"""The demo without a terminal: replay a fixed number of rows, wait until every one is scored
-and counted by the monitoring tables, print a summary, and say whether the counts add up.
+"""The demo without a terminal: replay a fixed number of rows (and, a few seconds later, the
+labels of all frauds and a sample of genuine payments), wait until every row is scored and
+counted by the monitoring tables and every label has found its payment, print a summary, and
+say whether the counts add up: the confusion counts ksqlDB reports must equal those computed
+here from the scored records and the labels.
 
 Counts are this run's own: records are told apart by their payment IDs (a fresh range per run)
 and by the topics' offsets when the run began; the monitoring tables are read before and after,
@@ -29,29 +32,40 @@ class Totals:
 
     events: int = 0
     alerts: int = 0
+    accuracy_events: int = 0
+    labelled: int = 0
     tp: int = 0
     fp: int = 0
     fn: int = 0
+    tn: int = 0
     latency_events: int = 0
     buckets: dict[str, int] = field(default_factory=dict)
+
+    COUNTS = ("events", "alerts", "accuracy_events", "labelled", "tp", "fp", "fn", "tn",
+              "latency_events")
 
     @classmethod
     def read(cls, client: KsqlClient, env) -> Totals:
         rate, accuracy, latency = (pull_rows(client, f"SELECT * FROM {env.ksql_name(t)};")
                                    for t in COUNTED_TABLES)
-        return cls(events=sum(r["EVENTS"] for r in rate),
-                   alerts=sum(r["ALERTS"] for r in rate),
-                   tp=sum(r["TP"] for r in accuracy), fp=sum(r["FP"] for r in accuracy),
-                   fn=sum(r["FN"] for r in accuracy),
-                   latency_events=sum(r["EVENTS"] for r in latency),
+
+        def total(rows: list[dict], column: str) -> int:
+            return sum(r[column] or 0 for r in rows)
+
+        return cls(events=total(rate, "EVENTS"), alerts=total(rate, "ALERTS"),
+                   accuracy_events=total(accuracy, "EVENTS"),
+                   labelled=total(accuracy, "LABELLED"), tp=total(accuracy, "TP"),
+                   fp=total(accuracy, "FP"), fn=total(accuracy, "FN"),
+                   tn=total(accuracy, "TN"), latency_events=total(latency, "EVENTS"),
                    buckets=merged_buckets(latency))
 
     def minus(self, before: Totals) -> Totals:
         buckets = {k: v - before.buckets.get(k, 0) for k, v in self.buckets.items()}
-        return Totals(self.events - before.events, self.alerts - before.alerts,
-                      self.tp - before.tp, self.fp - before.fp, self.fn - before.fn,
-                      self.latency_events - before.latency_events,
-                      {k: v for k, v in buckets.items() if v})
+        counts = {name: getattr(self, name) - getattr(before, name) for name in self.COUNTS}
+        return Totals(**counts, buckets={k: v for k, v in buckets.items() if v})
+
+    def confusion(self) -> tuple[int, int, int, int]:
+        return self.tp, self.fp, self.fn, self.tn
 
 
 @dataclass
@@ -62,12 +76,22 @@ class RunRecords:
     duplicates: int = 0
     dead_letters: int = 0
     alerts: set[int] = field(default_factory=set)
+    labels: dict[int, str] = field(default_factory=dict)  # as the labels stream keyed them
+    labels_sent: int = 0
+
+    def confusion(self) -> tuple[int, int, int, int]:
+        """TP, FP, FN, TN of the labelled payments, from the sidecar's own records."""
+        counts = [0, 0, 0, 0]
+        for payment_id, label in self.labels.items():
+            alert = bool(self.scored.get(payment_id, {}).get("IS_ANOMALY"))
+            counts[(0 if alert else 2) + (0 if label == "1" else 1)] += 1
+        return counts[0], counts[1], counts[2], counts[3]
 
 
-def run_and_check(args, env, data: Path, source: Path, steps) -> int:
+def run_and_check(args, env, data: Path, files: tuple[Path, Path], steps) -> int:
     """Steps 5 to 7 of the demo without a terminal; returns the exit code."""
     from infra.kafka import TopicTail
-    from infra.replay import ReplayOptions, file_sender, raw_lines, replay
+    from infra.replay import FileTarget, LabelPolicy, ReplayOptions, payments, replay
 
     rows = args.rows_to_replay or DEFAULT_ROWS
     first_id = int(time.time() * 1000) * 1000  # a range no earlier run used
@@ -76,20 +100,24 @@ def run_and_check(args, env, data: Path, source: Path, steps) -> int:
     client = KsqlClient(env.ksqldb)
     tails = {name: TopicTail(env.bootstrap_servers, topic) for name, topic in (
         ("scored", topics["scored"]), ("dlq", topics["scored"] + ".dlq"),
-        ("alerts", topics["alerts"]))}
+        ("alerts", topics["alerts"]), ("labels", topics["labels"]))}
     try:
         before = steps.run("wait until the pipeline has no earlier records left to count, and "
                            "read the monitoring tables", lambda: _quiet_totals(client, env,
                                                                                args.timeout))
-        options = ReplayOptions(rate=args.rate, limit=rows, start_id=first_id)
+        options = ReplayOptions(rate=args.rate, limit=rows, start_id=first_id,
+                                labels=LabelPolicy(delay=args.label_delay))
+        source, labels_file = files
 
         def send() -> int:
-            write, close = file_sender(source)
-            return replay(raw_lines(data, options), write, options, close)
+            result = replay(payments(data, options), FileTarget(source, labels_file), options)
+            records.labels_sent = result.labels
+            return result.payments
 
-        sent = steps.run(f"replay {rows:,} rows of {data.name} at {args.rate:g}/s into "
-                         f"{source}", send)
         records = RunRecords()
+        sent = steps.run(f"replay {rows:,} rows of {data.name} at {args.rate:g}/s into "
+                         f"{source}, and labels {args.label_delay:g}s later into "
+                         f"{labels_file}", send)
         after = steps.run("wait until every row is scored and counted by the monitoring "
                           "tables", lambda: _wait(client, env, tails, ids, records, before,
                                                   sent, args.timeout))
@@ -138,6 +166,10 @@ def _collect(tails: dict, ids: range, records: RunRecords) -> None:
         key = int.from_bytes(msg.key() or b"", "big", signed=True)
         if key in ids:
             records.alerts.add(key)
+    for msg in tails["labels"].read():
+        key = int.from_bytes(msg.key() or b"", "big", signed=True)
+        if key in ids:
+            records.labels[key] = orjson.loads(msg.value())["LABEL"]
 
 
 def _wait(client: KsqlClient, env, tails: dict, ids: range, records: RunRecords,
@@ -148,15 +180,20 @@ def _wait(client: KsqlClient, env, tails: dict, ids: range, records: RunRecords,
         _collect(tails, ids, records)
         after = Totals.read(client, env).minus(before)
         done = len(records.scored) + records.dead_letters >= sent
-        counted = after.events >= len(records.scored) and after.latency_events >= len(
-            records.scored) and len(records.alerts) >= _anomalies(records)
+        counted = (after.events >= len(records.scored)
+                   and after.latency_events >= len(records.scored)
+                   and after.accuracy_events >= len(records.scored)
+                   and len(records.alerts) >= _anomalies(records)
+                   and len(records.labels) >= records.labels_sent
+                   and after.labelled >= records.labels_sent)
         if done and counted:
             return after
         if time.monotonic() > deadline:
             return after
         if time.monotonic() - last_report > 5:
             print(f"      scored {len(records.scored):,}/{sent:,}, dead letters "
-                  f"{records.dead_letters}, counted by ksqlDB {after.events:,}", flush=True)
+                  f"{records.dead_letters}, counted by ksqlDB {after.events:,}, labels "
+                  f"matched {after.labelled:,}/{records.labels_sent:,}", flush=True)
             last_report = time.monotonic()
         time.sleep(1.0)
 
@@ -184,6 +221,18 @@ def _check(sent: int, wanted: int, records: RunRecords, after: Totals) -> list[s
     if after.alerts != len(records.alerts):
         problems.append(f"the monitoring tables counted {after.alerts} alerts, not "
                         f"{len(records.alerts)}")
+    if after.accuracy_events != scored:
+        problems.append(f"the accuracy table counted {after.accuracy_events:,} events, not "
+                        f"{scored:,}")
+    if len(records.labels) != records.labels_sent:
+        problems.append(f"{records.labels_sent} labels sent, but {len(records.labels)} reached "
+                        "the labels stream")
+    if after.labelled != records.labels_sent:
+        problems.append(f"the accuracy table matched {after.labelled} labels with their "
+                        f"payments, not {records.labels_sent}")
+    if after.confusion() != records.confusion():
+        problems.append(f"the accuracy table's TP/FP/FN/TN are {after.confusion()}, but the "
+                        f"scored records and labels give {records.confusion()}")
     return problems
 
 
@@ -192,12 +241,15 @@ def _summary(sent: int, records: RunRecords, after: Totals) -> str:
     versions = sorted({v.get("MODEL_VERSION", "?") for v in records.scored.values()})
     precision = after.tp / (after.tp + after.fp) if after.tp + after.fp else None
     recall = after.tp / (after.tp + after.fn) if after.tp + after.fn else None
+    share = after.labelled / after.accuracy_events if after.accuracy_events else None
     lines = ["", "Summary", "-------",
              f"rows replayed        {sent:>10,}",
              f"rows scored          {scored:>10,}",
              f"dead-lettered        {records.dead_letters:>10,}",
              f"alerts               {len(records.alerts):>10,}",
              f"alert rate           {len(records.alerts) / scored if scored else 0:>10.4f}",
+             f"labels matched       {after.labelled:>10,}",
+             f"labelled share       {_fmt(share)}",
              f"precision            {_fmt(precision)}",
              f"recall               {_fmt(recall)}",
              f"latency p50 (ms)     {_fmt(latency_percentile(after.buckets, 0.50))}",

@@ -72,8 +72,8 @@ def totals(rows: list[dict[str, Any]], *columns: str) -> dict[str, dict[str, flo
 def render(snap: dict[str, list[dict[str, Any]]], flow: str = "") -> str:
     lines = [time.strftime("fraud monitor  %H:%M:%S  (Ctrl-C to quit)"), flow, ""]
     lines.append(f"{'model':18} {'window':8} {'events':>8} {'alerts':>7} {'rate':>7} "
-                 f"{'score mean':>10} {'max':>8} {'prec':>6} {'recall':>6} {'lat p50':>7} "
-                 f"{'p99':>6}")
+                 f"{'score mean':>10} {'max':>8} {'lab%':>6} {'prec':>6} {'recall':>6} "
+                 f"{'lat p50':>7} {'p99':>6}")
     drift = {(r.get("MODEL_VERSION"), r.get("WINDOWSTART")): r
              for r in snap["monitor_score_drift"]}
     accuracy = {(r.get("MODEL_VERSION"), r.get("WINDOWSTART")): r
@@ -88,7 +88,8 @@ def render(snap: dict[str, list[dict[str, Any]]], flow: str = "") -> str:
             f"{str(row.get('MODEL_VERSION'))[:18]:18} {start:8} {row.get('EVENTS', 0):>8} "
             f"{row.get('ALERTS', 0):>7} {row.get('ALERT_RATE') or 0:>7.4f} "
             f"{d.get('SCORE_MEAN') or 0:>10.4f} {d.get('SCORE_MAX') or 0:>8.3f} "
-            f"{_pct(a.get('PRECISION'))} {_pct(a.get('RECALL'))} "
+            f"{_pct(a.get('LABELLED_SHARE'))} {_pct(a.get('PRECISION'))} "
+            f"{_pct(a.get('RECALL'))} "
             f"{_ms(lat, 0.50):>7} {_ms(lat, 0.99):>6}")
     return "\n".join(lines)
 

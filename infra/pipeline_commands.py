@@ -5,46 +5,64 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from infra.cli_types import non_negative, whole
+from infra.cli_types import non_negative, share, whole
 from infra.errors import FraudctlError, UsageError
 from infra.topology.commands import project_dir
 from infra.topology.environment import load_environment
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from infra.replay import ReplayOptions, file_sender, kafka_sender, raw_lines, replay
+    from infra.replay import FileTarget, KafkaTarget, LabelPolicy, ReplayOptions, payments, replay
 
-    if args.file is not None and args.to != "file":
-        raise UsageError("--file names the file Connect tails, which only --to file writes; "
-                         "add --to file, or leave --file out to send to Kafka")
-    if args.file is not None and not args.file.strip():
-        raise UsageError("--file: empty path; name the file Connect's FileStreamSource tails")
+    for flag in ("file", "labels_file"):
+        value = getattr(args, flag)
+        if value is not None and args.to != "file":
+            raise UsageError(f"--{flag.replace('_', '-')} names a file Connect tails, which "
+                             "only --to file writes; add --to file, or leave it out to send "
+                             "to Kafka")
+        if value is not None and not value.strip():
+            raise UsageError(f"--{flag.replace('_', '-')}: empty path; name the file "
+                             "Connect's FileStreamSource tails")
     data = Path(args.data)
     if not data.is_file():
         raise UsageError(f"--data {data}: no such file")
     env = load_environment(project_dir(args), args.env)
+    policy = None if args.no_labels else LabelPolicy(
+        delay=args.label_delay, fraud_share=args.fraud_label_share,
+        normal_share=args.normal_label_share)
     options = ReplayOptions(rate=args.rate, limit=args.limit, loop=args.loop,
-                            start_id=args.start_id, keep_labels=not args.no_labels)
+                            start_id=args.start_id, labels=policy)
     if args.to == "file":
-        configured = str(env.variables.get("files", {}).get("source", "") or "")
-        if not (args.file or configured).strip():
-            raise UsageError("--to file needs --file PATH or vars.files.source in the "
-                             f"environment file {env.path}")
-        target = Path(args.file or configured)
-        send, flush = file_sender(target)
-        where = f"file {target}"
+        files = env.variables.get("files", {})
+        payments_file = _file_of(args.file, files.get("source"), "--file", "files.source", env)
+        labels_file = None if policy is None else _file_of(
+            args.labels_file, files.get("labels"), "--labels-file", "files.labels", env)
+        target = FileTarget(payments_file, labels_file)
+        where = f"file {payments_file}" + (f", labels to {labels_file}" if labels_file else "")
     else:
         if not env.bootstrap_servers:
             raise FraudctlError(f"environment '{env.name}' has no Kafka bootstrap servers "
                                 "(set BOOTSTRAP_SERVERS or start `fraudctl local up`)")
-        topic = env.variables["topics"]["raw"]
-        send, flush = kafka_sender(env.bootstrap_servers, topic)
-        where = f"topic {topic} on {env.bootstrap_servers}"
+        topics = env.variables["topics"]
+        target = KafkaTarget(env.bootstrap_servers, topics["raw"], topics["labels_raw"])
+        where = f"topic {topics['raw']}" + (f", labels to {topics['labels_raw']}"
+                                            if policy else "") + f" on {env.bootstrap_servers}"
     rate = f"{args.rate:g}/s" if args.rate > 0 else "full speed"
-    print(f"replaying {data} into {where} at {rate}"
-          f"{', looping' if args.loop else ''}")
-    replay(raw_lines(data, options), send, options, flush)
+    labels = "no labels" if policy is None else (
+        f"labels {policy.delay:g}s later for {policy.fraud_share:.0%} of frauds and "
+        f"{policy.normal_share:.0%} of genuine payments")
+    print(f"replaying {data} into {where} at {rate}{', looping' if args.loop else ''}; "
+          f"{labels}")
+    replay(payments(data, options), target, options)
     return 0
+
+
+def _file_of(flag_value: str | None, configured, flag: str, variable: str, env) -> Path:
+    """The file a flag names, else the environment's variable; a usage error if neither."""
+    if not (flag_value or str(configured or "")).strip():
+        raise UsageError(f"--to file needs {flag} PATH or vars.{variable} in the environment "
+                         f"file {env.path}")
+    return Path(flag_value or configured)
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
@@ -72,10 +90,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--loop", action="store_true", help="start over at the end of the file")
     rp.add_argument("--start-id", type=whole(0),
                     help="first ID for Kaggle rows (default: now in ms)")
-    rp.add_argument("--no-labels", action="store_true", help="send CLASS empty (unlabelled)")
+    rp.add_argument("--no-labels", action="store_true",
+                    help="send no labels (payments never carry theirs)")
+    rp.add_argument("--label-delay", type=non_negative, default=10.0,
+                    help="seconds between a payment and its label (default 10)")
+    rp.add_argument("--fraud-label-share", type=share, default=1.0,
+                    help="share of frauds whose label is sent (default 1)")
+    rp.add_argument("--normal-label-share", type=share, default=0.1,
+                    help="share of genuine payments whose label is sent (default 0.1)")
     rp.add_argument("--to", choices=("kafka", "file"), default="kafka",
                     help="the raw topic, or the file Connect's FileStreamSource tails")
-    rp.add_argument("--file", help="with --to file: the path (default: vars.files.source)")
+    rp.add_argument("--file", help="with --to file: the payments file "
+                                   "(default: vars.files.source)")
+    rp.add_argument("--labels-file", help="with --to file: the labels file "
+                                          "(default: vars.files.labels)")
     rp.set_defaults(func=cmd_replay)
     mon = sub.add_parser("monitor", parents=[common], help="live view of the monitoring tables")
     mon.add_argument("--interval", type=non_negative, default=5.0)

@@ -1,28 +1,56 @@
-"""`fraudctl replay`: stream a dataset into `transactions.raw` at a chosen rate.
+"""`fraudctl replay`: stream a dataset into `transactions.raw` at a chosen rate, and its labels
+into `labels.raw` later, as they would arrive in production.
 
 Reads the Kaggle format (`Time,V1..V28,Amount,Class`, adding ID, TS and USER_ID) or the raw
-format (sent as it is) line by line, so files of any size stream without loading them. Targets:
-the raw topic (Kafka producer) or the file the Connect FileStreamSource tails.
+format line by line, so files of any size stream without loading them. Payments go out without
+their label (CLASS empty: nobody knows at payment time); a `LabelPolicy` decides which payments
+get a label (all frauds and a sample of genuine ones by default) and sends each one `delay`
+seconds after its payment. Targets: the topics (Kafka producer) or the files the Connect
+FileStreamSources tail.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import random
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from infra.errors import FraudctlError
-from udf_server.contract import KAGGLE_COLUMNS, RAW_COLUMNS
+from udf_server.contract import KAGGLE_COLUMNS, RAW_COLUMNS, label_line
 
 USERS = ("Kai", "Hans", "Flo", "Dirk", "Ana", "Mia", "Lea", "Tom", "Ida", "Max", "Eva", "Jan")
+
+
+@dataclass
+class LabelPolicy:
+    """Which payments get a label, and how long after the payment it arrives."""
+
+    delay: float = 10.0  # seconds after the payment
+    fraud_share: float = 1.0  # share of frauds labelled (chargebacks: nearly all)
+    normal_share: float = 0.1  # share of genuine payments labelled (reviews, confirmations)
+    source: str = "replay"
+    seed: int = 7  # the same file and policy label the same payments
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def picks(self, label: str) -> bool:
+        """Whether this payment's label is sent (a draw per labelled payment)."""
+        if label == "1":
+            return self._rng.random() < self.fraud_share
+        if label == "0":
+            return self._rng.random() < self.normal_share
+        return False
 
 
 @dataclass
@@ -31,24 +59,41 @@ class ReplayOptions:
     limit: int | None = None
     loop: bool = False
     start_id: int | None = None
-    keep_labels: bool = True
+    labels: LabelPolicy | None = None  # None: no labels are sent
 
 
-def raw_lines(path: Path, options: ReplayOptions) -> Iterator[str]:
-    """Raw-format lines from a Kaggle or raw file; loops over the file with `loop`."""
+@dataclass(frozen=True)
+class Payment:
+    """One replayed row: its ID, its raw line (CLASS empty) and the label the file gave it."""
+
+    payment_id: int
+    line: str
+    label: str  # "0", "1", or "" when the file has none
+
+
+class Target(Protocol):
+    """Where payments and labels go."""
+
+    def payment(self, line: str) -> None: ...
+    def label(self, line: str) -> None: ...
+    def flush(self) -> None: ...
+
+
+def payments(path: Path, options: ReplayOptions) -> Iterator[Payment]:
+    """Payments from a Kaggle or raw file; loops over the file with `loop`."""
     next_id = options.start_id if options.start_id is not None else int(time.time() * 1000)
     while True:
         produced = 0
         with path.open(newline="") as fh:
-            for number, line in _records(path, fh, options, next_id):
-                next_id = number + 1
+            for payment in _records(path, fh, next_id):
+                next_id = payment.payment_id + 1
                 produced += 1
-                yield line
+                yield payment
         if not options.loop or produced == 0:
             return
 
 
-def _records(path: Path, fh: TextIO, options: ReplayOptions, first_id: int):
+def _records(path: Path, fh: TextIO, first_id: int) -> Iterator[Payment]:
     reader = csv.reader(fh)
     header = next(reader, None)
     if header is None:
@@ -75,19 +120,20 @@ def _records(path: Path, fh: TextIO, options: ReplayOptions, first_id: int):
             raise FraudctlError(f"{path} line {line_number}: {len(row)} fields, expected "
                                 f"{expected}")
         _check_numbers(path, line_number, row, names, numeric)
+        label = row[-1].strip()
         if kaggle:
-            label = row[-1].strip() if options.keep_labels else ""
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             user = USERS[row_id % len(USERS)]
-            line = f'{row_id},"{now}","{user}",{",".join(row[:-1])},' + (
-                f'"{label}"' if label else "")
+            line = f'{row_id},"{_now_iso()}","{user}",{",".join(row[:-1])},'
         else:
-            if not options.keep_labels:
-                row[-1] = ""
             row_id = int(row[0]) if row[0].strip().lstrip("-").isdigit() else row_id
+            row[-1] = ""
             line = ",".join(_quote_raw(i, v) for i, v in enumerate(row))
-        yield row_id, line
+        yield Payment(row_id, line, label)
         row_id += 1
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _check_numbers(path: Path, line_number: int, row: list[str], names, numeric) -> None:
@@ -129,74 +175,154 @@ class Pacer:
             time.sleep(delay)
 
 
-def replay(lines: Iterator[str], send: Callable[[str], None], options: ReplayOptions,
-           flush: Callable[[], None], progress: TextIO = sys.stderr) -> int:
-    """Send lines at the rate, show progress each second, stop on SIGINT; returns the count."""
+@dataclass
+class ReplayResult:
+    payments: int = 0
+    labels: int = 0  # labels sent
+    labels_unsent: int = 0  # labels still waiting for their time when the replay was stopped
+    frauds_labelled: int = 0
+
+
+class _LabelQueue:
+    """Labels waiting for their time (one delay for all, so first in is first due)."""
+
+    def __init__(self, policy: LabelPolicy, send: Callable[[str], None],
+                 result: ReplayResult) -> None:
+        self.policy, self.send, self.result = policy, send, result
+        self.waiting: deque[tuple[float, int, str]] = deque()
+
+    def add(self, payment: Payment) -> None:
+        if self.policy.picks(payment.label):
+            self.waiting.append((time.monotonic() + self.policy.delay, payment.payment_id,
+                                 payment.label))
+
+    def send_due(self) -> None:
+        now = time.monotonic()
+        while self.waiting and self.waiting[0][0] <= now:
+            _, payment_id, label = self.waiting.popleft()
+            self.send(label_line(payment_id, label, _now_iso(), self.policy.source))
+            self.result.labels += 1
+            self.result.frauds_labelled += label == "1"
+
+
+def replay(rows: Iterable[Payment], target: Target, options: ReplayOptions,
+           progress: TextIO = sys.stderr) -> ReplayResult:
+    """Send payments at the rate and their labels after the policy's delay, show progress each
+    second, stop on SIGINT (labels not yet due are then counted, not sent)."""
     stop = {"now": False}
     previous = signal.signal(signal.SIGINT, lambda *_: stop.update(now=True))
     pacer = Pacer(options.rate)
-    sent, last_report, last_sent = 0, time.monotonic(), 0
+    result = ReplayResult()
+    labels = _LabelQueue(options.labels, target.label, result) if options.labels else None
+    last_report, last_sent = time.monotonic(), 0
+
+    def report(now: float) -> None:
+        nonlocal last_report, last_sent
+        rate = (result.payments - last_sent) / (now - last_report)
+        total = f"/{options.limit:,}" if options.limit else ""
+        waiting = (f", labels sent {result.labels:,} ({len(labels.waiting):,} waiting)"
+                   if labels else "")
+        progress.write(f"\rreplayed {result.payments:,}{total} lines ({rate:,.0f}/s){waiting}   ")
+        progress.flush()
+        last_report, last_sent = now, result.payments
+
     try:
-        for line in lines:
-            if stop["now"] or (options.limit is not None and sent >= options.limit):
+        for payment in rows:
+            if stop["now"] or (options.limit is not None and result.payments >= options.limit):
                 break
-            pacer.wait(sent)
-            send(line)
-            sent += 1
-            now = time.monotonic()
-            if now - last_report >= 1.0:
-                rate = (sent - last_sent) / (now - last_report)
-                total = f"/{options.limit:,}" if options.limit else ""
-                progress.write(f"\rreplayed {sent:,}{total} lines ({rate:,.0f}/s)   ")
-                progress.flush()
-                last_report, last_sent = now, sent
+            pacer.wait(result.payments)
+            target.payment(payment.line)
+            result.payments += 1
+            if labels:
+                labels.add(payment)
+                labels.send_due()
+            if time.monotonic() - last_report >= 1.0:
+                report(time.monotonic())
+        while labels and labels.waiting and not stop["now"]:
+            time.sleep(min(0.2, max(0.0, labels.waiting[0][0] - time.monotonic())))
+            labels.send_due()
+            if time.monotonic() - last_report >= 1.0:
+                report(time.monotonic())
     finally:
-        flush()
+        target.flush()
         signal.signal(signal.SIGINT, previous)
-    progress.write(f"\rreplayed {sent:,} lines in {time.monotonic() - pacer.start:.1f}s"
+    result.labels_unsent = len(labels.waiting) if labels else 0
+    label_text = ""
+    if labels:
+        label_text = f", {result.labels:,} labels ({result.frauds_labelled:,} frauds)"
+        if result.labels_unsent:
+            label_text += f", {result.labels_unsent:,} labels not sent"
+    progress.write(f"\rreplayed {result.payments:,} lines{label_text} in "
+                   f"{time.monotonic() - pacer.start:.1f}s"
                    f"{' (interrupted)' if stop['now'] else ''}\n")
-    return sent
+    return result
 
 
-def kafka_sender(bootstrap: str, topic: str,
-                 connect_timeout: float = 10.0) -> tuple[Callable[[str], None], Callable[[], None]]:
-    """Send lines to `topic`; the cluster is asked first, so an unreachable broker is one clear
-    error within `connect_timeout` seconds (librdkafka's own retry lines are kept quiet)."""
-    from confluent_kafka import KafkaException, Producer
+class KafkaTarget:
+    """Payments and labels to their topics; the cluster is asked first, so an unreachable
+    broker is one clear error within `connect_timeout` seconds (librdkafka's own retry lines
+    are kept quiet)."""
 
-    from infra.kafka import QUIET_LOGGER
-    errors: list[str] = []
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 10,
-                         "enable.idempotence": True, "logger": QUIET_LOGGER,
-                         "on_delivery": lambda err, _m: errors.append(str(err)) if err else None})
-    try:
-        producer.list_topics(timeout=connect_timeout)
-    except KafkaException as exc:
-        raise FraudctlError(f"Kafka at {bootstrap} did not answer within {connect_timeout:.0f}s "
-                            f"({exc.args[0].str() if exc.args else exc}); is the broker "
-                            "running (`fraudctl local status`) and BOOTSTRAP_SERVERS right?"
-                            ) from None
+    def __init__(self, bootstrap: str, payments_topic: str, labels_topic: str,
+                 connect_timeout: float = 10.0) -> None:
+        from confluent_kafka import KafkaException, Producer
 
-    def send(line: str) -> None:
+        from infra.kafka import QUIET_LOGGER
+        self.errors: list[str] = []
+        self.topics = (payments_topic, labels_topic)
+        self.producer = Producer({
+            "bootstrap.servers": bootstrap, "linger.ms": 10, "enable.idempotence": True,
+            "logger": QUIET_LOGGER,
+            "on_delivery": lambda err, _m: self.errors.append(str(err)) if err else None})
+        try:
+            self.producer.list_topics(timeout=connect_timeout)
+        except KafkaException as exc:
+            raise FraudctlError(
+                f"Kafka at {bootstrap} did not answer within {connect_timeout:.0f}s "
+                f"({exc.args[0].str() if exc.args else exc}); is the broker running "
+                "(`fraudctl local status`) and BOOTSTRAP_SERVERS right?") from None
+
+    def _send(self, topic: str, line: str) -> None:
         while True:
             try:
-                producer.produce(topic, value=line.encode())
+                self.producer.produce(topic, value=line.encode())
                 break
             except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+                self.producer.poll(0.1)
+        self.producer.poll(0)
 
-    def flush() -> None:
-        remaining = producer.flush(60)
-        if remaining or errors:
+    def payment(self, line: str) -> None:
+        self._send(self.topics[0], line)
+
+    def label(self, line: str) -> None:
+        self._send(self.topics[1], line)
+
+    def flush(self) -> None:
+        remaining = self.producer.flush(60)
+        if remaining or self.errors:
             raise FraudctlError(f"{remaining} line(s) not acknowledged by Kafka "
-                                f"({errors[0] if errors else 'flush timed out'})")
-
-    return send, flush
+                                f"({self.errors[0] if self.errors else 'flush timed out'})")
 
 
-def file_sender(path: Path) -> tuple[Callable[[str], None], Callable[[], None]]:
-    """Append lines to the file a FileStreamSource tails (each line flushed for the tailer)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = path.open("a", buffering=1)
-    return (lambda line: fh.write(line + "\n")), fh.close
+class FileTarget:
+    """Append to the files the FileStreamSources tail (each line flushed for the tailer)."""
+
+    def __init__(self, payments_file: Path, labels_file: Path | None) -> None:
+        self.files = []
+        for path in (payments_file, labels_file):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.files.append(path.open("a", buffering=1))
+        self.paths = (payments_file, labels_file)
+
+    def payment(self, line: str) -> None:
+        self.files[0].write(line + "\n")
+
+    def label(self, line: str) -> None:
+        if len(self.files) < 2:
+            raise FraudctlError("labels are on, but no labels file was given")
+        self.files[1].write(line + "\n")
+
+    def flush(self) -> None:
+        for fh in self.files:
+            fh.close()

@@ -2,10 +2,10 @@
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.alerts'), retention=true) }} AS SELECT
   ID,
+  USER_KEY,
   USER_MASKED,
   TS,
   AMOUNT,
-  CLASS,
   SCORE,
   THRESHOLD,
   MODEL_VERSION,

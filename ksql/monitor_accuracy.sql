@@ -1,19 +1,13 @@
--- Monitoring: confusion matrix, precision and recall per model version and window, from the
--- events that carry a label (CLASS '0' or '1').
+-- Monitoring: accuracy from labels as they arrive, per model version and window of payment
+-- time. EVENTS counts scored payments, LABELLED the labels that found their payment so far
+-- (LABELLED_SHARE = LABELLED / EVENTS), TP/FP/FN/TN the confusion counts among them. Windows
+-- stay open for windows.label_join, so a chargeback weeks later still lands in its window.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+{%- from 'ksql/macros/accuracy.sql' import accuracy_columns %}
 CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   MODEL_VERSION,
-  COUNT(*) AS LABELLED,
-  SUM(CASE WHEN IS_ANOMALY AND CLASS = '1' THEN 1 ELSE 0 END) AS TP,
-  SUM(CASE WHEN IS_ANOMALY AND CLASS = '0' THEN 1 ELSE 0 END) AS FP,
-  SUM(CASE WHEN NOT IS_ANOMALY AND CLASS = '1' THEN 1 ELSE 0 END) AS FN,
-  SUM(CASE WHEN NOT IS_ANOMALY AND CLASS = '0' THEN 1 ELSE 0 END) AS TN,
-  CAST(SUM(CASE WHEN IS_ANOMALY AND CLASS = '1' THEN 1 ELSE 0 END) AS DOUBLE)
-    / NULLIF(SUM(CASE WHEN IS_ANOMALY THEN 1 ELSE 0 END), 0) AS `PRECISION`,
-  CAST(SUM(CASE WHEN IS_ANOMALY AND CLASS = '1' THEN 1 ELSE 0 END) AS DOUBLE)
-    / NULLIF(SUM(CASE WHEN CLASS = '1' THEN 1 ELSE 0 END), 0) AS RECALL
-FROM {{ ref('transactions_scored') }}
-WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
-WHERE CLASS = '0' OR CLASS = '1'
+{{ accuracy_columns() }}
+FROM {{ ref('accuracy_events') }}
+WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }}, RETENTION {{ var("windows.label_retention") }}, GRACE PERIOD {{ var("windows.label_join") }})
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

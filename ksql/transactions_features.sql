@@ -1,13 +1,17 @@
--- Step 2: preprocessing. Drops incomplete or invalid rows, masks the user, keys by ID and
--- builds FEATURES in the model's order: TIME, V1..V28, AMOUNT (contract: transactions.features).
+-- Step 2: preprocessing. Drops incomplete or invalid rows, keys by ID and builds FEATURES in the
+-- model's order: TIME, V1..V28, AMOUNT (contract: transactions.features). USER_KEY is a stable
+-- pseudonym of the user (MD5 of a secret salt and the user ID: one key per user, unreadable
+-- without the salt); USER_MASKED is for display only, as different users may share a mask.
+-- The label (CLASS) stays out: labels arrive later on their own topic (transactions_labels).
 -- Rows the DELIMITED format cannot read at all go to ksqlDB's processing log.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.features'), retention=true) }} AS SELECT
   ID,
+  CASE WHEN USER_ID IS NULL THEN CAST(NULL AS VARCHAR)
+    ELSE MD5(CONCAT('{{ secret("FRAUD_USER_KEY_SALT") }}', USER_ID)) END AS USER_KEY,
   MASK_KEEP_RIGHT(USER_ID, {{ var("mask_keep_chars") }}) AS USER_MASKED,
   TS,
   AMOUNT,
-  CASE WHEN CLASS = '0' OR CLASS = '1' THEN CLASS ELSE CAST(NULL AS VARCHAR) END AS CLASS,
   ARRAY[`TIME`,{% for i in range(1, 29) %} V{{ i }},{% endfor %} AMOUNT] AS FEATURES
 FROM {{ ref('transactions_raw') }}
 WHERE ID IS NOT NULL

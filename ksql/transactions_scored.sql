@@ -2,10 +2,10 @@
 -- reads the features stream, so that stream comes first: {{ depends_on('transactions_features') }}
 CREATE STREAM {{ this }} (
   ID BIGINT KEY,
+  USER_KEY VARCHAR,
   USER_MASKED VARCHAR,
   TS VARCHAR,
   AMOUNT DOUBLE,
-  CLASS VARCHAR,
   SCORE DOUBLE,
   THRESHOLD DOUBLE,
   IS_ANOMALY BOOLEAN,

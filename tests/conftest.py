@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from stack_fixture import (
     from_environment,
     start_local_stack,
 )
+
+#: the user-key salt the features stream needs (a secret; environments other than `local` read it
+#: from the process environment, and so do the `fraudctl` processes tests start)
+os.environ.setdefault("FRAUD_USER_KEY_SALT", "test-suite-salt")
 
 
 def _compose(tmp: Path) -> Iterator[Endpoints]:

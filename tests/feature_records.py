@@ -25,9 +25,10 @@ def feature_rows(n: int, seed: int = 0) -> np.ndarray:
     return rows
 
 
-def feature_record(row_id: int, features, user: str = "d41d8cd98f00", label: str | None = "0",
+def feature_record(row_id: int, features, user: str = "Xxi",
+                   user_key: str | None = "d41d8cd98f00b204e9800998ecf8427e",
                    ts: str = "2018-12-18T12:00:00Z") -> tuple[bytes, bytes]:
-    value = {"USER_MASKED": user, "TS": ts, "AMOUNT": float(features[29]), "CLASS": label,
+    value = {"USER_KEY": user_key, "USER_MASKED": user, "TS": ts, "AMOUNT": float(features[29]),
              "FEATURES": [float(x) for x in features]}
     return encode_bigint_key(row_id), orjson.dumps(value)
 

@@ -90,8 +90,9 @@ def _feature_values(n: int, seed: int = 0) -> list[bytes]:
 
     frame = synthesize(min(n, 50_000), 0.01, seed=seed)
     rows = frame[["Time", *[f"V{i}" for i in range(1, 29)], "Amount"]].to_numpy()
-    values = [orjson.dumps({"USER_MASKED": "Xxi", "TS": "2018-12-18T12:00:00Z",
-                            "AMOUNT": float(r[29]), "CLASS": "0",
+    values = [orjson.dumps({"USER_KEY": "d41d8cd98f00b204e9800998ecf8427e",
+                            "USER_MASKED": "Xxi", "TS": "2018-12-18T12:00:00Z",
+                            "AMOUNT": float(r[29]),
                             "FEATURES": [float(x) for x in r]}) for r in rows]
     return [values[i % len(values)] for i in range(n)]
 

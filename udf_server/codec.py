@@ -18,10 +18,10 @@ import orjson
 
 from udf_server.contract import (
     F_AMOUNT,
-    F_CLASS,
     F_FEATURES,
     F_TS,
     F_USER,
+    F_USER_KEY,
     FEATURE_COUNT,
     S_IS_ANOMALY,
     S_SCORE,
@@ -95,12 +95,11 @@ def decode(value: bytes | None, max_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> De
                         f"{F_FEATURES} has {len(features)} values, expected {FEATURE_COUNT}")
     if not strict or not _NUMBER_TYPES.issuperset(map(type, features)):
         _check_features(features)
-    user, ts, amount, label = obj.get(F_USER), obj.get(F_TS), obj.get(F_AMOUNT), obj.get(F_CLASS)
+    key, user, ts, amount = obj.get(F_USER_KEY), obj.get(F_USER), obj.get(F_TS), obj.get(F_AMOUNT)
     if (type(amount) not in _AMOUNT_TYPES or type(user) not in _TEXT_TYPES
-            or type(ts) not in _TEXT_TYPES or type(label) not in _TEXT_TYPES
-            or label not in _LABELS):
+            or type(ts) not in _TEXT_TYPES or type(key) not in _TEXT_TYPES):
         _check_passthrough(obj)  # names the field
-    return Decoded(features, {F_USER: user, F_TS: ts, F_AMOUNT: amount, F_CLASS: label})
+    return Decoded(features, {F_USER_KEY: key, F_USER: user, F_TS: ts, F_AMOUNT: amount})
 
 
 _NUMBER_TYPES = frozenset({float, int})
@@ -139,20 +138,16 @@ def _lenient_parse(value: bytes, strict_error: Exception) -> Any:
 
 _AMOUNT_TYPES = frozenset({float, int, type(None)})
 _TEXT_TYPES = frozenset({str, int, type(None)})
-_LABELS = frozenset({0, 1, "0", "1", "", None})
 
 
 def _check_passthrough(obj: dict[str, Any]) -> None:
     amount = obj.get(F_AMOUNT)
     if type(amount) not in _AMOUNT_TYPES:
         raise BadRecord(WRONG_TYPE, f"{F_AMOUNT} is {type(amount).__name__}, expected number")
-    for name in (F_USER, F_TS):
+    for name in (F_USER_KEY, F_USER, F_TS):
         v = obj.get(name)
         if type(v) not in _TEXT_TYPES:
             raise BadRecord(WRONG_TYPE, f"{name} is {type(v).__name__}, expected string")
-    label = obj.get(F_CLASS)
-    if type(label) is bool or type(label) in (list, dict) or label not in _LABELS:
-        raise BadRecord(WRONG_TYPE, f"{F_CLASS} is {label!r}, expected 0, 1 or null")
 
 
 def to_matrix(rows: list[list[float]]) -> np.ndarray:

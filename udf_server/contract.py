@@ -15,16 +15,18 @@ FEATURE_COUNT = len(FEATURE_NAMES)
 
 #: transactions.raw: one CSV line per payment, no header
 RAW_COLUMNS: tuple[str, ...] = ("ID", "TS", "USER_ID", "TIME", *V_COLUMNS, "AMOUNT", "CLASS")
+#: labels.raw: one CSV line per label, no header; LABEL "1" fraud, "0" genuine
+LABEL_COLUMNS: tuple[str, ...] = ("ID", "LABEL", "LABELLED_AT", "SOURCE")
 #: the Kaggle training file's header (lower/upper case as in the original)
 KAGGLE_COLUMNS: tuple[str, ...] = ("Time", *V_COLUMNS, "Amount", "Class")
 
 # transactions.features value fields (ksqlDB upper-cases unquoted identifiers)
 F_FEATURES = "FEATURES"
-F_USER = "USER_MASKED"
+F_USER_KEY = "USER_KEY"  # a salted hash of the user ID: one per user, for grouping
+F_USER = "USER_MASKED"  # for display only: different users may share a mask
 F_TS = "TS"
 F_AMOUNT = "AMOUNT"
-F_CLASS = "CLASS"
-PASS_THROUGH_FIELDS = (F_USER, F_TS, F_AMOUNT, F_CLASS)
+PASS_THROUGH_FIELDS = (F_USER_KEY, F_USER, F_TS, F_AMOUNT)
 
 # transactions.scored value fields added by the sidecar
 S_SCORE = "SCORE"
@@ -36,6 +38,11 @@ S_SHADOW_SCORE = "SHADOW_SCORE"
 S_SHADOW_MODEL_VERSION = "SHADOW_MODEL_VERSION"
 
 _BIGINT = struct.Struct(">q")
+
+
+def label_line(payment_id: int, label: str, labelled_at: str, source: str) -> str:
+    """One labels.raw line (strings quoted, as in the raw payment lines)."""
+    return f'{payment_id},"{label}","{labelled_at}","{source}"'
 
 
 def encode_bigint_key(value: int) -> bytes:

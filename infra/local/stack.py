@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import socket
@@ -180,6 +181,20 @@ class LocalStack:
         except json.JSONDecodeError as exc:
             raise FraudctlError(f"{self.state_file} is not valid JSON ({exc}); "
                                 "remove it after checking no stack is running") from None
+
+    def generated_secrets(self) -> dict[str, str]:
+        """Secrets of the local environment, made up once and kept in the run directory
+        (`local reset` forgets them): FRAUD_USER_KEY_SALT, the salt of the user pseudonym."""
+        path = self.run_dir / "secrets.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            pass
+        made = {"FRAUD_USER_KEY_SALT": secrets.token_hex(16)}
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(made) + "\n")
+        path.chmod(0o600)
+        return made
 
     def _write_state(self, pids: dict[str, int]) -> None:
         state = {"pids": pids, **self.endpoints(ksqldb="ksqldb" in pids), "config": {

@@ -157,7 +157,7 @@ def _carry_out(plan: Plan, env: Environment, live: LiveState, ksql, connect,
     """Confirm, then run every step of the plan; returns the number of steps done. (Each
     CREATE is recorded in the state stream; a destroy plan has none.)"""
     confirm(question, auto_approve, what)
-    state = StateStore(ksql, env.ksql_prefix) if ksql is not None else None
+    state = StateStore(ksql, env.ksql_prefix, env.secrets.mask) if ksql is not None else None
     steps = build_steps(plan, ksql, connect, live.ksql, state=state,
                         local_files=env.local_stack, **step_options)
     return len(run_steps(steps, env.secrets.mask, print).done)

@@ -29,6 +29,8 @@ class EnvironmentError_(FraudctlError):
 
 
 MIN_SECRET_LENGTH = 6
+#: secrets a `local_stack` environment makes up for itself when the process environment lacks them
+LOCAL_SECRETS = frozenset({"FRAUD_USER_KEY_SALT"})
 
 
 class Secrets:
@@ -78,6 +80,7 @@ class Environment:
     secrets: Secrets = field(default_factory=Secrets)
     skipped: dict[str, str] = field(default_factory=dict)  # server kind -> why it is absent
     local_stack: bool = False  # the servers are `fraudctl local`'s processes on this machine
+    environ: dict[str, str] = field(default_factory=dict)  # where `secret()` looks values up
 
     @property
     def ksql_prefix(self) -> str:
@@ -125,7 +128,11 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
     env = Environment(name=name, path=path, prefix=prefix, variables=raw.get("vars") or {},
                       ksqldb=None, connect=None, bootstrap_servers=None, secrets=secrets,
                       local_stack=bool(servers.get("local_stack")))
-    if servers.get("local_stack") and discover_local:
+    if env.local_stack and not set(environ) >= LOCAL_SECRETS:
+        for name, value in _local_secrets().items():
+            environ.setdefault(name, value)
+    env.environ = environ
+    if env.local_stack and discover_local:
         _discover_local(env, servers)
     env.bootstrap_servers = environ.get("BOOTSTRAP_SERVERS") or (
         servers.get("kafka") or {}).get("bootstrap_servers") or env.bootstrap_servers
@@ -190,6 +197,14 @@ def _server(path: Path, kind: str, servers: dict, override: str | None,
                       basic_auth=(auth["username"], auth["password"]) if auth else None,
                       ca_bundle=spec.get("ca_bundle"), client_cert=spec.get("client_cert"),
                       client_key=spec.get("client_key"))
+
+
+def _local_secrets() -> dict[str, str]:
+    """Secrets the local stack makes up for itself (a user-key salt), where the process
+    environment does not set them: the local stack needs no setup."""
+    from infra.local import LocalStack
+
+    return LocalStack().generated_secrets()
 
 
 def _discover_local(env: Environment, servers: dict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from infra.connect_client import connector_failure
@@ -154,7 +155,9 @@ def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
     current = live.ksql.get(spec.name)
     if current is None:
         return Change("ksql", spec.name, CREATE, "", spec.logical, statement=spec.text.strip())
-    action, why = _classify(desired, current, live.applied.get(spec.name))
+    shown = ksql_statement.parse(env.secrets.mask(spec.text))
+    action, why = _classify(desired, shown, current, live.applied.get(spec.name),
+                            env.secrets.mask)
     warnings = [f"query {qid} is not running: {states}"
                 for qid, states in current.not_running.items()]
     if action == UNCHANGED:
@@ -167,12 +170,14 @@ def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
                   warnings=warnings)
 
 
-def _classify(desired: ksql_statement.Statement, current: LiveSource,
-              record: AppliedRecord | None) -> tuple[str, str]:
+def _classify(desired: ksql_statement.Statement, shown: ksql_statement.Statement,
+              current: LiveSource, record: AppliedRecord | None,
+              mask: Callable[[str], str] = lambda text: text) -> tuple[str, str]:
     """What to do with an object that exists: judged against what fraudctl applied (our text
     against our text), or, where there is no record or the object was changed by hand,
-    against the server's statement."""
-    server = _parse_or_none(current.statement)
+    against the server's statement. Texts are compared with secrets masked (as the state
+    stream records them; `shown` is `desired` masked); the checksum alone sees the real text."""
+    server = _parse_or_none(mask(current.statement))
     if record is not None:
         recorded_server = _parse_or_none(record.server_statement)
         untouched = (server is not None and recorded_server is not None
@@ -181,16 +186,16 @@ def _classify(desired: ksql_statement.Statement, current: LiveSource,
         if untouched and applied is not None:
             if record.checksum == checksum(desired):
                 return UNCHANGED, ""
-            return ksql_statement.change_class(desired, applied)
+            return ksql_statement.change_class(shown, applied)
         if server is None:
             return RECREATE, "the server's statement could not be read"
-        action, why = ksql_statement.change_class(desired, server)
+        action, why = ksql_statement.change_class(shown, server)
         return action, f"changed on the server since fraudctl applied it; {why}"
     if server is None:
         return RECREATE, "the server's statement could not be read"
-    if ksql_statement.same_definition(desired, server):
+    if ksql_statement.same_definition(shown, server):
         return UNCHANGED, ""
-    action, why = ksql_statement.change_class(desired, server)
+    action, why = ksql_statement.change_class(shown, server)
     return action, f"not applied by fraudctl (no record in {STATE_OBJECT}); {why}"
 
 

@@ -12,7 +12,6 @@ Jinja2 runs with StrictUndefined: anything unknown is an error naming the file a
 from __future__ import annotations
 
 import json
-import os
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -141,11 +140,12 @@ def _render_one(project: Path, jinja_env: jinja2.Environment, env: Environment, 
         return value
 
     def secret(name: str) -> str:
-        if name not in os.environ:
+        if name not in env.environ:
             raise _Abort(_template_line(template_name, jinja_env),
-                         f"secret '{name}' is not set in the process environment")
+                         f"secret '{name}' is not set in the process environment (export "
+                         f"{name}=...; see docs/OPERATIONS.md, 'Environments and secrets')")
         try:
-            return env.secrets.add(os.environ[name], f"secret '{name}'")
+            return env.secrets.add(env.environ[name], f"secret '{name}'")
         except FraudctlError as exc:
             raise _Abort(_template_line(template_name, jinja_env), str(exc)) from None
 

@@ -12,6 +12,9 @@ Instead, every CREATE that `apply` runs is recorded in a stream of the environme
 - SERVER_STATEMENT: the statement as the server reported it right after (a later difference
   between it and what the server reports then means someone changed the object by hand).
 
+Both texts are recorded with secrets masked (`***`); the checksum is taken over the real text,
+so a changed secret still counts as a change. Compare masked with masked.
+
 Every operator of the cluster reads the same records (a pull query on the stream reads its topic
 up to the end), as Confluent's ksql-migrations does with its migration stream. A record of an
 object that no longer exists on the server is ignored (the object is simply created again).
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from infra.topology import ksql_statement
@@ -51,8 +55,10 @@ class AppliedRecord:
 class StateStore:
     """The state stream of one environment on one ksqlDB server."""
 
-    def __init__(self, client, ksql_prefix: str) -> None:
+    def __init__(self, client, ksql_prefix: str,
+                 mask: Callable[[str], str] = lambda text: text) -> None:
         self.client = client
+        self.mask = mask
         self.name = ksql_prefix + STATE_OBJECT
         self.topic = ksql_prefix.lower() + STATE_OBJECT.lower()
 
@@ -86,5 +92,5 @@ class StateStore:
         digest = checksum(ksql_statement.parse(statement))
         self.client.execute(
             f"INSERT INTO {self.name} (OBJECT, CHECKSUM, STATEMENT, SERVER_STATEMENT, APPLIED_AT)"
-            f" VALUES ({_literal(name)}, {_literal(digest)}, {_literal(statement)}, "
-            f"{_literal(server_statement)}, {int(time.time() * 1000)});")
+            f" VALUES ({_literal(name)}, {_literal(digest)}, {_literal(self.mask(statement))}, "
+            f"{_literal(self.mask(server_statement))}, {int(time.time() * 1000)});")

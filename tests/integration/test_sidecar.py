@@ -67,7 +67,7 @@ def test_every_record_scored_once_with_onnxruntime_score_and_key(stack, topics, 
     expected = dict(zip(keys, _direct_scores(model, rows), strict=True))
     for msg in out:
         value = orjson.loads(msg.value())
-        assert set(value) == {"USER_MASKED", "TS", "AMOUNT", "CLASS", "SCORE", "THRESHOLD",
+        assert set(value) == {"USER_KEY", "USER_MASKED", "TS", "AMOUNT", "SCORE", "THRESHOLD",
                               "IS_ANOMALY", "MODEL_VERSION", "SCORED_AT"}
         assert value["SCORE"] == pytest.approx(float(expected[msg.key()]), rel=1e-6, abs=1e-6)
         assert value["IS_ANOMALY"] == (value["SCORE"] > value["THRESHOLD"])

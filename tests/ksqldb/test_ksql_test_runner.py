@@ -7,6 +7,7 @@ Expected values follow the contract and ksqlDB's documented functions (MASK_KEEP
 -> X, lower -> x, digit -> n, other -> -; the last N characters kept).
 """
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -36,12 +37,17 @@ def mask_keep_right(text: str, keep: int) -> str:
     return "".join(mask(c) for c in text[:-keep]) + text[-keep:]
 
 
+SALT = "runner-salt-1"
+
+
 def _expected_features(line: str) -> dict:
+    """What the contract says the features stream writes for one raw line: the user's key is
+    the MD5 of salt and user ID (hex), the label is not carried."""
     fields = next(iter(__import__("csv").reader([line])))
-    label = fields[-1] or None
     return {"topic": "transactions.features", "key": int(fields[0]), "value": {
+        "USER_KEY": hashlib.md5((SALT + fields[2]).encode()).hexdigest(),
         "USER_MASKED": mask_keep_right(fields[2], 2), "TS": fields[1],
-        "AMOUNT": float(fields[32]), "CLASS": label,
+        "AMOUNT": float(fields[32]),
         "FEATURES": [float(x) for x in fields[3:33]]}, "timestamp": 0}
 
 
@@ -63,7 +69,8 @@ def _runner_command(folder: Path) -> list[str]:
 @pytest.mark.ksqldb
 def test_features_stream_in_ksql_test_runner(tmp_path):
     command = _runner_command(tmp_path)
-    env = load_environment(REPO, "compose", environ={}, discover_local=False)
+    env = load_environment(REPO, "compose", environ={"FRAUD_USER_KEY_SALT": SALT},
+                           discover_local=False)
     env.prefix = ""  # the runner's names: plain TRANSACTIONS_RAW etc.
     specs, errors = render_project(REPO, env, only="ksql")
     assert not errors

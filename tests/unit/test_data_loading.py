@@ -154,7 +154,7 @@ def test_kaggle_columns_are_read_by_name_in_any_order(tmp_path):
 def test_replay_reads_kaggle_columns_by_name(tmp_path):
     import pandas as pd
 
-    from infra.replay import ReplayOptions, raw_lines
+    from infra.replay import ReplayOptions, payments
 
     straight = tmp_path / "straight.csv"
     write_kaggle_csv(synthesize(20, 0.1, seed=3), straight)
@@ -164,6 +164,7 @@ def test_replay_reads_kaggle_columns_by_name(tmp_path):
     options = ReplayOptions(rate=0, start_id=1)
 
     def numbers(path):
-        return [[float(x) for x in line.split(",")[3:33]] for line in raw_lines(path, options)]
+        return [([float(x) for x in p.line.split(",")[3:33]], p.label)
+                for p in payments(path, options)]
 
     assert numbers(straight) == numbers(shuffled)

@@ -12,7 +12,8 @@ from infra.topology.validate import validate_offline
 from udf_server.contract import FEATURE_NAMES, RAW_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
-SECRETS = {"CONNECT_PASSWORD": "c-pass", "KSQLDB_PASSWORD": "k-pass"}
+SECRETS = {"CONNECT_PASSWORD": "c-pass", "KSQLDB_PASSWORD": "k-pass",
+           "FRAUD_USER_KEY_SALT": "pepper-77"}
 INTENDED_EDGES = {
     "transactions_raw": set(),
     "transactions_features": {"transactions_raw"},
@@ -20,11 +21,19 @@ INTENDED_EDGES = {
     "alerts": {"transactions_scored"},
     "monitor_alert_rate": {"transactions_scored"},
     "monitor_score_drift": {"transactions_scored"},
-    "monitor_accuracy": {"transactions_scored"},
+    "labels_raw": set(),
+    "transactions_labels": {"labels_raw"},
+    "accuracy_events_from_scored": {"transactions_scored"},
+    "accuracy_events_from_labels": {"transactions_scored", "transactions_labels",
+                                    "accuracy_events_from_scored"},
+    "accuracy_events": {"accuracy_events_from_scored", "accuracy_events_from_labels"},
+    "monitor_accuracy": {"accuracy_events"},
+    "monitor_accuracy_totals": {"accuracy_events"},
     "monitor_latency": {"transactions_scored"},
     "user_alert_escalation": {"alerts"},
     "transactions_source": {"transactions_raw"},
     "alerts_sink": {"alerts"},
+    "labels_source": {"labels_raw"},
 }
 
 
@@ -77,7 +86,7 @@ def test_features_stream_keys_by_id_and_builds_the_contract_array():
     assert features.properties["VALUE_FORMAT"] == "'JSON'"
     assert features.tail == "PARTITION BY ID"
     aliases = [item.rsplit(" AS ", 1)[-1] for item in features.select_items]
-    assert aliases == ["ID", "USER_MASKED", "TS", "AMOUNT", "CLASS", "FEATURES"]
+    assert aliases == ["ID", "USER_KEY", "USER_MASKED", "TS", "AMOUNT", "FEATURES"]
     array = re.search(r"ARRAY\[(.*)\]", features.select_items[-1]).group(1)
     assert [x.strip().strip("`") for x in array.split(",")] == list(FEATURE_NAMES)
     for column in FEATURE_NAMES:
@@ -104,11 +113,17 @@ def test_monitoring_tables_are_windowed_per_model_version_with_env_window_sizes(
                  "monitor_latency"):
         table = ks.parse(specs[name].text)
         assert table.kind == "TABLE"
-        assert "WINDOW TUMBLING(SIZE 5 MINUTES)" in table.source_clause, name
+        assert "WINDOW TUMBLING(SIZE 5 MINUTES" in table.source_clause, name
         assert table.tail.startswith("GROUP BY MODEL_VERSION"), name
         assert table.properties["PARTITIONS"] == "12" and table.properties["REPLICAS"] == "3"
+    accuracy = ks.parse(specs["monitor_accuracy"].text)
+    assert ("WINDOW TUMBLING(SIZE 5 MINUTES, RETENTION 31 DAYS, GRACE PERIOD 30 DAYS)"
+            in accuracy.source_clause), "late labels still land in their payment's window"
+    join = ks.parse(specs["accuracy_events_from_labels"].text)
+    assert "WITHIN(1 HOUR, 30 DAYS) GRACE PERIOD 1 HOUR" in join.source_clause
     escalation = ks.parse(specs["user_alert_escalation"].text)
     assert "WINDOW HOPPING(SIZE 1 HOUR, ADVANCE BY 5 MINUTES)" in escalation.source_clause
+    assert escalation.tail.startswith("GROUP BY USER_KEY"), "one row per user, not per mask"
 
 
 def test_connectors_use_the_contract_topics():

@@ -24,7 +24,7 @@ def _value(**overrides):
 def test_good_record_decodes_with_passthrough_fields():
     decoded = codec.decode(_value())
     assert len(decoded.features) == 30
-    assert set(decoded.passthrough) == {"USER_MASKED", "TS", "AMOUNT", "CLASS"}
+    assert set(decoded.passthrough) == {"USER_KEY", "USER_MASKED", "TS", "AMOUNT"}
 
 
 @pytest.mark.parametrize(("value", "reason", "detail"), [
@@ -41,7 +41,7 @@ def test_good_record_decodes_with_passthrough_fields():
     (b'{"FEATURES": [Infinity' + b",1" * 29 + b"]}", codec.NON_FINITE, "FEATURES[0] is inf"),
     (b'{"FEATURES": [1e999' + b",1" * 29 + b"]}", codec.NON_FINITE, "FEATURES[0] is inf"),
     (_value(AMOUNT="12.5"), codec.WRONG_TYPE, "AMOUNT is str"),
-    (_value(CLASS="fraud"), codec.WRONG_TYPE, "CLASS is 'fraud'"),
+    (_value(USER_KEY=["a"]), codec.WRONG_TYPE, "USER_KEY is list"),
     (_value(PAD="x" * 70_000), codec.OVERSIZED, "limit 65536"),
 ])
 def test_bad_records_are_classified(value, reason, detail):

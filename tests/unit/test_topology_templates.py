@@ -51,12 +51,12 @@ def test_missing_secret_in_environment_file(tmp_path):
     assert env.secrets.mask("auth failed for hunter2") == "auth failed for ***"
 
 
-def test_secret_in_template_is_masked(tmp_path, monkeypatch):
-    monkeypatch.setenv("DB_PASSWORD", "s3cr3t-value")
+def test_secret_in_template_is_masked(tmp_path):
     root = make_project(tmp_path, connect={"sink": """
         {"connector.class": "X", "password": "{{ secret('DB_PASSWORD') }}"}
     """})
-    env = load_environment(root, "test", environ={}, discover_local=False)
+    env = load_environment(root, "test", environ={"DB_PASSWORD": "s3cr3t-value"},
+                           discover_local=False)
     specs, errors = validate_offline(root, env)
     assert errors == [] and specs[0].config["password"] == "s3cr3t-value"
     assert "s3cr3t-value" not in env.secrets.mask(specs[0].text)

@@ -1,0 +1,19 @@
+{#- The accuracy columns of monitor_accuracy and monitor_accuracy_totals, over accuracy_events
+    (a row per scored payment with LABEL null, a row per label that found its payment):
+      {% from 'ksql/macros/accuracy.sql' import accuracy_columns %} -#}
+{% macro accuracy_columns() -%}
+{%- set tp = "SUM(CASE WHEN LABEL = '1' AND IS_ANOMALY THEN 1 ELSE 0 END)" %}
+{%- set fp = "SUM(CASE WHEN LABEL = '0' AND IS_ANOMALY THEN 1 ELSE 0 END)" %}
+{%- set fn = "SUM(CASE WHEN LABEL = '1' AND NOT IS_ANOMALY THEN 1 ELSE 0 END)" %}
+{%- set events = "SUM(CASE WHEN LABEL IS NULL THEN 1 ELSE 0 END)" -%}
+  {{ events }} AS EVENTS,
+  COUNT(LABEL) AS LABELLED,
+  {{ tp }} AS TP,
+  {{ fp }} AS FP,
+  {{ fn }} AS FN,
+  SUM(CASE WHEN LABEL = '0' AND NOT IS_ANOMALY THEN 1 ELSE 0 END) AS TN,
+  CAST({{ tp }} AS DOUBLE) / NULLIF({{ tp }} + {{ fp }}, 0) AS `PRECISION`,
+  CAST({{ tp }} AS DOUBLE) / NULLIF({{ tp }} + {{ fn }}, 0) AS RECALL,
+  CAST(COUNT(LABEL) AS DOUBLE) / NULLIF({{ events }}, 0) AS LABELLED_SHARE,
+  MAX(LABEL_DELAY_MS) AS LABEL_DELAY_MS_MAX
+{%- endmacro %}
