@@ -21,7 +21,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --progress-bar off -e ".[train,test]"
+	$(BIN)/pip install --quiet --progress-bar off -e ".[train,notebook,test]"
 	touch $@
 
 lint: $(STAMP)

@@ -125,7 +125,7 @@ def _connect_file(env, env_name: str, data_dir: Path, which: str) -> Path:
     return Path(configured)
 
 
-def _start_sidecar(env, env_name: str, models: Path, logs: Path, stop: ExitStack) -> str:
+def start_sidecar(env, env_name: str, models: Path, logs: Path, stop: ExitStack) -> str:
     """The scoring sidecar as a child process on the environment's topics; returns its URL."""
     from infra.local.stack import free_port
 
@@ -242,7 +242,7 @@ def _sidecar(env, env_name: str, models: Path, logs: Path, stop: ExitStack) -> s
         _run(["docker", "compose", "--project-directory", str(REPO), "up", "-d", "--build",
               "--wait", "sidecar"])
         return "http://127.0.0.1:8000"
-    return _start_sidecar(env, env_name, models, logs, stop)
+    return start_sidecar(env, env_name, models, logs, stop)
 
 
 def _stack_logs() -> Path:

@@ -200,3 +200,42 @@ def pull_rows(client: KsqlClient, sql: str, timeout: float = 30.0,
         elif "errorMessage" in item:
             raise ServerError(f"ksqlDB pull query failed: {item['errorMessage'].get('message')}")
     return rows
+
+
+def push_rows(client: KsqlClient, sql: str, limit: int, timeout: float = 60.0,
+              from_beginning: bool = True) -> list[dict[str, Any]]:
+    """Run a push query (`... EMIT CHANGES`, without LIMIT) on /query-stream and return its first
+    `limit` rows as dicts; reads the topic from its start unless `from_beginning` is False.
+    A ServerError names how many rows came if fewer than `limit` arrive within `timeout` s."""
+    import json
+
+    import requests
+
+    text = sql.strip().rstrip(";")
+    body = {"sql": f"{text} LIMIT {int(limit)};",
+            "properties": {"auto.offset.reset": "earliest" if from_beginning else "latest"}}
+    url = client.base_url + "/query-stream"
+    rows: list[dict[str, Any]] = []
+    try:
+        with client.session.post(url, json=body, stream=True, timeout=timeout, headers={
+                "Accept": "application/vnd.ksqlapi.delimited.v1"}) as response:
+            if response.status_code != 200:
+                raise client._error("POST", url, response)
+            lines = response.iter_lines()
+            header = json.loads(next(lines, b"{}") or b"{}")
+            names = header.get("columnNames", [])
+            for line in lines:
+                if not line:
+                    continue
+                item = json.loads(line)
+                if isinstance(item, dict):  # an error or the closing message
+                    if item.get("message"):
+                        raise ServerError(f"ksqlDB push query failed: {item['message']}")
+                    continue
+                rows.append(dict(zip(names, item, strict=False)))
+                if len(rows) >= limit:
+                    break
+    except requests.RequestException as exc:
+        raise ServerError(f"ksqlDB push query gave {len(rows)} of {limit} row(s) within "
+                          f"{timeout:.0f}s ({type(exc).__name__}): {sql}") from None
+    return rows

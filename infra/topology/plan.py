@@ -181,11 +181,13 @@ def _classify(desired: ksql_statement.Statement, shown: ksql_statement.Statement
     if record is not None:
         recorded_server = _parse_or_none(record.server_statement)
         untouched = (server is not None and recorded_server is not None
-                     and server.normal == recorded_server.normal)
+                     and _same_but_masked(recorded_server.normal, server.normal))
         applied = _parse_or_none(record.statement)
         if untouched and applied is not None:
             if record.checksum == checksum(desired):
                 return UNCHANGED, ""
+            if shown.normal == applied.normal:  # equal but for a masked value
+                return (UPDATE if desired.is_query else RECREATE), "a secret's value changed"
             return ksql_statement.change_class(shown, applied)
         if server is None:
             return RECREATE, "the server's statement could not be read"
@@ -197,6 +199,16 @@ def _classify(desired: ksql_statement.Statement, shown: ksql_statement.Statement
         return UNCHANGED, ""
     action, why = ksql_statement.change_class(shown, server)
     return action, f"not applied by fraudctl (no record in {STATE_OBJECT}); {why}"
+
+
+def _same_but_masked(recorded: str, current: str) -> bool:
+    """Whether `current` reads as `recorded`, where each `***` of the recorded (masked) text may
+    stand for any value: a secret this run does not know (the one before a change) still
+    matches the record."""
+    if "***" not in recorded:
+        return recorded == current
+    pattern = ".+?".join(re.escape(part) for part in recorded.split("***"))
+    return re.fullmatch(pattern, current, flags=re.S) is not None
 
 
 def _parse_or_none(text: str) -> ksql_statement.Statement | None:

@@ -33,7 +33,8 @@ def test_demo_without_a_terminal_scores_and_counts_every_row(stack, ksqldb_url, 
                                   "connect": {"url": stack.connect_url},
                                   "ksqldb": {"url": ksqldb_url}},
                       files={"source": str(files / "transactions.csv"),
-                             "alerts": str(files / "alerts.jsonl")}, base_env="local")
+                             "alerts": str(files / "alerts.jsonl"),
+                             "labels": str(files / "labels.csv")}, base_env="local")
     try:
         result = subprocess.run(
             [sys.executable, "-m", "infra.cli", "demo", "--env", "it", "--project", str(root),
@@ -47,6 +48,9 @@ def test_demo_without_a_terminal_scores_and_counts_every_row(stack, ksqldb_url, 
         assert _figure(out, "dead-lettered") == "0"
         alerts = int(_figure(out, "alerts").replace(",", ""))
         assert float(_figure(out, "alert rate")) == pytest.approx(alerts / ROWS, abs=1e-4)
+        labelled = int(_figure(out, "labels matched").replace(",", ""))
+        assert 0 < labelled < ROWS, "every fraud and a sample of genuine payments"
+        assert float(_figure(out, "labelled share")) == pytest.approx(labelled / ROWS, abs=1e-3)
         assert float(_figure(out, r"latency p99 \(ms\)")) >= float(
             _figure(out, r"latency p50 \(ms\)")) >= 0
         assert re.fullmatch(r"[0-9a-f]{8,}", _figure(out, "model version"))

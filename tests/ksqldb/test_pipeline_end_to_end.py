@@ -58,7 +58,8 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
                              f"e2e-{tag}", tmp_path).start()
     try:
         replayed = run_fraudctl(root, "replay", "--data", str(data), "--rate", "0",
-                                "--start-id", "1")
+                                "--start-id", "1", "--label-delay", "1",
+                                "--normal-label-share", "1")  # every payment gets its label
         assert replayed.returncode == 0, replayed.stderr
         producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
         producer.produce(topics["raw"], value=b'9001,"2018-12-18T12:00:00Z","Kai",1,' +
@@ -83,9 +84,17 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
             return totals if totals == (ROWS, expected_alerts) else None
 
         assert _wait_for(rate_totals) == (ROWS, expected_alerts)
-        accuracy = pull_rows(client, f"SELECT * FROM {prefix}MONITOR_ACCURACY;")
+
+        def accuracy_rows():
+            rows = pull_rows(client, f"SELECT * FROM {prefix}MONITOR_ACCURACY;")
+            return rows if sum(r["LABELLED"] for r in rows) >= ROWS else None
+
+        accuracy = _wait_for(accuracy_rows)
         assert sum(r["LABELLED"] for r in accuracy) == ROWS
+        assert sum(r["EVENTS"] for r in accuracy) == ROWS
         assert sum(r["TP"] + r["FP"] for r in accuracy) == expected_alerts
+        frauds = int(synthesize(ROWS, 0.05, seed=21)["Class"].sum())
+        assert sum(r["TP"] + r["FN"] for r in accuracy) == frauds
         latency = pull_rows(client, f"SELECT * FROM {prefix}MONITOR_LATENCY;")
         assert all(r["LATENCY_MS_MIN"] >= 0 for r in latency)
         alert_stream = consume_messages(stack.bootstrap_servers, topics["alerts"],

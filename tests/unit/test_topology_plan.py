@@ -18,7 +18,7 @@ from infra.topology.plan import (
     LiveState,
     make_plan,
 )
-from infra.topology.state import AppliedRecord, checksum
+from infra.topology.state import AppliedRecord, StateStore, checksum
 from infra.topology.validate import validate_offline
 
 
@@ -300,3 +300,48 @@ def test_a_query_not_running_on_every_host_is_reported():
         "ERROR on 1 host(s), RUNNING on 1 host(s)")
     assert query_problem({"state": "RUNNING", "statusCount": {"RUNNING": 1, "UNRESPONSIVE": 1}})
     assert query_problem({"state": "ERROR"}) == "ERROR on 1 host(s)"
+
+
+SALTED = """
+    CREATE STREAM {{ this }} AS SELECT ID, MD5(CONCAT('{{ secret("SALT") }}', CAST(V AS VARCHAR)))
+      AS K FROM {{ ref('source') }} EMIT CHANGES;
+"""
+
+
+def _salted(tmp_path, salt):
+    root = make_project(tmp_path, ksql={"source": SOURCE, "salted": SALTED},
+                        env={"prefix": "t_", "servers": {"ksqldb": {"url": "http://k"}},
+                             "vars": {"topic": "in", "partitions": 1}})
+    env = load_environment(root, "test", environ={"SALT": salt}, discover_local=False)
+    specs, errors = validate_offline(root, env)
+    assert errors == []
+    return env, {s.logical: s for s in specs}
+
+
+def test_a_secret_in_a_statement_is_recorded_masked_and_still_compared(tmp_path):
+    class Recording:
+        def __init__(self):
+            self.executed = []
+
+        def execute(self, statement):
+            self.executed.append(statement)
+
+    env, specs = _salted(tmp_path, "pepper-1")
+    spec = specs["salted"]
+    server = spec.text.replace("SELECT ID", "SELECT T_SOURCE.ID ID")  # the server's own text
+    client = Recording()
+    StateStore(client, env.ksql_prefix, env.secrets.mask).record(spec.name, spec.text, server)
+    assert "pepper-1" not in client.executed[0] and "'***'" in client.executed[0]
+    record = AppliedRecord(spec.name, checksum(ks.parse(spec.text)), env.secrets.mask(spec.text),
+                           env.secrets.mask(server), 1)
+    live = LiveState({spec.name: LiveSource(spec.name, "STREAM", server, write_queries=["Q"]),
+                      "T_SOURCE": LiveSource("T_SOURCE", "STREAM", specs["source"].text)},
+                     {}, {spec.name: record})
+    unchanged = make_plan(env, list(specs.values()), live)
+    assert next(c for c in unchanged.changes if c.name == spec.name).action == UNCHANGED
+
+    env2, specs2 = _salted(tmp_path / "v2", "pepper-2")
+    changed = next(c for c in make_plan(env2, list(specs2.values()), live).changes
+                   if c.name == spec.name)
+    assert (changed.action, changed.reason) == (UPDATE, "a secret's value changed")
+    assert changed.statement.startswith("CREATE OR REPLACE STREAM T_SALTED")
