@@ -61,6 +61,14 @@ def sizes(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
+def key_value(text: str) -> tuple[str, str]:
+    """KEY=VALUE, e.g. a server property."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value.strip()
+
+
 def setting(value: str | None, flag: str, variable: str, parse: Callable[[str], object]):
     """A value that came from a flag or its environment variable, checked with `parse`; the
     error names both, since the user may have set either."""

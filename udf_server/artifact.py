@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,14 +97,20 @@ def read_artifact(path: str | Path) -> ModelInfo:
             f"{path}: content hash {actual} does not match the recorded model_version "
             f"{metadata[META_VERSION]}; the file was changed after export or is corrupt")
     _check_signature(path, model)
-    names = json.loads(metadata[META_FEATURES])
-    if tuple(names) != FEATURE_NAMES:
+    try:
+        names = json.loads(metadata[META_FEATURES])
+    except ValueError:
+        raise ArtifactError(f"{path}: feature_names {metadata[META_FEATURES][:80]!r} is not "
+                            "JSON (expected the list of the contract's 30 names)") from None
+    if not isinstance(names, list) or tuple(names) != FEATURE_NAMES:
         raise ArtifactError(f"{path}: feature_names {names} differ from the contract order")
     try:
         threshold = float(metadata[META_THRESHOLD])
     except ValueError:
-        raise ArtifactError(f"{path}: threshold {metadata[META_THRESHOLD]!r} is not a number"
-                            ) from None
+        threshold = math.nan
+    if not math.isfinite(threshold):
+        raise ArtifactError(f"{path}: threshold {metadata[META_THRESHOLD]!r} is not a finite "
+                            "number")
     return ModelInfo(path, actual, threshold, metadata, data)
 
 

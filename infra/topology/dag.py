@@ -5,8 +5,12 @@ from __future__ import annotations
 from infra.topology.render import ObjectSpec, TemplateError
 
 
-def check_references(specs: list[ObjectSpec]) -> list[TemplateError]:
-    """Every ref() names an existing template, and no logical name is defined twice."""
+def check_references(specs: list[ObjectSpec],
+                     failed: dict[str, str] | None = None) -> list[TemplateError]:
+    """Every ref() names an existing template, and no logical name is defined twice.
+    `failed`: logical name -> file of the templates that did not render (their refs are
+    named as such, not as missing)."""
+    failed = failed or {}
     errors = []
     by_logical: dict[str, ObjectSpec] = {}
     for spec in specs:
@@ -17,7 +21,11 @@ def check_references(specs: list[ObjectSpec]) -> list[TemplateError]:
         by_logical.setdefault(spec.logical, spec)
     for spec in specs:
         for ref, line in spec.refs.items():
-            if ref not in by_logical:
+            if ref not in by_logical and ref in failed:
+                errors.append(TemplateError(spec.source, line, f"ref('{ref}') names "
+                                            f"{failed[ref]}, which failed to render (see its "
+                                            "error)"))
+            elif ref not in by_logical:
                 errors.append(TemplateError(spec.source, line, f"ref('{ref}') names no template "
                                             f"(no ksql/{ref}.sql or connect/{ref}.json)"))
             elif ref == spec.logical:

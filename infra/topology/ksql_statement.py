@@ -91,8 +91,13 @@ def split_statements(text: str) -> list[str]:
     return [p.strip() for p in pieces if p.strip()]
 
 
+_TYPE_BEFORE_ANGLE = re.compile(r"(?:ARRAY|MAP|STRUCT)\s*$", re.I)
+
+
 def _split_top_level(text: str, sep: str = ",") -> list[str]:
-    items, depth, current, quote = [], 0, [], None
+    """Split at `sep` outside brackets and quotes. `<` opens a bracket only after ARRAY, MAP or
+    STRUCT (a type's parameters); elsewhere `<` and `>` compare, as in `CASE WHEN X > 1`."""
+    items, depth, angles, current, quote = [], 0, 0, [], None
     for c in text:
         if quote:
             current.append(c)
@@ -101,11 +106,15 @@ def _split_top_level(text: str, sep: str = ",") -> list[str]:
             continue
         if c in "'`":
             quote = c
-        elif c in "([<":
+        elif c in "([":
             depth += 1
-        elif c in ")]>":
+        elif c in ")]":
             depth -= 1
-        elif c == sep and depth == 0:
+        elif c == "<" and _TYPE_BEFORE_ANGLE.search("".join(current[-12:])):
+            angles += 1
+        elif c == ">" and angles:
+            angles -= 1
+        elif c == sep and depth == 0 and angles == 0:
             items.append("".join(current).strip())
             current = []
             continue

@@ -14,9 +14,10 @@ def validate_offline(project: Path, env: Environment,
                      only: str | None = None) -> tuple[list[ObjectSpec], list[TemplateError]]:
     """Render and check templates; returns the objects and every problem found."""
     specs, errors = render_project(project, env, only)
-    all_specs = specs
+    all_specs, all_errors = specs, errors
     if only:  # references may cross kinds: check them against everything
-        all_specs, _ = render_project(project, env)
+        all_specs, all_errors = render_project(project, env)
+    failed = {Path(e.file).stem: Path(e.file).as_posix() for e in all_errors}
     names: dict[str, ObjectSpec] = {}
     for spec in specs:
         if spec.kind != "ksql":
@@ -34,7 +35,7 @@ def validate_offline(project: Path, env: Environment,
             errors.append(TemplateError(spec.source, None, f"{statement.name} is also defined "
                                         f"by {names[statement.name].source}"))
         names.setdefault(statement.name, spec)
-    errors += [e for e in check_references(all_specs)
+    errors += [e for e in check_references(all_specs, failed)
                if only is None or any(e.file == s.source for s in specs)]
     cycle = find_cycle(all_specs)
     if cycle:

@@ -22,6 +22,7 @@ def test_the_notebook_runs_top_to_bottom(stack, ksqldb_url, tmp_path, monkeypatc
 
     tag = uuid.uuid4().hex[:6]
     root = tmp_path / "repo"
+    (tmp_path / "connect").mkdir()  # where the Connect worker of this session reads and writes
     copy_repo_project(root, tag, {"kafka": {"bootstrap_servers": stack.bootstrap_servers},
                                   "connect": {"url": stack.connect_url},
                                   "ksqldb": {"url": ksqldb_url}},

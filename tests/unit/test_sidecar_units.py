@@ -109,6 +109,35 @@ def test_slot_refuses_a_bad_model_and_keeps_serving(tmp_path):
     assert len([e for e in events if e[0] == "rejected"]) == 1
 
 
+@pytest.mark.parametrize(("key", "value", "why"), [
+    ("feature_names", "TIME,V1,V2", "is not JSON"),
+    ("feature_names", '{"TIME": 0}', "differ from the contract order"),
+    ("threshold", "nan", "is not a finite number"),
+])
+def test_malformed_metadata_with_a_valid_hash_is_refused_while_the_model_keeps_serving(
+        tmp_path, key, value, why):
+    import onnx
+
+    from udf_server.artifact import read_artifact, set_metadata, stamp_version
+
+    models = tmp_path / "models"
+    v1 = make_model(tmp_path / "v1.onnx", seed=1)
+    promote(tmp_path / "v1.onnx", models)
+    slot = ModelSlot(models, "champion", check_interval=0, on_event=lambda *e: None)
+    slot.load_initial()
+    model = onnx.load(tmp_path / "v1.onnx")
+    set_metadata(model, {key: value})
+    stamp_version(model)  # a hash that matches: exported that way, not changed afterwards
+    bad = models / "versions" / "bad.onnx"
+    bad.write_bytes(model.SerializeToString(deterministic=True))
+    with pytest.raises(ArtifactError, match=why):
+        read_artifact(bad)
+    (models / "current").unlink()
+    (models / "current").symlink_to("versions/bad.onnx")
+    assert slot.maybe_reload(now=1.0) is False
+    assert slot.current.version == v1
+
+
 def test_metrics_render_prometheus_text():
     m = Metrics()
     m.inc("dead_lettered_total", reason="not_utf8")

@@ -63,9 +63,25 @@ def test_properties_the_server_adds_do_not_count_as_a_change():
      "CREATE STREAM X (A INT) WITH (KAFKA_TOPIC='u');", "recreate"),
     ("CREATE TABLE X AS SELECT A, COUNT(*) AS N FROM Y GROUP BY A;",
      "CREATE TABLE X AS SELECT A, COUNT(*) AS N, MAX(B) AS M FROM Y GROUP BY A;", "recreate"),
+    # `>` and `<` compare here; they are no brackets (a column added after them is an update)
+    ("CREATE STREAM X AS SELECT CASE WHEN A > 1 THEN 1 ELSE 0 END AS F, A < 2 AS G FROM Y;",
+     "CREATE STREAM X AS SELECT CASE WHEN A > 1 THEN 1 ELSE 0 END AS F, A < 2 AS G, B FROM Y;",
+     "update"),
+    ("CREATE STREAM X (A MAP<STRING, INT>, B INT) WITH (KAFKA_TOPIC='t');",
+     "CREATE STREAM X (A MAP<STRING, INT>, B INT, C ARRAY<STRUCT<D INT, E INT>>) "
+     "WITH (KAFKA_TOPIC='t');", "update"),
 ])
 def test_change_classes_follow_ksqldb_upgrade_rules(old, new, expected):
     assert ks.change_class(ks.parse(new), ks.parse(old))[0] == expected
+
+
+def test_type_parameters_are_one_column_and_comparisons_split_nothing():
+    stream = ks.parse("CREATE STREAM X (A MAP<STRING, INT>, B STRUCT<C INT, D ARRAY<INT>>) "
+                      "WITH (KAFKA_TOPIC='t');")
+    assert len(stream.columns) == 2
+    query = ks.parse("CREATE STREAM X AS SELECT CASE WHEN A > 1 THEN 1 END AS F, "
+                     "A < 2 AS G, B FROM Y;")
+    assert len(query.select_items) == 3
 
 
 SINK = '{"connector.class": "X", "topics": "{{ var("topic") }}"}'

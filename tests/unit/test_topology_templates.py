@@ -70,6 +70,16 @@ def test_dangling_ref_names_file_line_and_target(tmp_path):
         "connect/source.json)"]
 
 
+def test_a_ref_to_a_template_that_failed_to_render_says_so(tmp_path):
+    broken = SOURCE.replace('var("topic")', 'var("no_such_variable")')
+    root = make_project(tmp_path, ksql={"source": broken, "filtered": FILTERED})
+    _, errors = _validate(root)
+    assert [str(e) for e in errors] == [
+        "ksql/source.sql:2: unknown variable 'no_such_variable' (not in test.yaml vars)",
+        "ksql/filtered.sql:1: ref('source') names ksql/source.sql, which failed to render "
+        "(see its error)"]
+
+
 def test_cycle_is_named(tmp_path):
     a = "CREATE STREAM {{ this }} AS SELECT * FROM {{ ref('b') }};"
     b = "CREATE STREAM {{ this }} AS SELECT * FROM {{ ref('a') }};"

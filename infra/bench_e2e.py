@@ -1,0 +1,559 @@
+"""`fraudctl bench --e2e`: the whole pipeline's throughput and latency through ksqlDB.
+
+Runs on an environment's servers (default: the local stack) in objects of its own (prefix
+`fraud_bench_<tag>_`, topics suffixed `.bench<tag>`), dropped again at the end. It measures:
+
+1. each stage alone on a backlog of N payments: the replayer (raw lines into Kafka), the
+   features query (ksqlDB), the sidecar (ONNX scoring), the queries downstream of the scored
+   stream (alerts, monitoring, accuracy), each with the CPU seconds its process spent;
+2. the whole pipeline at offered rates: payments produced at a steady rate for a while, with
+   consumer lag of every stage sampled, latency raw → scored (the sidecar's SCORED_AT minus the
+   raw record's time) and raw → alert (when the alert reached a consumer), and the CPU seconds
+   of every process. The highest rate at which nothing falls behind is the sustained figure.
+
+The sidecar-alone figure of the same run is the baseline the pipeline is compared with.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from infra.errors import FraudctlError
+from infra.ksql_client import KsqlClient
+from infra.topology import ksql_statement
+from infra.topology.dag import topological_order
+from infra.topology.environment import Environment
+from infra.topology.render import ObjectSpec, render_project
+
+#: what the stages create, in order (the rest of the templates follow with "monitoring")
+FEATURE_OBJECTS = ("transactions_raw", "transactions_features")
+SCORED_OBJECT = "transactions_scored"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class E2EConfig:
+    rows: int = 200_000
+    rates: tuple[int, ...] = (2_000, 4_000, 8_000, 16_000, 30_000)
+    seconds: float = 20.0  # how long each offered rate is held
+    ksql_properties: dict[str, str] = field(default_factory=dict)  # per-query streams settings
+    partitions: int | None = None  # default: the environment's
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), None if unknown."""
+    if not pid:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CpuMeter:
+    """CPU seconds spent by named processes between `start()` and `stop()`."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.pids = pids
+        self.begin: dict[str, float | None] = {}
+
+    def _read(self) -> dict[str, float | None]:
+        read = {name: process_cpu_seconds(pid) for name, pid in self.pids.items()}
+        read["bench (replayer)"] = own_cpu_seconds()
+        return read
+
+    def start(self) -> None:
+        self.begin = self._read()
+
+    def stop(self) -> dict[str, float | None]:
+        end = self._read()
+        return {name: (None if end[name] is None or self.begin.get(name) is None
+                       else end[name] - self.begin[name]) for name in end}
+
+
+class BenchTopology:
+    """The templates rendered for a throw-away prefix, created stage by stage."""
+
+    def __init__(self, project: Path, env: Environment, config: E2EConfig) -> None:
+        tag = uuid.uuid4().hex[:6]
+        env.prefix = f"fraud_bench{tag}_"
+        env.variables = {**env.variables, "topics": {
+            k: f"{v}.bench{tag}" for k, v in env.variables["topics"].items()}}
+        if config.partitions:
+            env.variables["partitions"] = config.partitions
+        self.env, self.tag, self.config = env, tag, config
+        specs, errors = render_project(project, env, only="ksql")
+        if errors:
+            raise FraudctlError("templates do not render: " + "; ".join(map(str, errors)))
+        self.specs: dict[str, ObjectSpec] = {s.logical: s for s in topological_order(specs)}
+        self.ksql = KsqlClient(env.ksqldb)
+        self.created: list[ObjectSpec] = []
+
+    @property
+    def topics(self) -> dict[str, str]:
+        return self.env.variables["topics"]
+
+    def create(self, logical_names) -> None:
+        new = [self.specs[name] for name in logical_names]
+        for spec in new:
+            self.ksql.execute(spec.text.strip(), properties=self.config.ksql_properties or None)
+            self.created.append(spec)
+        for spec in new:
+            if ksql_statement.parse(spec.text).is_query:
+                self.ksql.wait_query_running(spec.name, 120)
+
+    def rest(self) -> list[str]:
+        done = {s.logical for s in self.created}
+        return [name for name in self.specs if name not in done]
+
+    def queries(self) -> list[str]:
+        return [n for n, s in self.specs.items() if ksql_statement.parse(s.text).is_query]
+
+    def lag(self, logical_names) -> int:
+        queries = set(self.queries())
+        return sum(self.ksql.lag(self.specs[n].name) for n in logical_names if n in queries)
+
+    def drop(self) -> None:
+        """Drop what the bench created, readers first, with their topics."""
+        for spec in reversed(self.created):
+            kind = ksql_statement.parse(spec.text).kind
+            for statement in (f"DROP {kind} IF EXISTS {spec.name} DELETE TOPIC;",
+                              f"DROP {kind} IF EXISTS {spec.name};"):  # a shared topic is gone
+                try:
+                    self.ksql.execute(statement)
+                    break
+                except FraudctlError as exc:
+                    error = exc
+            else:
+                print(f"  (could not drop {spec.name}: {error})", file=sys.stderr)
+
+
+def _end_offsets(bootstrap: str, topic: str) -> int:
+    from confluent_kafka import Consumer, TopicPartition
+
+    from infra.kafka import QUIET_LOGGER
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "fraud-bench-offsets",
+                         "logger": QUIET_LOGGER})
+    try:
+        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None or not meta.partitions:
+            return 0
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                   for p in meta.partitions)
+    finally:
+        consumer.close()
+
+
+def _wait_offsets(bootstrap: str, topic: str, target: int, timeout: float = 900.0,
+                  every: float = 0.5) -> tuple[float, float]:
+    """(seconds until the topic's first record, seconds until it holds `target` records)."""
+    start = time.monotonic()
+    first = None
+    while True:
+        count = _end_offsets(bootstrap, topic)
+        now = time.monotonic()
+        if count and first is None:
+            first = now - start
+        if count >= target:
+            return first or 0.0, now - start
+        if now - start > timeout:
+            raise FraudctlError(f"{topic}: {count:,} of {target:,} records after {timeout:.0f}s")
+        time.sleep(every)
+
+
+def raw_payload(rows: int) -> list[bytes]:
+    """`rows` raw lines (the replayer's output for synthetic payments), made in memory."""
+    import tempfile
+
+    from infra.replay import ReplayOptions, payments
+    from training.synth import synthesize, write_kaggle_csv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "bench.csv"
+        write_kaggle_csv(synthesize(min(rows, 100_000), 0.0017, seed=5), data)
+        options = ReplayOptions(rate=0, loop=True, start_id=1)
+        lines = []
+        for payment in payments(data, options):
+            lines.append(payment.line.encode())
+            if len(lines) >= rows:
+                return lines
+    return lines
+
+
+class PacedProducer:
+    """Produces lines to a topic at a steady rate (or as fast as it can with rate 0)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from confluent_kafka import Producer
+
+        from infra.kafka import QUIET_LOGGER
+        self.topic = topic
+        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
+                                  "batch.num.messages": 10_000, "logger": QUIET_LOGGER,
+                                  "queue.buffering.max.messages": 500_000})
+
+    def run(self, lines: list[bytes], rate: float, seconds: float | None = None) -> int:
+        start = time.monotonic()
+        sent = 0
+        n = len(lines)
+        total = n if seconds is None else int(rate * seconds)
+        produce, poll = self.producer.produce, self.producer.poll
+        while sent < total:
+            if rate > 0:
+                due = start + sent / rate
+                delay = due - time.monotonic()
+                if delay > 0.002:
+                    time.sleep(delay)
+            burst = min(total - sent, 200 if rate > 0 else 10_000)
+            for i in range(sent, sent + burst):
+                while True:
+                    try:
+                        produce(self.topic, lines[i % n])
+                        break
+                    except BufferError:
+                        poll(0.05)
+            sent += burst
+            poll(0)
+        self.producer.flush(60)
+        return sent
+
+
+@dataclass
+class StageResult:
+    name: str
+    records: int
+    seconds: float
+    cpu: dict[str, float | None]
+
+    @property
+    def per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+def _read_all(bootstrap: str, topic: str, n: int) -> list[tuple[bytes, bytes]]:
+    from infra.kafka import consume_messages
+
+    return [(m.key(), m.value()) for m in consume_messages(bootstrap, topic, n, timeout=300)]
+
+
+def _produce_keyed(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+    """Keyed records with Java's partitioner (as the sidecar writes them), as fast as it can."""
+    from confluent_kafka import Producer
+
+    from infra.kafka import QUIET_LOGGER
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "logger": QUIET_LOGGER,
+                         "partitioner": "murmur2_random",
+                         "queue.buffering.max.messages": 500_000})
+    for key, value in records:
+        while True:
+            try:
+                producer.produce(topic, value, key)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    producer.flush(60)
+
+
+def _sidecar(env: Environment, model: Path, topics: dict[str, str], tag: str, workdir: Path,
+             wait: bool = True):
+    from infra.local.stack import free_port
+
+    port = free_port()
+    log = (workdir / "sidecar.log").open("a")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.cli", "score", "--bootstrap-servers",
+         env.bootstrap_servers or "", "--model", str(model), "--input-topic",
+         topics["features"], "--output-topic", topics["scored"], "--dlq-topic",
+         topics["scored"] + ".dlq", "--group", f"fraud-bench-{tag}", "--http-port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log.close()
+    if not wait:
+        return proc
+    import requests
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise FraudctlError(f"the sidecar exited; see {workdir / 'sidecar.log'}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    proc.terminate()
+    raise FraudctlError("the sidecar did not get ready within 120 s")
+
+
+@dataclass
+class RateResult:
+    offered: int
+    produced_per_s: float
+    scored_per_s: float
+    kept_up: bool
+    end_lag: int
+    p50_ms: float | None
+    p99_ms: float | None
+    alert_p50_ms: float | None
+    alert_p99_ms: float | None
+    cpu: dict[str, float | None]
+
+
+def _latencies(bootstrap: str, topic: str, since_ms: float, until_ms: float,
+               field_name: str) -> list[float]:
+    """Latency (ms) of the records of `topic` whose timestamp lies in [since, until): from the
+    record's time to its `field_name` (epoch ms)."""
+    from confluent_kafka import Consumer
+
+    from infra.kafka import QUIET_LOGGER
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                         "logger": QUIET_LOGGER})
+    consumer.subscribe([topic])
+    out: list[float] = []
+    idle_since = time.monotonic()
+    try:
+        while time.monotonic() - idle_since < 3.0:
+            batch = consumer.consume(5_000, timeout=0.5)
+            if not batch:
+                continue
+            idle_since = time.monotonic()
+            for msg in batch:
+                if msg.error():
+                    continue
+                ts = msg.timestamp()[1]
+                if since_ms <= ts < until_ms:
+                    out.append(orjson.loads(msg.value())[field_name] - ts)
+    finally:
+        consumer.close()
+    return out
+
+
+class ArrivalTail:
+    """Consumes a topic in a thread from now on and keeps, per record, the time from the
+    record's timestamp to its arrival here (ms), with the record's timestamp."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        import threading
+
+        from confluent_kafka import Consumer
+
+        from infra.kafka import QUIET_LOGGER
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "logger": QUIET_LOGGER,
+                                  "group.id": f"bench-{uuid.uuid4()}",
+                                  "auto.offset.reset": "latest", "enable.auto.commit": False})
+        self.consumer.subscribe([topic])
+        self.seen: list[tuple[int, float]] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            for msg in self.consumer.consume(1_000, timeout=0.2):
+                if not msg.error():
+                    ts = msg.timestamp()[1]
+                    self.seen.append((ts, time.time() * 1000 - ts))
+
+    def between(self, since_ms: float, until_ms: float) -> list[float]:
+        return [lat for ts, lat in list(self.seen) if since_ms <= ts < until_ms]
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.thread.join(5)
+        self.consumer.close()
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return float(np.percentile(values, q)) if values else None
+
+
+class E2EBench:
+    """Runs the stages and the offered rates; prints figures as it goes."""
+
+    def __init__(self, project: Path, env: Environment, config: E2EConfig, model: Path,
+                 workdir: Path, say: Callable[[str], None] = print) -> None:
+        if env.ksqldb is None or not env.bootstrap_servers:
+            raise FraudctlError(f"environment '{env.name}' needs Kafka and ksqlDB for the "
+                                f"end-to-end bench ({env.skipped.get('ksqldb', '')}); start "
+                                "`fraudctl local up`")
+        self.topology = BenchTopology(project, env, config)
+        self.env, self.config, self.model, self.workdir, self.say = (
+            env, config, model, workdir, say)
+        self.bootstrap = env.bootstrap_servers
+        self.pids: dict[str, int | None] = {"kafka": None, "ksqldb": None}
+        if env.local_stack:
+            from infra.local import LocalStack
+
+            recorded = LocalStack().recorded_pids()
+            self.pids = {"kafka": recorded.get("kafka"), "ksqldb": recorded.get("ksqldb")}
+        self.sidecar: subprocess.Popen | None = None
+
+    def stages(self, lines: list[bytes]) -> list[StageResult]:
+        """Each stage alone, on a backlog of len(lines) payments."""
+        t, topics, n = self.topology, self.topology.topics, len(lines)
+        results = []
+        t.create(FEATURE_OBJECTS[:1])  # the raw stream creates the raw topic
+        meter = CpuMeter(self.pids)
+        meter.start()
+        started = time.monotonic()
+        PacedProducer(self.bootstrap, topics["raw"]).run(lines, rate=0)
+        results.append(StageResult("replayer (raw lines into Kafka)", n,
+                                   time.monotonic() - started, meter.stop()))
+        self._report(results[-1])
+
+        meter.start()
+        t.create(FEATURE_OBJECTS[1:])
+        first, last = _wait_offsets(self.bootstrap, topics["features"], n)
+        results.append(StageResult("ksqlDB features query", n, last - first, meter.stop()))
+        self._report(results[-1], f"first record after {first:.1f}s")
+
+        t.create([SCORED_OBJECT])
+        meter = CpuMeter({**self.pids, "sidecar": None})
+        meter.start()
+        self.sidecar = _sidecar(self.env, self.model, topics, t.tag, self.workdir, wait=False)
+        meter.pids["sidecar"] = self.sidecar.pid
+        meter.begin["sidecar"] = 0.0
+        first, last = _wait_offsets(self.bootstrap, topics["scored"], n, every=0.2)
+        results.append(StageResult("sidecar (ONNX scoring)", n, last - first, meter.stop()))
+        self._report(results[-1], f"first record {first:.1f}s after the process started")
+
+        downstream = t.rest()
+        scored = _read_all(self.bootstrap, topics["scored"], n)
+        started = time.monotonic()
+        t.create(downstream)
+        while t.lag(downstream) > 0:
+            time.sleep(0.5)
+        self.say(f"  (created {len(downstream)} objects downstream of scored; they caught up "
+                 f"with the first {n:,} in {time.monotonic() - started:.1f}s)")
+        meter = CpuMeter(self.pids)
+        meter.start()
+        started = time.monotonic()
+        _produce_keyed(self.bootstrap, topics["scored"], scored)
+        time.sleep(1.0)
+        while (lag := t.lag(downstream)) > 0:
+            if time.monotonic() - started > 900:
+                raise FraudctlError(f"queries downstream of scored still {lag:,} behind")
+            time.sleep(0.5)
+        results.append(StageResult(f"ksqlDB downstream of scored ({len(downstream)} objects)",
+                                   n, time.monotonic() - started, meter.stop()))
+        self._report(results[-1], "the same records again, queries running")
+        return results
+
+    def _report(self, stage: StageResult, note: str = "") -> None:
+        cpu = ", ".join(f"{k} {v:.1f}" for k, v in stage.cpu.items() if v)
+        self.say(f"  {stage.name}: {stage.per_second:,.0f} payments/s "
+                 f"({stage.records:,} in {stage.seconds:.1f}s{'; ' + note if note else ''}); "
+                 f"CPU s: {cpu}")
+
+    def rates(self, lines: list[bytes]) -> list[RateResult]:
+        """The whole pipeline at each offered rate, highest last; stops at the first rate it
+        cannot hold."""
+        t, topics = self.topology, self.topology.topics
+        queries = t.queries()
+        results = []
+        producer = PacedProducer(self.bootstrap, topics["raw"])
+        alert_tail = ArrivalTail(self.bootstrap, topics["alerts"])
+        try:
+            return self._rates(lines, t, topics, queries, producer, alert_tail, results)
+        finally:
+            alert_tail.close()
+
+    def _rates(self, lines, t, topics, queries, producer, alert_tail,
+               results) -> list[RateResult]:
+        for rate in self.config.rates:
+            scored_before = _end_offsets(self.bootstrap, topics["scored"])
+            meter = CpuMeter({**self.pids, "sidecar": self.sidecar.pid if self.sidecar else None})
+            meter.start()
+            since = time.time() * 1000
+            started = time.monotonic()
+            sent = producer.run(lines, rate=rate, seconds=self.config.seconds)
+            produced_for = time.monotonic() - started
+            until = time.time() * 1000
+            scored_now = _end_offsets(self.bootstrap, topics["scored"]) - scored_before
+            lag = t.lag(queries) + max(0, sent - scored_now)
+            drained = time.monotonic()
+            while t.lag(queries) > 0 or _end_offsets(
+                    self.bootstrap, topics["scored"]) - scored_before < sent:
+                if time.monotonic() - drained > 120:
+                    break
+                time.sleep(0.5)
+            cpu = meter.stop()
+            scored = _latencies(self.bootstrap, topics["scored"], since, until, "SCORED_AT")
+            alerts = alert_tail.between(since, until)
+            drain = time.monotonic() - drained
+            kept_up = drain < 3.0 + self.config.seconds * 0.1
+            result = RateResult(rate, sent / produced_for,
+                                len(scored) / (produced_for + drain), kept_up, lag,
+                                _pct(scored, 50), _pct(scored, 99), _pct(alerts, 50),
+                                _pct(alerts, 99), cpu)
+            results.append(result)
+            cpu_text = ", ".join(f"{k} {v / (produced_for + drain):.2f}" for k, v in cpu.items()
+                                 if v)
+            self.say(f"  offered {rate:,}/s: produced {result.produced_per_s:,.0f}/s, scored "
+                     f"{result.scored_per_s:,.0f}/s, records behind at the end {lag:,} (all "
+                     f"queries and the sidecar), drained in "
+                     f"{drain:.1f}s -> {'kept up' if kept_up else 'FELL BEHIND'}; raw->scored "
+                     f"p50 {_fmt(result.p50_ms)} p99 {_fmt(result.p99_ms)} ms, raw->alert p50 "
+                     f"{_fmt(result.alert_p50_ms)} p99 {_fmt(result.alert_p99_ms)} ms; "
+                     f"cores busy: {cpu_text}")
+            if not kept_up:
+                break
+        return results
+
+    def close(self) -> None:
+        if self.sidecar is not None:
+            self.sidecar.terminate()
+            try:
+                self.sidecar.wait(30)
+            except subprocess.TimeoutExpired:
+                self.sidecar.kill()
+        self.topology.drop()
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def run_e2e(project: Path, env: Environment, config: E2EConfig, model: Path,
+            workdir: Path) -> dict[str, Any]:
+    """Stages alone, then offered rates; returns the figures (also printed)."""
+    say = print
+    say(f"end-to-end bench on '{env.name}' (Kafka {env.bootstrap_servers}, ksqlDB "
+        f"{env.ksqldb.url if env.ksqldb else '-'}), {config.rows:,} payments, "
+        f"{env.variables.get('partitions')} partitions"
+        + (f", query settings {config.ksql_properties}" if config.ksql_properties else ""))
+    lines = raw_payload(config.rows)
+    bench = E2EBench(project, env, config, model, workdir, say)
+    try:
+        say("each stage alone, on a backlog:")
+        stages = bench.stages(lines)
+        say("the whole pipeline at offered rates:")
+        rates = bench.rates(lines)
+    finally:
+        bench.close()
+    sustained = max((r.offered for r in rates if r.kept_up), default=0)
+    say(f"sustained: {sustained:,} payments/s end to end (sidecar alone: "
+        f"{stages[2].per_second:,.0f}/s; features query alone: {stages[1].per_second:,.0f}/s)")
+    return {"stages": [{"name": s.name, "per_second": s.per_second, "seconds": s.seconds,
+                        "cpu": s.cpu} for s in stages],
+            "rates": [r.__dict__ for r in rates], "sustained": sustained,
+            "settings": config.ksql_properties, "partitions": env.variables.get("partitions")}
