@@ -534,7 +534,7 @@ class E2EBench:
             # drained within 30 s
             kept_up = end <= middle * 1.25 + rate * 10 and drain < 30
             result = RateResult(rate, sent / produced_for,
-                                len(scored) / (produced_for + drain), kept_up, end,
+                                len(scored) / produced_for, kept_up, end,
                                 _pct(scored, 50), _pct(scored, 99), _pct(alerts, 50),
                                 _pct(alerts, 99), cpu)
             results.append(result)
