@@ -7,7 +7,7 @@
 CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   MODEL_VERSION,
 {{ accuracy_columns() }}
-FROM {{ ref('accuracy_events') }}
+FROM {{ ref('monitor_events') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }}, RETENTION {{ var("windows.label_retention") }}, GRACE PERIOD {{ var("windows.label_join") }})
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

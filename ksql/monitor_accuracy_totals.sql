@@ -6,6 +6,6 @@
 CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   MODEL_VERSION,
 {{ accuracy_columns() }}
-FROM {{ ref('accuracy_events') }}
+FROM {{ ref('monitor_events') }}
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

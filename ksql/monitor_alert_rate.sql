@@ -5,7 +5,8 @@ CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   COUNT(*) AS EVENTS,
   SUM(CASE WHEN IS_ANOMALY THEN 1 ELSE 0 END) AS ALERTS,
   CAST(SUM(CASE WHEN IS_ANOMALY THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*) AS ALERT_RATE
-FROM {{ ref('transactions_scored') }}
+FROM {{ ref('monitor_events') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
+WHERE LABEL IS NULL
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

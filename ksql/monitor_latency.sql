@@ -16,7 +16,8 @@ CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
     WHEN SCORED_AT - ROWTIME < 1000 THEN (SCORED_AT - ROWTIME) / 10 * 10
     WHEN SCORED_AT - ROWTIME < 10000 THEN (SCORED_AT - ROWTIME) / 100 * 100
     ELSE (SCORED_AT - ROWTIME) / 1000 * 1000 END AS VARCHAR)) AS LATENCY_MS_BUCKETS
-FROM {{ ref('transactions_scored') }}
+FROM {{ ref('monitor_events') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
+WHERE LABEL IS NULL
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

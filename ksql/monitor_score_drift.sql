@@ -13,7 +13,8 @@ CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   COUNT(SHADOW_SCORE) AS SHADOW_EVENTS,
   SUM(SHADOW_SCORE) AS SHADOW_SCORE_SUM,
   LATEST_BY_OFFSET(SHADOW_MODEL_VERSION) AS SHADOW_MODEL_VERSION
-FROM {{ ref('transactions_scored') }}
+FROM {{ ref('monitor_events') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
+WHERE LABEL IS NULL
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

@@ -1,4 +1,4 @@
-{#- The accuracy columns of monitor_accuracy and monitor_accuracy_totals, over accuracy_events
+{#- The accuracy columns of monitor_accuracy and monitor_accuracy_totals, over monitor_events
     (a row per scored payment with LABEL null, a row per label that found its payment):
       {% from 'ksql/macros/accuracy.sql' import accuracy_columns %} -#}
 {% macro accuracy_columns() -%}

@@ -19,17 +19,17 @@ INTENDED_EDGES = {
     "transactions_features": {"transactions_raw"},
     "transactions_scored": {"transactions_features"},
     "alerts": {"transactions_scored"},
-    "monitor_alert_rate": {"transactions_scored"},
-    "monitor_score_drift": {"transactions_scored"},
+    "monitor_alert_rate": {"monitor_events"},
+    "monitor_score_drift": {"monitor_events"},
     "labels_raw": set(),
     "transactions_labels": {"labels_raw"},
-    "accuracy_events_from_scored": {"transactions_scored"},
-    "accuracy_events_from_labels": {"transactions_scored", "transactions_labels",
-                                    "accuracy_events_from_scored"},
-    "accuracy_events": {"accuracy_events_from_scored", "accuracy_events_from_labels"},
-    "monitor_accuracy": {"accuracy_events"},
-    "monitor_accuracy_totals": {"accuracy_events"},
-    "monitor_latency": {"transactions_scored"},
+    "monitor_events_from_scored": {"transactions_scored"},
+    "monitor_events_from_labels": {"transactions_scored", "transactions_labels",
+                                   "monitor_events_from_scored"},
+    "monitor_events": {"monitor_events_from_scored", "monitor_events_from_labels"},
+    "monitor_accuracy": {"monitor_events"},
+    "monitor_accuracy_totals": {"monitor_events"},
+    "monitor_latency": {"monitor_events"},
     "user_alert_escalation": {"alerts"},
     "transactions_source": {"transactions_raw"},
     "alerts_sink": {"alerts"},
@@ -119,7 +119,7 @@ def test_monitoring_tables_are_windowed_per_model_version_with_env_window_sizes(
     accuracy = ks.parse(specs["monitor_accuracy"].text)
     assert ("WINDOW TUMBLING(SIZE 5 MINUTES, RETENTION 31 DAYS, GRACE PERIOD 30 DAYS)"
             in accuracy.source_clause), "late labels still land in their payment's window"
-    join = ks.parse(specs["accuracy_events_from_labels"].text)
+    join = ks.parse(specs["monitor_events_from_labels"].text)
     assert "WITHIN(1 HOUR, 30 DAYS) GRACE PERIOD 1 HOUR" in join.source_clause
     escalation = ks.parse(specs["user_alert_escalation"].text)
     assert "WINDOW HOPPING(SIZE 1 HOUR, ADVANCE BY 5 MINUTES)" in escalation.source_clause

@@ -1,0 +1,23 @@
+-- The monitoring events topic as one stream, keyed by model version: a row per scored payment
+-- (LABEL null) and a row per label that found its payment. Every monitoring table reads it
+-- (the scoring ones with LABEL IS NULL). Its time is the payment's time, so a label that comes
+-- days later counts in the window its payment was scored in.
+-- {{ depends_on('monitor_events_from_scored') }} {{ depends_on('monitor_events_from_labels') }}
+CREATE STREAM {{ this }} (
+  MODEL_VERSION VARCHAR KEY,
+  ID BIGINT,
+  IS_ANOMALY BOOLEAN,
+  SCORE DOUBLE,
+  SCORED_AT BIGINT,
+  SHADOW_SCORE DOUBLE,
+  SHADOW_MODEL_VERSION VARCHAR,
+  LABEL VARCHAR,
+  LABEL_SOURCE VARCHAR,
+  LABEL_DELAY_MS BIGINT,
+  PAYMENT_TIME BIGINT
+) WITH (
+  KAFKA_TOPIC = '{{ var("topics.monitor_events") }}',
+  KEY_FORMAT = 'KAFKA',
+  VALUE_FORMAT = 'JSON',
+  TIMESTAMP = 'PAYMENT_TIME'
+);
