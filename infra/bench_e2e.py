@@ -529,10 +529,12 @@ class E2EBench:
             cpu = meter.stop()
             scored = _latencies(self.bootstrap, topics["scored"], since, until, "SCORED_AT")
             alerts = alert_tail.between(since, until)
-            # kept up: the backlog did not grow in the second half of the load (beyond what the
-            # queries' commit interval leaves uncounted: about 2 s of input per hop) and it
-            # drained within 30 s
-            kept_up = end <= middle * 1.25 + rate * 10 and drain < 30
+            # kept up: the backlog did not grow in the second half of the load (beyond 10%
+            # and one commit interval of input: lag is counted at commits, every 2 s by
+            # default) and it drained within 5 s plus two commit intervals
+            commit_s = float(self.config.ksql_properties.get(
+                "ksql.streams.commit.interval.ms", 2000)) / 1000
+            kept_up = end <= middle * 1.1 + rate * commit_s and drain < 5 + 2 * commit_s
             result = RateResult(rate, sent / produced_for,
                                 len(scored) / produced_for, kept_up, end,
                                 _pct(scored, 50), _pct(scored, 99), _pct(alerts, 50),
