@@ -113,7 +113,8 @@ def _bench_e2e(args: argparse.Namespace) -> int:
     project = project_dir(args)
     env = load_environment(project, args.env)
     config = E2EConfig(rows=args.rows, rates=args.rates, seconds=args.seconds,
-                       ksql_properties=dict(args.set or []), partitions=args.partitions)
+                       ksql_properties={**env.query_properties, **dict(args.set or [])},
+                       partitions=args.partitions)
     if args.quick:
         config.rows, config.seconds = min(config.rows, 50_000), min(config.seconds, 8.0)
     with tempfile.TemporaryDirectory(prefix="fraud-bench-e2e-") as tmp:
@@ -146,7 +147,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e2e.add_argument("--partitions", type=whole(1), help="partitions of every topic "
                                                          "(default: the environment's)")
     e2e.add_argument("--set", type=key_value, action="append", metavar="KEY=VALUE",
-                     help="a ksqlDB streams property for the bench's queries, e.g. "
+                     help="a ksqlDB streams property for the bench's queries, over the "
+                          "environment's ksql_query_properties, e.g. "
                           "ksql.streams.cache.max.bytes.buffering=0 (repeatable)")
     bench.set_defaults(func=cmd_bench)
 

@@ -159,7 +159,8 @@ def _carry_out(plan: Plan, env: Environment, live: LiveState, ksql, connect,
     confirm(question, auto_approve, what)
     state = StateStore(ksql, env.ksql_prefix, env.secrets.mask) if ksql is not None else None
     steps = build_steps(plan, ksql, connect, live.ksql, state=state,
-                        local_files=env.local_stack, **step_options)
+                        local_files=env.local_stack, query_properties=env.query_properties,
+                        **step_options)
     return len(run_steps(steps, env.secrets.mask, print).done)
 
 

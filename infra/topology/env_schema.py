@@ -40,6 +40,11 @@ def positive_number(value: Any) -> str | None:
     return None if ok else "a number > 0"
 
 
+def setting_value(value: Any) -> str | None:
+    ok = isinstance(value, str | int | float | bool) and str(value).strip() != ""
+    return None if ok else "a string, number or true/false"
+
+
 SERVER = {"url": (url, True), "timeout": (positive_number, False),
           "basic_auth": ({"username": (text, True), "password": (text, True)}, False),
           "ca_bundle": (text, False), "client_cert": (text, False), "client_key": (text, False)}
@@ -53,6 +58,7 @@ SCHEMA: dict[str, Any] = {
         "connect": (SERVER, False),
         "ksqldb": (SERVER, False),
     }, False),
+    "ksql_query_properties": ({"*": (setting_value, False)}, False),
     "vars": ({
         "partitions": (whole(1), False),
         "replicas": (whole(1), False),

@@ -81,6 +81,8 @@ class Environment:
     skipped: dict[str, str] = field(default_factory=dict)  # server kind -> why it is absent
     local_stack: bool = False  # the servers are `fraudctl local`'s processes on this machine
     environ: dict[str, str] = field(default_factory=dict)  # where `secret()` looks values up
+    #: Kafka Streams settings for the queries `apply` creates (`ksql_query_properties:`)
+    query_properties: dict[str, str] = field(default_factory=dict)
 
     @property
     def ksql_prefix(self) -> str:
@@ -132,6 +134,7 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
         for name, value in _local_secrets().items():
             environ.setdefault(name, value)
     env.environ = environ
+    env.query_properties = {k: str(v) for k, v in (raw.get("ksql_query_properties") or {}).items()}
     if env.local_stack and discover_local:
         _discover_local(env, servers)
     env.bootstrap_servers = environ.get("BOOTSTRAP_SERVERS") or (
