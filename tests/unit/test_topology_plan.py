@@ -230,7 +230,7 @@ class Recorder:
         self.calls = []
 
     def __getattr__(self, name):
-        return lambda *args: self.calls.append((name, args))
+        return lambda *args, **_options: self.calls.append((name, args))
 
 
 def test_connector_config_change_and_missing_server(tmp_path):
