@@ -181,7 +181,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise FraudctlError(f"--env compose needs Docker: {why}. Leave --env out to run the "
                             "demo on the local stack.")
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.rows_to_replay
-    project = Path(args.project).resolve() if args.project else REPO
+    from infra.topology.commands import project_dir
+
+    project = project_dir(args)
     data_dir = project / ".data"
     logs = data_dir / "demo"
     logs.mkdir(parents=True, exist_ok=True)

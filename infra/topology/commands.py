@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from infra.connect_client import ConnectClient, connector_failure
-from infra.errors import FraudctlError
+from infra.errors import FraudctlError, UsageError
 from infra.ksql_client import KsqlClient, query_problem
 from infra.rest import ServerError
 from infra.topology.apply import build_steps, check_allowed, run_steps
@@ -18,7 +18,6 @@ from infra.topology.render import ObjectSpec
 from infra.topology.state import StateStore
 from infra.topology.validate import validate_offline, validate_with_connect
 
-REPO = Path(__file__).resolve().parents[2]
 PLAN_NO_CHANGES, PLAN_CHANGES = 0, 2
 
 
@@ -27,7 +26,20 @@ class ValidationFailed(FraudctlError):
 
 
 def project_dir(args: argparse.Namespace) -> Path:
-    return Path(args.project).resolve() if args.project else REPO
+    """`--project`, else the project the working directory is in (as dbt and Terraform do)."""
+    return Path(args.project).resolve() if getattr(args, "project", None) else find_project()
+
+
+def find_project(start: Path | None = None) -> Path:
+    """The nearest directory, from `start` (the working directory) up, that holds `ksql/` and
+    `infra/environments/`; a usage error naming where it looked when there is none."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "ksql").is_dir() and (folder / "infra" / "environments").is_dir():
+            return folder
+    raise UsageError(f"no project here: neither {here} nor a folder above it holds ksql/ and "
+                     "infra/environments/. cd into a checkout of the repository, or pass "
+                     "--project PATH.")
 
 
 def _context(args: argparse.Namespace) -> tuple[Path, Environment]:
