@@ -3,14 +3,10 @@
 -- LABELLED_AT when it was decided (ISO-8601), SOURCE who decided (chargeback, analyst, customer,
 -- replay). Written by Kafka Connect from a file (connect/labels_source.json) or by
 -- `fraudctl replay`, days after the payment in production.
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 CREATE STREAM {{ this }} (
   ID BIGINT,
   LABEL VARCHAR,
   LABELLED_AT VARCHAR,
   SOURCE VARCHAR
-) WITH (
-  KAFKA_TOPIC = '{{ var("topics.labels_raw") }}',
-  VALUE_FORMAT = 'DELIMITED',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }}
-);
+) {{ with_clause(topic=var('topics.labels_raw'), key_format=none, value_format='DELIMITED') }};

@@ -1,6 +1,7 @@
 -- Step 1 -> 2: raw payments as Kafka Connect writes them, one CSV line per record, no header:
 -- ID,TS,USER_ID,TIME,V1..V28,AMOUNT,CLASS (CLASS "0"/"1", empty when unknown).
 -- TIME is a type name in ksqlDB, so the column is quoted.
+{% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 CREATE STREAM {{ this }} (
   ID BIGINT,
   TS VARCHAR,
@@ -11,9 +12,4 @@ CREATE STREAM {{ this }} (
 {%- endfor %}
   AMOUNT DOUBLE,
   CLASS VARCHAR
-) WITH (
-  KAFKA_TOPIC = '{{ var("topics.raw") }}',
-  VALUE_FORMAT = 'DELIMITED',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }}
-);
+) {{ with_clause(topic=var('topics.raw'), key_format=none, value_format='DELIMITED') }};
