@@ -73,11 +73,16 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
     runs on this machine, so the directories of the connectors' files are made first;
     `query_properties`: Kafka Streams settings every query created here runs with."""
     steps: list[Step] = []
+    still_using = _topic_users(live_sources)
     for change in teardown_order(plan, live_sources):
         for query_id in change.terminate:
             steps.append(Step(f"terminate query {query_id} (writes {change.name})",
                               _bind(ksql.execute, f"TERMINATE {query_id};"), change))
-        topic = " DELETE TOPIC" if delete_topics and change.action == DELETE else ""
+        users = still_using.get(_topic_of(live_sources, change.name), set())
+        users.discard(change.name)
+        # ksqlDB deletes a topic only with its last source (several may share one)
+        last = not users
+        topic = " DELETE TOPIC" if delete_topics and change.action == DELETE and last else ""
         steps.append(Step(f"drop {change.live_type.lower()} {change.name}{topic}",
                           _bind(ksql.execute,
                                 f"DROP {change.live_type} IF EXISTS {change.name}{topic};"),
@@ -106,6 +111,20 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
                               _connector_put(connect, change, wait_timeout, local_files),
                               change))
     return steps
+
+
+def _topic_users(live_sources: dict[str, LiveSource] | None) -> dict[str, set[str]]:
+    """Topic -> the live sources reading or writing it (as streams or tables over it)."""
+    users: dict[str, set[str]] = {}
+    for source in (live_sources or {}).values():
+        if source.topic:
+            users.setdefault(source.topic, set()).add(source.name)
+    return users
+
+
+def _topic_of(live_sources: dict[str, LiveSource] | None, name: str) -> str:
+    source = (live_sources or {}).get(name)
+    return source.topic if source else ""
 
 
 def _bind(fn, *args):

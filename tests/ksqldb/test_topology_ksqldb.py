@@ -28,15 +28,21 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
     client = KsqlClient(RestConfig(ksqldb_url))
     try:
         first = run_fraudctl(root, "plan", "--only", "ksql")
-        assert first.returncode == 2 and "9 to create" in first.stdout, first.stdout
+        assert first.returncode == 2 and "15 to create" in first.stdout, first.stdout
         applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
         assert applied.returncode == 0, applied.stdout + applied.stderr
 
         again = run_fraudctl(root, "plan", "--only", "ksql")
         assert again.returncode == 0, f"the server's statements must read as unchanged:\n" \
                                       f"{again.stdout}"
-        assert "0 to create, 0 to update, 0 to recreate, 0 to delete, 9 unchanged" in (
+        assert "0 to create, 0 to update, 0 to recreate, 0 to delete, 15 unchanged" in (
             again.stdout)
+        # the environment's ksql_query_properties reached every query apply created
+        features = next(q for q in client.queries()
+                        if f"IT{tag.upper()}_TRANSACTIONS_FEATURES" in q["sinks"])
+        explained = client.execute(f"EXPLAIN {features['id']};")[0]["queryDescription"]
+        assert explained["overriddenProperties"].get("ksql.streams.commit.interval.ms") in (
+            5000, "5000")
         assert "No changes" in run_fraudctl(root, "apply", "--only", "ksql",
                                             "--auto-approve").stdout
         assert run_fraudctl(root, "status", "--only", "ksql").returncode == 0
@@ -46,7 +52,7 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
                                                      "WHERE IS_ANOMALY = TRUE AND SCORE > 0"))
         changed = run_fraudctl(root, "plan", "--only", "ksql")
         assert changed.returncode == 2
-        assert "0 to create, 1 to update, 0 to recreate, 0 to delete, 8 unchanged" in (
+        assert "0 to create, 1 to update, 0 to recreate, 0 to delete, 14 unchanged" in (
             changed.stdout), changed.stdout
         assert f"update    ksql    IT{tag.upper()}_ALERTS  (filter changes)" in changed.stdout
         updated = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")

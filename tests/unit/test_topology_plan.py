@@ -223,6 +223,33 @@ def test_steps_tear_down_readers_first_then_build_in_order(tmp_path):
         "T_FILTERED", "T_COUNTS"]
 
 
+def test_destroy_deletes_a_shared_topic_with_its_last_source_only(tmp_path):
+    from infra.topology.plan import destroy_plan
+
+    env, _ = _project(tmp_path)
+    live = LiveState({
+        "T_EVENTS": LiveSource("T_EVENTS", "STREAM", "x", topic="events"),
+        "T_FROM_A": LiveSource("T_FROM_A", "STREAM", "x", topic="events", write_queries=["QA"],
+                               read_by=["T_EVENTS"]),
+        "T_FROM_B": LiveSource("T_FROM_B", "STREAM", "x", topic="events", write_queries=["QB"],
+                               read_by=["T_EVENTS"]),
+        "T_OWN": LiveSource("T_OWN", "STREAM", "x", topic="own"),
+    }, {})
+    ksql = Recorder()
+    for step in build_steps(destroy_plan(env, live), ksql=ksql, connect=Recorder(),
+                            live_sources=live.ksql, delete_topics=True):
+        step.run()
+    drops = [args[0] for name, args in ksql.calls
+             if name == "execute" and args[0].startswith("DROP")]
+    deleting = [d for d in drops if d.endswith("DELETE TOPIC;")]
+    assert len(drops) == 4 and len(deleting) == 2, drops
+    assert deleting[0] == "DROP STREAM IF EXISTS T_OWN DELETE TOPIC;" or \
+        deleting[1] == "DROP STREAM IF EXISTS T_OWN DELETE TOPIC;"
+    shared = [d for d in drops if "T_OWN" not in d]
+    assert shared[-1].endswith("DELETE TOPIC;") and not any(
+        d.endswith("DELETE TOPIC;") for d in shared[:-1]), "ksqlDB refuses it before the last"
+
+
 class Recorder:
     """Records the client calls a step makes (order only; servers are tested elsewhere)."""
 
