@@ -30,21 +30,31 @@ def test_real_connectors_with_replay_into_the_tailed_file(stack, connect_url, tm
     root = tmp_path / "repo"
     source_file = stack.file_dir_local / f"raw-{tag}.csv"
     alerts_file = stack.file_dir_local / f"alerts-{tag}.jsonl"
+    labels_file = stack.file_dir_local / f"labels-{tag}.csv"
     spec = copy_repo_project(root, tag, {"connect": {"url": connect_url}, "kafka": {
         "bootstrap_servers": stack.bootstrap_servers}}, files={
-        "source": stack.connect_path(source_file), "alerts": stack.connect_path(alerts_file)})
+        "source": stack.connect_path(source_file), "alerts": stack.connect_path(alerts_file),
+        "labels": stack.connect_path(labels_file)})
     topics = spec["vars"]["topics"]
 
     applied = run_fraudctl(root, "apply", "--only", "connect", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
     try:
         data = tmp_path / "kaggle.csv"
-        write_kaggle_csv(synthesize(300, 0.02, seed=5), data)
+        frame = synthesize(300, 0.02, seed=5)
+        write_kaggle_csv(frame, data)
         replayed = run_fraudctl(root, "replay", "--data", str(data), "--rate", "0",
                                 "--limit", "250", "--to", "file", "--file", str(source_file),
-                                "--start-id", "1000")
+                                "--labels-file", str(labels_file), "--label-delay", "0",
+                                "--normal-label-share", "0", "--start-id", "1000")
         assert replayed.returncode == 0, replayed.stderr
         assert "replayed 250 lines" in replayed.stderr
+        frauds = [1000 + i for i, label in enumerate(frame["Class"][:250]) if label == 1]
+        assert frauds, "the sample has frauds"
+        labels = consume_messages(stack.bootstrap_servers, topics["labels_raw"], len(frauds),
+                                  timeout=60, idle_after=2.0)
+        assert sorted(int(m.value().split(b",")[0]) for m in labels) == frauds
+        assert all(m.value().split(b",")[1] == b'"1"' for m in labels)
 
         raw = consume_messages(stack.bootstrap_servers, topics["raw"], 250, timeout=60,
                                idle_after=2.0)
@@ -52,7 +62,7 @@ def test_real_connectors_with_replay_into_the_tailed_file(stack, connect_url, tm
         first = raw[0].value().decode()
         fields = first.split(",")
         assert len(fields) == len(RAW_COLUMNS) and fields[0] == "1000"
-        assert fields[1].startswith('"') and fields[-1] in ('"0"', '"1"')
+        assert fields[1].startswith('"') and fields[-1] == "", "no label in a payment"
         assert [int(m.value().split(b",")[0]) for m in raw] == list(range(1000, 1250))
 
         alert = orjson.dumps({"ID": 7, "SCORE": 3.2, "MODEL_VERSION": "abc"})
