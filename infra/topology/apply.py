@@ -80,9 +80,14 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
                               _bind(ksql.execute, f"TERMINATE {query_id};"), change))
         users = still_using.get(_topic_of(live_sources, change.name), set())
         users.discard(change.name)
-        # ksqlDB deletes a topic only with its last source (several may share one)
+        # ksqlDB deletes a topic only with its last source (several may share one). A table
+        # a query builds is rebuilt from its source when recreated, and ksqlDB refuses an old
+        # topic whose settings (e.g. a window's retention) differ: its topic goes with it.
         last = not users
-        topic = " DELETE TOPIC" if delete_topics and change.action == DELETE and last else ""
+        rebuilt = (change.action == RECREATE and change.live_type == "TABLE"
+                   and bool(change.terminate))
+        deleting = (delete_topics and change.action == DELETE) or rebuilt
+        topic = " DELETE TOPIC" if deleting and last else ""
         steps.append(Step(f"drop {change.live_type.lower()} {change.name}{topic}",
                           _bind(ksql.execute,
                                 f"DROP {change.live_type} IF EXISTS {change.name}{topic};"),

@@ -265,6 +265,12 @@ def _check_topic(spec: ObjectSpec, change: Change, live: LiveState) -> None:
     if differ:
         change.blocked = (f"topic '{topic}' exists with other settings: {', '.join(differ)}; "
                           f"ksqlDB will not create {change.name} over it")
+    elif (change.action == CREATE and desired.kind == "TABLE" and desired.is_query
+          and not any(s.topic == topic for s in (live.ksql or {}).values())):
+        change.warnings.append(
+            f"topic '{topic}' is left over from an earlier table of that name; ksqlDB refuses "
+            "it if its retention differs from what the new table needs (a window's retention "
+            "sets it): delete the topic first if apply says so")
 
 
 def _cascade_recreates(specs: list[ObjectSpec], changes: dict[str, Change],

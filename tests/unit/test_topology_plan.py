@@ -209,14 +209,15 @@ def test_steps_tear_down_readers_first_then_build_in_order(tmp_path):
     ksql = Recorder()
     steps = build_steps(plan, ksql=ksql, connect=Recorder(), live_sources=live.ksql)
     assert [s.description for s in steps] == [
-        "terminate query Q_counts (writes T_COUNTS)", "drop table T_COUNTS",
+        "terminate query Q_counts (writes T_COUNTS)",
+        "drop table T_COUNTS DELETE TOPIC",  # rebuilt from its source, with a new topic
         "terminate query Q_filtered (writes T_FILTERED)", "drop stream T_FILTERED",
         "create again T_FILTERED", "create again T_COUNTS"]
     for step in steps:
         step.run()
     sent = [args[0].split("(")[0].split(" AS ")[0].strip() for name, args in ksql.calls
             if name == "execute"]
-    assert sent == ["TERMINATE Q_counts;", "DROP TABLE IF EXISTS T_COUNTS;",
+    assert sent == ["TERMINATE Q_counts;", "DROP TABLE IF EXISTS T_COUNTS DELETE TOPIC;",
                     "TERMINATE Q_filtered;", "DROP STREAM IF EXISTS T_FILTERED;",
                     "CREATE STREAM T_FILTERED", "CREATE TABLE T_COUNTS"]
     assert [args[0] for name, args in ksql.calls if name == "wait_query_running"] == [
