@@ -31,6 +31,7 @@ import numpy as np
 import orjson
 
 from infra.errors import FraudctlError
+from infra.kafka import produce_waiting
 from infra.ksql_client import KsqlClient
 from infra.topology import ksql_statement
 from infra.topology.dag import topological_order
@@ -237,12 +238,10 @@ class PacedProducer:
                     time.sleep(delay)
             burst = min(total - sent, 200 if rate > 0 else 10_000)
             for i in range(offset + sent, offset + sent + burst):
-                while True:
-                    try:
-                        produce(self.topic, lines[i % n])
-                        break
-                    except BufferError:
-                        poll(0.05)
+                try:
+                    produce(self.topic, lines[i % n])
+                except BufferError:  # queue full: wait for deliveries (the slow path)
+                    produce_waiting(self.producer, self.topic, lines[i % n])
             sent += burst
             poll(0)
         self.producer.flush(60)
@@ -276,12 +275,7 @@ def _produce_keyed(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]
                          "partitioner": "murmur2_random",
                          "queue.buffering.max.messages": 500_000})
     for key, value in records:
-        while True:
-            try:
-                producer.produce(topic, value, key)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_waiting(producer, topic, value, key)
     producer.flush(60)
 
 

@@ -11,6 +11,18 @@ from typing import Any
 from infra.errors import FraudctlError
 
 
+def produce_waiting(producer, topic: str, value: bytes | None, key: bytes | None = None,
+                    wait: float = 0.05, **options: Any) -> None:
+    """Produce one record; while the producer's local queue is full, serve deliveries for
+    `wait` seconds and try again (back-pressure instead of a BufferError)."""
+    while True:
+        try:
+            producer.produce(topic, value, key, **options)
+            return
+        except BufferError:
+            producer.poll(wait)
+
+
 def client_config(bootstrap_servers: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Base config for any client; `extra` carries librdkafka settings (security, sasl, ssl)."""
     return {"bootstrap.servers": bootstrap_servers, **(extra or {})}

@@ -283,12 +283,9 @@ class KafkaTarget:
                 "(`fraudctl local status`) and BOOTSTRAP_SERVERS right?") from None
 
     def _send(self, topic: str, line: str) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, value=line.encode())
-                break
-            except BufferError:
-                self.producer.poll(0.1)
+        from infra.kafka import produce_waiting
+
+        produce_waiting(self.producer, topic, line.encode())
         self.producer.poll(0)
 
     def payment(self, line: str) -> None:

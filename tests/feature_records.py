@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
+from infra.kafka import produce_waiting
 from udf_server.contract import encode_bigint_key
 
 
@@ -38,11 +39,6 @@ def produce_features(producer, topic: str, rows: np.ndarray, first_id: int = 1) 
     sent = {}
     for i, row in enumerate(rows):
         key, value = feature_record(first_id + i, row)
-        while True:
-            try:
-                producer.produce(topic, key=key, value=value)
-                break
-            except BufferError:
-                producer.poll(0.1)
+        produce_waiting(producer, topic, value, key, wait=0.1)
         sent[key] = row
     return sent

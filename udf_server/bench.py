@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from infra.kafka import consume_messages, create_topics
+from infra.kafka import consume_messages, create_topics, produce_waiting
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DOC = REPO / "docs" / "BENCHMARKS.md"
@@ -104,12 +104,7 @@ def _preload(bootstrap: str, topic: str, values: list[bytes], partitions: int) -
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20,
                          "batch.num.messages": 10_000, "compression.type": "lz4"})
     for i, value in enumerate(values):
-        while True:
-            try:
-                producer.produce(topic, key=i.to_bytes(8, "big"), value=value)
-                break
-            except BufferError:
-                producer.poll(0.05)
+        produce_waiting(producer, topic, value, i.to_bytes(8, "big"))
     producer.flush(120)
 
 
@@ -203,12 +198,8 @@ def _paced_producer(bootstrap: str, topic: str, rate: int, seconds: float,
         delay = due - time.monotonic()
         if delay > 0.0005:
             time.sleep(delay)
-        while True:
-            try:
-                producer.produce(topic, key=i.to_bytes(8, "big"), value=values[i % len(values)])
-                break
-            except BufferError:
-                producer.poll(0.01)
+        produce_waiting(producer, topic, values[i % len(values)], i.to_bytes(8, "big"),
+                        wait=0.01)
         if i % 100 == 0:
             producer.poll(0)
     producer.flush(60)

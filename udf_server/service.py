@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from infra.errors import FraudctlError
+from infra.kafka import produce_waiting
 from udf_server import codec
 from udf_server.contract import (
     S_MODEL_VERSION,
@@ -388,13 +389,9 @@ class Scorer:
                   "dead_letter_failures_total", source, size, error)
 
     def _produce(self, topic, key, value, timestamp, headers, on_delivery) -> None:
-        while True:
-            try:
-                self.producer.produce(topic, value, key, timestamp=timestamp, headers=headers,
-                                      on_delivery=on_delivery)
-                return
-            except BufferError:  # local queue full: let deliveries drain, then go on
-                self.producer.poll(0.1)
+        """Produce, letting deliveries drain while the local queue is full."""
+        produce_waiting(self.producer, topic, value, key, wait=0.1, timestamp=timestamp,
+                        headers=headers, on_delivery=on_delivery)
 
     def _offsets(self, next_offsets: dict[tuple[str, int], int]) -> list:
         from confluent_kafka import TopicPartition
