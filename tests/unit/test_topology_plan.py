@@ -389,3 +389,14 @@ def test_a_secret_in_a_statement_is_recorded_masked_and_still_compared(tmp_path)
                    if c.name == spec.name)
     assert (changed.action, changed.reason) == (UPDATE, "a secret's value changed")
     assert changed.statement.startswith("CREATE OR REPLACE STREAM T_SALTED")
+
+
+def test_a_leftover_table_topic_is_warned_about_before_the_table_is_created(tmp_path):
+    env, specs = _project(tmp_path)
+    live = LiveState({}, {}, topics={"T_COUNTS": (1, 1), "in": (1, 1)})
+    plan = make_plan(env, specs, live)
+    counts = next(c for c in plan.changes if c.name == "T_COUNTS")
+    assert counts.action == CREATE
+    assert counts.warnings and "left over from an earlier table" in counts.warnings[0]
+    source = next(c for c in plan.changes if c.name == "T_SOURCE")
+    assert not source.warnings, "a stream over an existing topic is the normal case"
