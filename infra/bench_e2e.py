@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from infra.demo import spawn_sidecar, terminate
 from infra.errors import FraudctlError
 from infra.kafka import produce_waiting
 from infra.ksql_client import KsqlClient
@@ -105,6 +106,9 @@ class BenchTopology:
         if errors:
             raise FraudctlError("templates do not render: " + "; ".join(map(str, errors)))
         self.specs: dict[str, ObjectSpec] = {s.logical: s for s in topological_order(specs)}
+        #: the objects a persistent query writes (the ones that can lag)
+        self.queries = [n for n, s in self.specs.items()
+                        if ksql_statement.parse(s.text).is_query]
         self.ksql = KsqlClient(env.ksqldb)
         self.created: list[ObjectSpec] = []
 
@@ -118,19 +122,17 @@ class BenchTopology:
             self.ksql.execute(spec.text.strip(), properties=self.config.ksql_properties or None)
             self.created.append(spec)
         for spec in new:
-            if ksql_statement.parse(spec.text).is_query:
+            if spec.logical in self.queries:
                 self.ksql.wait_query_running(spec.name, 120)
 
     def rest(self) -> list[str]:
         done = {s.logical for s in self.created}
         return [name for name in self.specs if name not in done]
 
-    def queries(self) -> list[str]:
-        return [n for n, s in self.specs.items() if ksql_statement.parse(s.text).is_query]
-
     def lag(self, logical_names) -> int:
-        queries = set(self.queries())
-        return sum(self.ksql.lag(self.specs[n].name) for n in logical_names if n in queries)
+        """Records the queries writing these objects have yet to consume."""
+        return sum(self.ksql.lag(self.specs[n].name) for n in logical_names
+                   if n in self.queries)
 
     def drop(self) -> None:
         """Drop what the bench created, readers first, with their topics."""
@@ -147,29 +149,37 @@ class BenchTopology:
                 print(f"  (could not drop {spec.name}: {error})", file=sys.stderr)
 
 
-def _end_offsets(bootstrap: str, topic: str) -> int:
-    from confluent_kafka import Consumer, TopicPartition
+class EndOffsets:
+    """How many records topics hold (the sum of their partitions' end offsets), read with one
+    client for the whole run: polled often, it must not add a connection each time."""
 
-    from infra.kafka import QUIET_LOGGER
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "fraud-bench-offsets",
-                         "logger": QUIET_LOGGER})
-    try:
-        meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+    def __init__(self, bootstrap: str) -> None:
+        from confluent_kafka import Consumer
+
+        from infra.kafka import QUIET_LOGGER
+        self.consumer = Consumer({"bootstrap.servers": bootstrap,
+                                  "group.id": "fraud-bench-offsets", "logger": QUIET_LOGGER})
+
+    def __call__(self, topic: str) -> int:
+        from confluent_kafka import TopicPartition
+
+        meta = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
         if meta is None or not meta.partitions:
             return 0
-        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+        return sum(self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
                    for p in meta.partitions)
-    finally:
-        consumer.close()
+
+    def close(self) -> None:
+        self.consumer.close()
 
 
-def _wait_offsets(bootstrap: str, topic: str, target: int, timeout: float = 900.0,
+def _wait_offsets(end_offsets: EndOffsets, topic: str, target: int, timeout: float = 900.0,
                   every: float = 0.5) -> tuple[float, float]:
     """(seconds until the topic's first record, seconds until it holds `target` records)."""
     start = time.monotonic()
     first = None
     while True:
-        count = _end_offsets(bootstrap, topic)
+        count = end_offsets(topic)
         now = time.monotonic()
         if count and first is None:
             first = now - start
@@ -225,17 +235,15 @@ class PacedProducer:
             offset: int = 0, limit: int | None = None) -> int:
         """Send `rate * seconds` lines (all of them, or `limit`, without `seconds`), starting
         at line `offset` (wrapping around); returns how many were sent."""
-        start = time.monotonic()
+        from infra.replay import Pacer
+
+        pacer = Pacer(rate)
         sent = 0
         n = len(lines)
         total = (limit or n) if seconds is None else int(rate * seconds)
         produce, poll = self.producer.produce, self.producer.poll
         while sent < total:
-            if rate > 0:
-                due = start + sent / rate
-                delay = due - time.monotonic()
-                if delay > 0.002:
-                    time.sleep(delay)
+            pacer.wait(sent)
             burst = min(total - sent, 200 if rate > 0 else 10_000)
             for i in range(offset + sent, offset + sent + burst):
                 try:
@@ -277,37 +285,6 @@ def _produce_keyed(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]
     for key, value in records:
         produce_waiting(producer, topic, value, key)
     producer.flush(60)
-
-
-def _sidecar(env: Environment, model: Path, topics: dict[str, str], tag: str, workdir: Path,
-             wait: bool = True):
-    from infra.local.stack import free_port
-
-    port = free_port()
-    log = (workdir / "sidecar.log").open("a")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "score", "--bootstrap-servers",
-         env.bootstrap_servers or "", "--model", str(model), "--input-topic",
-         topics["features"], "--output-topic", topics["scored"], "--dlq-topic",
-         topics["scored"] + ".dlq", "--group", f"fraud-bench-{tag}", "--http-port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    log.close()
-    if not wait:
-        return proc
-    import requests
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise FraudctlError(f"the sidecar exited; see {workdir / 'sidecar.log'}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    proc.terminate()
-    raise FraudctlError("the sidecar did not get ready within 120 s")
 
 
 @dataclass
@@ -414,6 +391,7 @@ class E2EBench:
             recorded = LocalStack().recorded_pids()
             self.pids = {"kafka": recorded.get("kafka"), "ksqldb": recorded.get("ksqldb")}
         self.sidecar: subprocess.Popen | None = None
+        self.end_offsets = EndOffsets(self.bootstrap)
 
     def stages(self, lines: list[bytes]) -> list[StageResult]:
         """Each stage alone, on a backlog of len(lines) payments."""
@@ -430,17 +408,18 @@ class E2EBench:
 
         meter.start()
         t.create(FEATURE_OBJECTS[1:])
-        first, last = _wait_offsets(self.bootstrap, topics["features"], n)
+        first, last = _wait_offsets(self.end_offsets, topics["features"], n)
         results.append(StageResult("ksqlDB features query", n, last - first, meter.stop()))
         self._report(results[-1], f"first record after {first:.1f}s")
 
         t.create([SCORED_OBJECT])
         meter = CpuMeter({**self.pids, "sidecar": None})
         meter.start()
-        self.sidecar = _sidecar(self.env, self.model, topics, t.tag, self.workdir, wait=False)
+        self.sidecar, _url = spawn_sidecar(self.bootstrap, self.model, topics,
+                                           f"fraud-bench-{t.tag}", self.workdir / "sidecar.log")
         meter.pids["sidecar"] = self.sidecar.pid
         meter.begin["sidecar"] = 0.0
-        first, last = _wait_offsets(self.bootstrap, topics["scored"], n, every=0.2)
+        first, last = _wait_offsets(self.end_offsets, topics["scored"], n, every=0.2)
         results.append(StageResult("sidecar (ONNX scoring)", n, last - first, meter.stop()))
         self._report(results[-1], f"first record {first:.1f}s after the process started")
 
@@ -486,79 +465,76 @@ class E2EBench:
     def rates(self, lines: list[bytes]) -> list[RateResult]:
         """The whole pipeline at each offered rate, highest last; stops at the first rate it
         cannot hold."""
-        t, topics = self.topology, self.topology.topics
-        queries = t.queries()
-        results = []
+        topics = self.topology.topics
         producer = PacedProducer(self.bootstrap, topics["raw"])
-        alert_tail = ArrivalTail(self.bootstrap, topics["alerts"])
-        try:
-            return self._rates(lines, t, topics, queries, producer, alert_tail, results)
-        finally:
-            alert_tail.close()
-
-    def _rates(self, lines, t, topics, queries, producer, alert_tail,
-               results) -> list[RateResult]:
         labels = PacedProducer(self.bootstrap, topics["labels_raw"])
         label_lines = [_label_for(line) for line in lines[::10]]
-        for rate in self.config.rates:
-            scored_before = _end_offsets(self.bootstrap, topics["scored"])
-            meter = CpuMeter({**self.pids, "sidecar": self.sidecar.pid if self.sidecar else None})
-            meter.start()
-            since = time.time() * 1000
-            started = time.monotonic()
-            half = self.config.seconds / 2
-            sent = producer.run(lines, rate=rate, seconds=half)
-            middle = self._behind(t, queries, topics, scored_before, sent)
-            sent += producer.run(lines, rate=rate, seconds=half, offset=sent)
-            produced_for = time.monotonic() - started
-            until = time.time() * 1000
-            end = self._behind(t, queries, topics, scored_before, sent)
-            labels.run(label_lines, rate=0, limit=min(len(label_lines), sent // 10))
-            drained = time.monotonic()
-            while self._behind(t, queries, topics, scored_before, sent) > 0:
-                if time.monotonic() - drained > 120:
+        alert_tail = ArrivalTail(self.bootstrap, topics["alerts"])
+        results = []
+        try:
+            for rate in self.config.rates:
+                scored_before = self.end_offsets(topics["scored"])
+                meter = CpuMeter({**self.pids,
+                                  "sidecar": self.sidecar.pid if self.sidecar else None})
+                meter.start()
+                since = time.time() * 1000
+                started = time.monotonic()
+                half = self.config.seconds / 2
+                sent = producer.run(lines, rate=rate, seconds=half)
+                middle = self._behind(scored_before, sent)
+                sent += producer.run(lines, rate=rate, seconds=half, offset=sent)
+                produced_for = time.monotonic() - started
+                until = time.time() * 1000
+                end = self._behind(scored_before, sent)
+                labels.run(label_lines, rate=0, limit=min(len(label_lines), sent // 10))
+                drained = time.monotonic()
+                while self._behind(scored_before, sent) > 0:
+                    if time.monotonic() - drained > 120:
+                        break
+                    time.sleep(0.5)
+                drain = time.monotonic() - drained
+                cpu = meter.stop()
+                scored = _latencies(self.bootstrap, topics["scored"], since, until,
+                                    "SCORED_AT")
+                alerts = alert_tail.between(since, until)
+                # kept up: the backlog did not grow in the second half of the load (beyond
+                # 10% and one commit interval of input: lag is counted at commits, every 2 s
+                # by default) and it drained within 5 s plus two commit intervals
+                commit_s = float(self.config.ksql_properties.get(
+                    "ksql.streams.commit.interval.ms", 2000)) / 1000
+                kept_up = end <= middle * 1.1 + rate * commit_s and drain < 5 + 2 * commit_s
+                result = RateResult(rate, sent / produced_for,
+                                    len(scored) / produced_for, kept_up, end,
+                                    _pct(scored, 50), _pct(scored, 99), _pct(alerts, 50),
+                                    _pct(alerts, 99), cpu)
+                results.append(result)
+                self._report_rate(result, middle, drain, produced_for + drain)
+                if not kept_up:
                     break
-                time.sleep(0.5)
-            drain = time.monotonic() - drained
-            cpu = meter.stop()
-            scored = _latencies(self.bootstrap, topics["scored"], since, until, "SCORED_AT")
-            alerts = alert_tail.between(since, until)
-            # kept up: the backlog did not grow in the second half of the load (beyond 10%
-            # and one commit interval of input: lag is counted at commits, every 2 s by
-            # default) and it drained within 5 s plus two commit intervals
-            commit_s = float(self.config.ksql_properties.get(
-                "ksql.streams.commit.interval.ms", 2000)) / 1000
-            kept_up = end <= middle * 1.1 + rate * commit_s and drain < 5 + 2 * commit_s
-            result = RateResult(rate, sent / produced_for,
-                                len(scored) / produced_for, kept_up, end,
-                                _pct(scored, 50), _pct(scored, 99), _pct(alerts, 50),
-                                _pct(alerts, 99), cpu)
-            results.append(result)
-            cpu_text = ", ".join(f"{k} {v / (produced_for + drain):.2f}" for k, v in cpu.items()
-                                 if v)
-            self.say(f"  offered {rate:,}/s: produced {result.produced_per_s:,.0f}/s, scored "
-                     f"{result.scored_per_s:,.0f}/s; records behind (all queries and the "
-                     f"sidecar) {middle:,} half-way, {end:,} at the end, drained in "
-                     f"{drain:.1f}s -> {'kept up' if kept_up else 'FELL BEHIND'}; raw->scored "
-                     f"p50 {_fmt(result.p50_ms)} p99 {_fmt(result.p99_ms)} ms, raw->alert p50 "
-                     f"{_fmt(result.alert_p50_ms)} p99 {_fmt(result.alert_p99_ms)} ms; "
-                     f"cores busy: {cpu_text}")
-            if not kept_up:
-                break
+        finally:
+            alert_tail.close()
         return results
 
-    def _behind(self, t, queries, topics, scored_before: int, sent: int) -> int:
+    def _report_rate(self, result: RateResult, middle: int, drain: float,
+                     seconds: float) -> None:
+        cpu_text = ", ".join(f"{k} {v / seconds:.2f}" for k, v in result.cpu.items() if v)
+        self.say(f"  offered {result.offered:,}/s: produced {result.produced_per_s:,.0f}/s, "
+                 f"scored {result.scored_per_s:,.0f}/s; records behind (all queries and the "
+                 f"sidecar) {middle:,} half-way, {result.end_lag:,} at the end, drained in "
+                 f"{drain:.1f}s -> {'kept up' if result.kept_up else 'FELL BEHIND'}; "
+                 f"raw->scored p50 {_fmt(result.p50_ms)} p99 {_fmt(result.p99_ms)} ms, "
+                 f"raw->alert p50 {_fmt(result.alert_p50_ms)} p99 {_fmt(result.alert_p99_ms)} "
+                 f"ms; cores busy: {cpu_text}")
+
+    def _behind(self, scored_before: int, sent: int) -> int:
         """Records not yet processed: the queries' lag plus what the sidecar has not scored."""
-        scored = _end_offsets(self.bootstrap, topics["scored"]) - scored_before
-        return t.lag(queries) + max(0, sent - scored)
+        scored = self.end_offsets(self.topology.topics["scored"]) - scored_before
+        return self.topology.lag(self.topology.queries) + max(0, sent - scored)
 
     def close(self) -> None:
         if self.sidecar is not None:
-            self.sidecar.terminate()
-            try:
-                self.sidecar.wait(30)
-            except subprocess.TimeoutExpired:
-                self.sidecar.kill()
+            terminate(self.sidecar)
+        self.end_offsets.close()
         self.topology.drop()
 
 

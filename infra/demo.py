@@ -126,24 +126,30 @@ def _connect_file(env, env_name: str, data_dir: Path, which: str) -> Path:
 
 
 def start_sidecar(env, env_name: str, models: Path, logs: Path, stop: ExitStack) -> str:
-    """The scoring sidecar as a child process on the environment's topics; returns its URL."""
-    from infra.local.stack import free_port
-
-    topics = env.variables["topics"]
-    port = free_port()
-    log = (logs / "sidecar.log").open("a")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "score", "--bootstrap-servers",
-         env.bootstrap_servers or "", "--model", str(models),
-         "--input-topic", topics["features"], "--output-topic", topics["scored"],
-         "--dlq-topic", topics["scored"] + ".dlq", "--group", f"fraud-demo-{env_name}",
-         "--http-port", str(port)],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    log.close()
-    stop.callback(_terminate, proc)
-    url = f"http://127.0.0.1:{port}"
+    """The scoring sidecar as a child process on the environment's topics, stopped with
+    `stop`; returns its URL once it is ready."""
+    proc, url = spawn_sidecar(env.bootstrap_servers or "", models, env.variables["topics"],
+                              f"fraud-demo-{env_name}", logs / "sidecar.log")
+    stop.callback(terminate, proc)
     _wait_ready(url + "/readyz", proc, logs / "sidecar.log")
     return url
+
+
+def spawn_sidecar(bootstrap: str, model: Path, topics: dict[str, str], group: str,
+                  log: Path) -> tuple[subprocess.Popen, str]:
+    """`fraudctl score` on the features and scored topics (dead letters to scored + .dlq),
+    its output appended to `log`; returns the process and its HTTP address at once."""
+    from infra.local.stack import free_port
+
+    port = free_port()
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "infra.cli", "score", "--bootstrap-servers", bootstrap,
+             "--model", str(model), "--input-topic", topics["features"], "--output-topic",
+             topics["scored"], "--dlq-topic", topics["scored"] + ".dlq", "--group", group,
+             "--http-port", str(port)],
+            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
@@ -162,7 +168,8 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 12
     raise FraudctlError(f"the sidecar was not ready within {timeout:.0f}s")
 
 
-def _terminate(proc: subprocess.Popen) -> None:
+def terminate(proc: subprocess.Popen) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL after 30 s."""
     if proc.poll() is None:
         proc.terminate()
         try:
@@ -263,7 +270,7 @@ def _live(args, at: tuple[str, ...], data: Path, files: tuple[Path, Path], sidec
              "--rate", str(args.rate), "--loop", "--to", "file", "--file", str(source),
              "--labels-file", str(labels), "--label-delay", str(args.label_delay)],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=replay_log, stdin=subprocess.DEVNULL)
-    stop.callback(_terminate, replayer)
+    stop.callback(terminate, replayer)
     steps.run(f"replay {data.name} at {args.rate:g}/s into {source}, labels "
               f"{args.label_delay:g}s later into {labels} (looping)", lambda: None)
     print(f"\n[{steps.total}/{steps.total}] live view (Ctrl-C stops the demo and what it "

@@ -32,7 +32,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--data {args.data}: no such file")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if args.verbose else "3")
     if not args.verbose:
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
     from training.train import TrainConfig, train
 
     config = TrainConfig(split=args.split, seed=args.seed, epochs=args.epochs,
@@ -44,7 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_tensorflow_quietly() -> None:
+def import_tensorflow_quietly() -> None:
     """Import TensorFlow and tf2onnx with the process's stderr muted: their native start-up
     lines (oneDNN, absl) bypass every log level. A failed import still raises as usual."""
     import sys

@@ -73,7 +73,7 @@ class Results:
 
 
 # ----- set-up -----------------------------------------------------------------------------------
-def _train_small_model(workdir: Path, say) -> Path:
+def train_small_model(workdir: Path, say) -> Path:
     """A real model (Keras + ONNX) trained on synthetic data in a few seconds."""
     from training.synth import synthesize, write_kaggle_csv
     from training.train import TrainConfig, train
@@ -385,7 +385,7 @@ def run_bench(quick: bool, json_path: Path | None, update_doc: bool = True) -> d
             "bootstrap_servers"]
         say(f"broker: Apache Kafka (KRaft) on {bootstrap}, started for this run")
         try:
-            model_dir = _train_small_model(workdir, say)
+            model_dir = train_small_model(workdir, say)
             model = model_dir / "model.onnx"
             f = results.figures
 

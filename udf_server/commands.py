@@ -105,11 +105,11 @@ def _bench_e2e(args: argparse.Namespace) -> int:
     from infra.bench_e2e import E2EConfig, run_e2e
     from infra.topology.commands import project_dir
     from infra.topology.environment import load_environment
-    from training.commands import _import_tensorflow_quietly
-    from udf_server.bench import _train_small_model
+    from training.commands import import_tensorflow_quietly
+    from udf_server.bench import train_small_model
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TF's native lines while training
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     project = project_dir(args)
     env = load_environment(project, args.env)
     config = E2EConfig(rows=args.rows, rates=args.rates, seconds=args.seconds,
@@ -119,7 +119,7 @@ def _bench_e2e(args: argparse.Namespace) -> int:
         config.rows, config.seconds = min(config.rows, 50_000), min(config.seconds, 8.0)
     with tempfile.TemporaryDirectory(prefix="fraud-bench-e2e-") as tmp:
         workdir = Path(tmp)
-        model = _train_small_model(workdir, print) / "model.onnx"
+        model = train_small_model(workdir, print) / "model.onnx"
         figures = run_e2e(project, env, config, model, workdir)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
