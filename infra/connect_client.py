@@ -6,7 +6,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from infra.rest import RestClient, ServerError
+from core.errors import ServerError
+from infra.rest import RestClient
 
 
 class ConnectClient(RestClient):

@@ -11,7 +11,8 @@ import time
 from typing import Any
 from urllib.parse import quote
 
-from infra.rest import RestClient, RestConfig, ServerError, UncertainOutcome
+from core.errors import ServerError
+from infra.rest import RestClient, RestConfig, UncertainOutcome
 
 KSQL_CONTENT_TYPE = "application/vnd.ksql.v1+json"
 #: statements that change nothing and so may be sent again after a timeout

@@ -12,20 +12,9 @@ from typing import Any
 
 import requests
 
-from infra.errors import FraudctlError
+from core.errors import ServerError
 
 RETRY_STATUSES = frozenset({409, 500, 502, 503, 504})
-
-
-class ServerError(FraudctlError):
-    """A server answered with an error, or could not be reached."""
-
-    def __init__(self, message: str, *, status: int | None = None,
-                 body: Any = None, url: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body
-        self.url = url
 
 
 class UncertainOutcome(ServerError):

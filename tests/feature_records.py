@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
-from infra.kafka import produce_waiting
-from udf_server.contract import encode_bigint_key
+from core.contract import encode_bigint_key
+from core.kafka import produce_waiting
 
 
 def feature_rows(n: int, seed: int = 0) -> np.ndarray:

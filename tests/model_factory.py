@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from udf_server.artifact import stamp_version
-from udf_server.contract import FEATURE_NAMES
+from core.artifact import stamp_version
+from core.contract import FEATURE_NAMES
 
 
 def make_model(path: Path, seed: int = 0, threshold: float = 2.0) -> str:

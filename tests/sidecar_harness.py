@@ -22,7 +22,7 @@ class SidecarProcess:
                  extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.log_path = workdir / f"sidecar-{instance_id}-{self.port}.log"
-        self.args = [sys.executable, "-m", "infra.cli", "score",
+        self.args = [sys.executable, "-m", "fraudctl.cli", "score",
                      "--bootstrap-servers", bootstrap, "--model", str(model),
                      "--input-topic", topics[0], "--output-topic", topics[1],
                      "--dlq-topic", topics[2], "--group", group, "--instance-id", instance_id,

@@ -38,7 +38,7 @@ class Endpoints:
 
 def docker_available() -> str | None:
     """None if a Docker daemon answers, else why not."""
-    from infra.demo import docker_problem
+    from fraudctl.tasks.demo import docker_problem
 
     return docker_problem()
 

@@ -66,6 +66,6 @@ def run_fraudctl(root: Path, *args: str, env_name: str = "it", timeout: float = 
     import sys
 
     env = {k: v for k, v in os.environ.items() if k not in ("KSQLDB_URL", "CONNECT_URL")}
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args, "--env", env_name,
+    return subprocess.run([sys.executable, "-m", "fraudctl.cli", *args, "--env", env_name,
                            "--project", str(root)], capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, env=env, timeout=timeout, check=False)

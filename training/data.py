@@ -15,18 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from infra.errors import FraudctlError
-from udf_server.contract import FEATURE_NAMES, KAGGLE_COLUMNS, RAW_COLUMNS
+from core.contract import FEATURE_NAMES, KAGGLE_COLUMNS, RAW_COLUMNS
+from core.errors import DataError
 
 #: Kaggle column -> contract feature name
 _KAGGLE_TO_FEATURE = {"Time": "TIME", "Amount": "AMOUNT", "Class": "CLASS"}
 
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-class DataError(FraudctlError):
-    """Input data that cannot be used; the message names file, line and column."""
 
 
 @dataclass

@@ -16,7 +16,7 @@ PLOTS = ("roc.png", "precision_recall.png", "score_histogram.png", "threshold_sw
 def onnx_scores(model_path: Path, features: np.ndarray, batch: int = 65_536) -> np.ndarray:
     import onnxruntime as ort
 
-    from udf_server.artifact import INPUT_NAME, OUTPUT_NAME
+    from core.artifact import INPUT_NAME, OUTPUT_NAME
 
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
     x = features.astype(np.float32)
@@ -27,9 +27,9 @@ def onnx_scores(model_path: Path, features: np.ndarray, batch: int = 65_536) -> 
 def evaluate_model(model_path: str | Path, data_path: str | Path, out_dir: str | Path,
                    fpr_target: float = 0.01) -> dict:
     """Score a labelled file with the model's own threshold; write metrics.json and the report."""
+    from core.artifact import read_artifact
     from training.baselines import cross_fitted
     from training.data import load_dataset
-    from udf_server.artifact import read_artifact
 
     info = read_artifact(model_path)
     dataset = load_dataset(data_path, require_labels=True)

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.errors import FraudctlError
-from training.canonical import canonicalize
-from udf_server.artifact import (
+from core.artifact import (
     INPUT_NAME,
     META_DATA_FINGERPRINT,
     META_FEATURES,
@@ -20,14 +18,16 @@ from udf_server.artifact import (
     set_metadata,
     stamp_version,
 )
-from udf_server.contract import FEATURE_NAMES
+from core.contract import FEATURE_NAMES
+from core.errors import ArtifactError
+from training.canonical import canonicalize
 
 PARITY_TOLERANCE = 1e-4
 PARITY_MIN_ROWS = 10_000
 OPSET = 17
 
 
-class ExportError(FraudctlError):
+class ExportError(ArtifactError):
     """The exported model does not reproduce the Keras model."""
 
 
@@ -67,7 +67,7 @@ def export_onnx(score_function, out: Path, check_rows: np.ndarray, metadata: dic
     except Exception as exc:
         raise ExportError(f"the converted model does not load in onnxruntime: {exc}") from None
     onnx_scores = session.run([OUTPUT_NAME], {INPUT_NAME: check_rows})[0]
-    keras_scores = score_function(check_rows)["score"].numpy()
+    keras_scores = score_function(check_rows)[OUTPUT_NAME].numpy()
     diff = float(np.max(np.abs(onnx_scores - keras_scores)))
     # float32 arithmetic: the tolerance is absolute for scores up to 1, relative above
     relative = float(np.max(np.abs(onnx_scores - keras_scores)

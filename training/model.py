@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.artifact import INPUT_NAME, OUTPUT_NAME
+
 SECONDS_IN_DAY = 86_400.0
 ENGINEERED = 31  # V1..V28, log amount, sin and cos of time of day
 
@@ -77,7 +79,7 @@ def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | 
     # NumPy values become graph constants at trace time (eager tensors would become inputs)
     mean, std, two_pi = scaling.mean, scaling.std, np.float32(2.0 * np.pi)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, 30], tf.float32, name="features")])
+    @tf.function(input_signature=[tf.TensorSpec([None, 30], tf.float32, name=INPUT_NAME)])
     def score(features):
         angle = tf.math.floormod(features[:, 0], SECONDS_IN_DAY) / SECONDS_IN_DAY * two_pi
         amount = tf.math.log(1.0 + tf.maximum(features[:, 29], 0.0))  # no Log1p in ONNX
@@ -87,10 +89,10 @@ def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | 
         reconstructed = autoencoder(standardised, training=False)
         error = tf.reduce_mean(tf.square(reconstructed - standardised), axis=1)
         if ensemble is None:
-            return {"score": error}
+            return {OUTPUT_NAME: error}
         centred = standardised - ensemble.mean
         distance = tf.reduce_mean(tf.matmul(centred, ensemble.precision) * centred, axis=1)
-        return {"score": error / np.float32(ensemble.ae_scale)
+        return {OUTPUT_NAME: error / np.float32(ensemble.ae_scale)
                 + distance / np.float32(ensemble.distance_scale)}
 
     return score

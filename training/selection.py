@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.artifact import OUTPUT_NAME
 from training import metrics as m
 
 
@@ -60,7 +61,7 @@ def judge(trial: Trial, x_val: np.ndarray, y_val: np.ndarray) -> Trial:
     known = y_val >= 0
     labels = y_val[known]
     if (labels == 1).any() and (labels == 0).any():
-        scores = trial.score_function(x_val[known].astype(np.float32))["score"].numpy()
+        scores = trial.score_function(x_val[known].astype(np.float32))[OUTPUT_NAME].numpy()
         trial.figures = {"val_average_precision": m.average_precision(labels, scores),
                          "val_roc_auc": m.roc_auc(labels, scores)}
     return trial

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from udf_server.contract import KAGGLE_COLUMNS, V_COLUMNS
+from core.contract import DEMO_USERS, KAGGLE_COLUMNS, V_COLUMNS, raw_line
 
 SECONDS_IN_DAY = 86_400
 #: standard deviations of V1..V28 in the real data fall roughly from 2 to 0.3
@@ -33,7 +33,6 @@ SHIFT_RANGE = (1.0, 2.5)  # a pattern's shift per component, in units of its std
 LATENT_TAIL_DF = 4.0  # heavy-tailed latent factors (Student t)
 CURVATURE = 2.0  # how far the manifold bends away from a linear subspace
 UNUSUAL_NORMAL_SHARE = 0.0006  # legitimate payments off the manifold
-USERS = ("Kai", "Hans", "Flo", "Dirk", "Ana", "Mia", "Lea", "Tom", "Ida", "Max", "Eva", "Jan")
 
 
 def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0, latent_dim: int = 6,
@@ -150,14 +149,14 @@ def to_raw_lines(frame: pd.DataFrame, start_id: int = 1,
     base = pd.Timestamp(start_ts)
     ts = (base + pd.to_timedelta(frame["Time"].to_numpy(), unit="s")).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
-    users = np.asarray(USERS)[rng.integers(0, len(USERS), size=len(frame))]
+    users = np.asarray(DEMO_USERS)[rng.integers(0, len(DEMO_USERS), size=len(frame))]
     values = frame[["Time", *V_COLUMNS, "Amount"]].to_numpy()
     labels = frame["Class"].to_numpy() if "Class" in frame else [None] * len(frame)
     lines = []
     for i, (row, stamp, user, label) in enumerate(zip(values, ts, users, labels, strict=True)):
-        numbers = ",".join(_fmt(x) for x in row)
-        cls = f'"{int(label)}"' if keep_labels and label is not None and label == label else ""
-        lines.append(f'{start_id + i},"{stamp}","{user}",{numbers},{cls}')
+        known = keep_labels and label is not None and label == label
+        lines.append(raw_line(start_id + i, stamp, user, [_fmt(x) for x in row],
+                              str(int(label)) if known else ""))
     return lines
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.artifact import OUTPUT_NAME
 from training import metrics as m
 from training.baselines import Mahalanobis, baseline_scores
 from training.data import Dataset, load_dataset
@@ -137,7 +138,7 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     fit_seconds = time.monotonic() - started
 
     def scores(idx: np.ndarray) -> np.ndarray:
-        return score_fn(x[idx].astype(np.float32))["score"].numpy()
+        return score_fn(x[idx].astype(np.float32))[OUTPUT_NAME].numpy()
 
     val_scores, test_scores = scores(val_idx), scores(test_idx)
     threshold, target = choose_threshold(val_scores, y[val_idx], config)
@@ -244,7 +245,7 @@ def _with_distance(trial: Trial, scaling, distance: Mahalanobis,
 
     started = time.monotonic()
     ae_median = float(np.median(trial.score_function(
-        x_val_normal.astype(np.float32))["score"].numpy()))
+        x_val_normal.astype(np.float32))[OUTPUT_NAME].numpy()))
     distance_median = float(np.median(distance.score(x_val_normal)))
     term = EnsembleTerm(distance.mean, distance.precision, max(ae_median, 1e-9),
                         max(distance_median, 1e-9))

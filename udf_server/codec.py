@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from udf_server.contract import (
+from core.contract import (
     F_AMOUNT,
     F_FEATURES,
     F_TS,
@@ -27,6 +27,7 @@ from udf_server.contract import (
     S_SCORE,
     S_SHADOW_SCORE,
 )
+from core.errors import ContractError
 
 DEFAULT_MAX_RECORD_BYTES = 64 * 1024
 #: a dead letter keeps at most this much of the original value: far below Kafka's default
@@ -47,11 +48,8 @@ NULL_VALUE = "null_value"
 NON_FINITE_TOKENS = frozenset({"NaN", "Infinity", "-Infinity"})
 
 
-class BadRecord(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+class BadRecord(ContractError):
+    """A feature record the sidecar cannot score: it goes to the dead-letter topic."""
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import orjson
 
-from udf_server.contract import FEATURE_COUNT
+from core.contract import FEATURE_COUNT
 from udf_server.service import Scorer
 
 MAX_SCORE_ROWS = 1000

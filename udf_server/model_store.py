@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from udf_server.artifact import (
+from core.artifact import (
     INPUT_NAME,
     OUTPUT_NAME,
     ArtifactError,
     ModelInfo,
     read_artifact,
 )
-from udf_server.contract import FEATURE_COUNT
+from core.contract import FEATURE_COUNT
 
 log = logging.getLogger("udf_server.model")
 POINTER = "current"

@@ -16,24 +16,23 @@ from __future__ import annotations
 
 import gc
 import logging
-import socket
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from infra.errors import FraudctlError
-from infra.kafka import produce_waiting
-from udf_server import codec
-from udf_server.contract import (
+from core.contract import (
     S_MODEL_VERSION,
     S_SCORED_AT,
     S_SHADOW_MODEL_VERSION,
     S_THRESHOLD,
 )
+from core.errors import ServerError
+from core.kafka import produce_waiting
+from udf_server import codec
+from udf_server.config import SidecarConfig
 from udf_server.metrics import Metrics
 from udf_server.model_store import ModelSlot
 
@@ -42,7 +41,7 @@ MAX_IN_FLIGHT = 4
 _RDKAFKA_LOG = logging.getLogger("rdkafka")
 
 
-class FatalKafkaError(FraudctlError):
+class FatalKafkaError(ServerError):
     """The Kafka client cannot go on (fenced, fatal idempotence error): exit and be restarted."""
 
 
@@ -119,37 +118,6 @@ class InFlightBatch:
         self.pending -= 1
         if err is not None:
             self.errors.append(f"{msg.topic()}[{msg.partition()}]: {err}")
-
-
-@dataclass
-class SidecarConfig:
-    """Everything the sidecar needs; `kafka` holds librdkafka settings passed through as-is."""
-
-    bootstrap_servers: str
-    model: str
-    input_topic: str = "transactions.features"
-    output_topic: str = "transactions.scored"
-    dlq_topic: str = "transactions.scored.dlq"
-    group: str = "fraud-scoring-sidecar"
-    shadow_model: str | None = None
-    batch_size: int = 5000
-    batch_wait_ms: int = 10
-    exactly_once: bool = False
-    instance_id: str = field(default_factory=socket.gethostname)
-    max_record_bytes: int = codec.DEFAULT_MAX_RECORD_BYTES
-    #: a dead letter carries at most this much of the original value (a prefix beyond it)
-    dlq_max_value_bytes: int = codec.DEFAULT_DLQ_MAX_VALUE_BYTES
-    model_check_interval: float = 1.0
-    inference_threads: int = 1
-    kafka: dict[str, str] = field(default_factory=dict)
-
-    def validate(self) -> None:
-        if not 1 <= self.batch_size <= 100_000:
-            raise ValueError(f"batch size {self.batch_size} is outside 1..100000")
-        if not 0 <= self.batch_wait_ms <= 10_000:
-            raise ValueError(f"batch wait {self.batch_wait_ms} ms is outside 0..10000")
-        if len({self.input_topic, self.output_topic, self.dlq_topic}) != 3:
-            raise ValueError("input, output and dead-letter topics must differ")
 
 
 class Scorer:

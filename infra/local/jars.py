@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from infra.errors import FraudctlError
+from core.errors import ConfigError, FraudError, ServerError, StackError
 
 KAFKA_VERSION = "4.1.1"
 KSQLDB_VERSION = "7.9.0"
@@ -62,7 +62,7 @@ def require_tool(name: str, install_hint: str) -> str:
     """Path of an executable, or an error that says what to install."""
     path = shutil.which(name)
     if not path:
-        raise FraudctlError(f"'{name}' was not found on PATH. {install_hint}")
+        raise StackError(f"'{name}' was not found on PATH. {install_hint}")
     return path
 
 
@@ -74,7 +74,7 @@ def require_java() -> str:
     )
 
 
-class KsqlDbUnavailable(FraudctlError):
+class KsqlDbUnavailable(ServerError):
     """ksqlDB could not be resolved from any configured Maven repository."""
 
 
@@ -88,7 +88,7 @@ def maven_repositories(environ: dict[str, str] | None = None) -> list[str]:
     for item in environ.get(EXTRA_REPOS_VAR, "").split():
         if "://" not in item:
             if not item.startswith("/"):
-                raise FraudctlError(f"{EXTRA_REPOS_VAR}: {item!r} is neither a URL nor an "
+                raise ConfigError(f"{EXTRA_REPOS_VAR}: {item!r} is neither a URL nor an "
                                     "absolute path (e.g. file:///abs/path/m2 or /abs/path/m2)")
             item = Path(item).as_uri()
         extra.append(item)
@@ -122,7 +122,7 @@ def _mvn(args: list[str], log: Path, pom: Path = POM, what: str = f"the Kafka {K
         result = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
-        raise FraudctlError(
+        raise ServerError(
             f"Maven could not resolve {what} (exit {result.returncode}); "
             f"is Maven Central reachable? Full log: {log}\n" + "\n".join(tail)
         )
@@ -194,7 +194,7 @@ def fetch_ksqldb(version: str = KSQLDB_VERSION, quiet: bool = False) -> KafkaDis
             _mvn(["dependency:copy-dependencies", f"-Dksqldb.version={version}",
                   "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
                  log, pom=pom, what=f"ksqlDB {version}")
-        except FraudctlError as exc:
+        except FraudError as exc:
             if shutil.which("mvn") is None:
                 raise
             raise KsqlDbUnavailable(KSQLDB_MISSING.format(

@@ -26,8 +26,8 @@ from typing import Any
 
 import requests
 
-from infra.errors import FraudctlError
-from infra.kafka import QUIET_LOGGER
+from core.errors import ConfigError, StackError
+from core.kafka import QUIET_LOGGER
 from infra.local.jars import (
     KafkaDistribution,
     KsqlDbUnavailable,
@@ -52,7 +52,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise FraudctlError(f"{name}={value!r} is not a port number") from None
+        raise ConfigError(f"{name}={value!r} is not a port number") from None
 
 
 @dataclass
@@ -179,7 +179,7 @@ class LocalStack:
         except FileNotFoundError:
             return None
         except json.JSONDecodeError as exc:
-            raise FraudctlError(f"{self.state_file} is not valid JSON ({exc}); "
+            raise StackError(f"{self.state_file} is not valid JSON ({exc}); "
                                 "remove it after checking no stack is running") from None
 
     def generated_secrets(self) -> dict[str, str]:
@@ -333,7 +333,7 @@ class LocalStack:
                 ("connect", "Kafka Connect", cfg.connect_port, "FRAUD_LOCAL_CONNECT_PORT"),
                 ("ksqldb", "ksqlDB", cfg.ksqldb_port, "FRAUD_LOCAL_KSQLDB_PORT")):
             if name in wanted and not _port_free(cfg.host, port):
-                raise FraudctlError(
+                raise StackError(
                     f"Port {port} on {cfg.host} (for {what}) is already in use by another "
                     f"process. Stop that process or choose another port with {env}=... "
                     f"(or the matching `fraudctl local up` option).")
@@ -387,7 +387,7 @@ class LocalStack:
                              "--ignore-formatted")
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if result.returncode != 0:
-                raise FraudctlError("Formatting the KRaft log directory failed:\n"
+                raise StackError("Formatting the KRaft log directory failed:\n"
                                     + (result.stdout + result.stderr)[-2000:])
         return self._spawn("kafka", self._java(dist, "kafka", "kafka.Kafka", str(props)))
 
@@ -455,14 +455,14 @@ class LocalStack:
         while time.monotonic() < deadline:
             if not _pid_alive(pid):
                 log_file, out_file = self.run_dir / f"{name}.log", self.run_dir / f"{name}.out"
-                raise FraudctlError(
+                raise StackError(
                     f"The local {name} process (pid {pid}) exited during start-up. "
                     f"Last lines of {log_file}:\n{_tail(log_file)}\n{_tail(out_file)}")
             if ready():
                 log(f"{name} ready (pid {pid}) after {time.monotonic() - started:.1f}s")
                 return
             time.sleep(0.5)
-        raise FraudctlError(f"The local {name} (pid {pid}) did not become ready in time; "
+        raise StackError(f"The local {name} (pid {pid}) did not become ready in time; "
                             f"see {self.run_dir / (name + '.log')}")
 
     # ----- reset -------------------------------------------------------------------------------

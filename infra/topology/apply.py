@@ -8,8 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from infra.errors import FraudctlError
-from infra.rest import ServerError
+from core.errors import Refused, ServerError
 from infra.topology import ksql_statement
 from infra.topology.plan import (
     CREATE,
@@ -26,8 +25,12 @@ from infra.topology.state import StateStore
 Log = Callable[[str], None]
 
 
-class ApplyError(FraudctlError):
+class ApplyError(ServerError):
     """A step failed; the message names it, the server's words, and what was done."""
+
+
+class ChangeNotAllowed(Refused):
+    """The plan has changes that were not allowed, or that the servers would refuse."""
 
 
 @dataclass
@@ -53,13 +56,13 @@ def check_allowed(plan: Plan, allow_recreate: bool, allow_delete: bool) -> None:
         problems.append(f"delete {', '.join(delete)} (pass --allow-delete)")
     blocked = [f"{c.name}: {c.blocked}" for c in plan.changes if c.blocked]
     if blocked:
-        raise ApplyError(
+        raise ChangeNotAllowed(
             "the plan has changes the servers would refuse:\n  " + "\n  ".join(blocked)
             + "\nNothing was changed. Keep the topics' settings (the environment's variables),"
             " or give the objects new topic names, or delete those topics once drained (their "
             "data is lost), then apply again.")
     if problems:
-        raise ApplyError("the plan has destructive changes that were not allowed: "
+        raise ChangeNotAllowed("the plan has destructive changes that were not allowed: "
                          + "; ".join(problems) + ". Nothing was changed.")
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from infra.topology.render import ObjectSpec, TemplateError
+from core.errors import TemplateError
+from infra.topology.render import ObjectSpec
 
 
 def check_references(specs: list[ObjectSpec],

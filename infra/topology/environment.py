@@ -16,16 +16,12 @@ from typing import Any
 
 import yaml
 
-from infra.errors import FraudctlError
+from core.errors import ConfigError
 from infra.rest import RestConfig
 from infra.topology import env_schema
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9_]*_$")
-
-
-class EnvironmentError_(FraudctlError):
-    """A broken environment file or a missing secret."""
 
 
 MIN_SECRET_LENGTH = 6
@@ -46,9 +42,9 @@ class Secrets:
 
     def add(self, value: str, name: str = "a secret") -> str:
         if not value:
-            raise EnvironmentError_(f"{name} is set but empty; give it the real value")
+            raise ConfigError(f"{name} is set but empty; give it the real value")
         if len(value) < MIN_SECRET_LENGTH:
-            raise EnvironmentError_(
+            raise ConfigError(
                 f"{name} is {len(value)} character(s) long; secrets need at least "
                 f"{MIN_SECRET_LENGTH}, because a shorter one cannot be hidden in logs and "
                 "errors without hiding ordinary text too (which would give it away)")
@@ -109,21 +105,21 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
     environ = dict(os.environ if environ is None else environ)
     path = environments_dir(project) / f"{name}.yaml"
     if not path.is_file():
-        raise EnvironmentError_(f"no environment '{name}': {path} does not exist "
+        raise ConfigError(f"no environment '{name}': {path} does not exist "
                                 f"(available: {', '.join(available(project)) or 'none'})")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise EnvironmentError_(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     found = env_schema.problems(raw)  # before secrets are filled in: no value of theirs shows
     if found:
-        raise EnvironmentError_(f"{path}: {len(found)} problem(s):\n"
+        raise ConfigError(f"{path}: {len(found)} problem(s):\n"
                                 + "\n".join(f"  {item}" for item in found))
     secrets = Secrets()
     raw = _resolve(raw, path, environ, secrets)
     prefix = raw.get("prefix")
     if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
-        raise EnvironmentError_(f"{path}: 'prefix' must be lower-case letters, digits and "
+        raise ConfigError(f"{path}: 'prefix' must be lower-case letters, digits and "
                                 f"underscores ending in '_' (e.g. fraud_prod_), got {prefix!r}")
     _check_prefix_overlap(project, path, prefix)
     servers = raw.get("servers") or {}
@@ -157,7 +153,7 @@ def _check_prefix_overlap(project: Path, path: Path, prefix: str) -> None:
         if not isinstance(other_prefix, str):
             continue
         if other_prefix.startswith(prefix) or prefix.startswith(other_prefix):
-            raise EnvironmentError_(
+            raise ConfigError(
                 f"{path}: prefix '{prefix}' overlaps prefix '{other_prefix}' of {other}: "
                 "objects of one would count as owned by the other (and `destroy` would remove "
                 "them). Give each environment a prefix that does not begin with another's.")
@@ -172,7 +168,7 @@ def _resolve(value: Any, path: Path, environ: dict[str, str], secrets: Secrets) 
         def fill(match: re.Match) -> str:
             name = match.group(1)
             if name not in environ:
-                raise EnvironmentError_(f"{path}: secret ${{{name}}} is not set in the process "
+                raise ConfigError(f"{path}: secret ${{{name}}} is not set in the process "
                                         f"environment (export {name}=...)")
             return secrets.add(environ[name], f"{path}: secret ${{{name}}}")
 
@@ -191,11 +187,11 @@ def _server(path: Path, kind: str, servers: dict, override: str | None,
         env.skipped[kind] = f"environment '{env.name}' has no {kind} server"
         return None
     if not isinstance(spec, dict) or not spec.get("url"):
-        raise EnvironmentError_(f"{path}: servers.{kind} needs a 'url'")
+        raise ConfigError(f"{path}: servers.{kind} needs a 'url'")
     env.skipped.pop(kind, None)
     auth = spec.get("basic_auth")
     if auth is not None and not (isinstance(auth, dict) and {"username", "password"} <= set(auth)):
-        raise EnvironmentError_(f"{path}: servers.{kind}.basic_auth needs username and password")
+        raise ConfigError(f"{path}: servers.{kind}.basic_auth needs username and password")
     return RestConfig(url=spec["url"], timeout=float(spec.get("timeout", 30)),
                       basic_auth=(auth["username"], auth["password"]) if auth else None,
                       ca_bundle=spec.get("ca_bundle"), client_cert=spec.get("client_cert"),

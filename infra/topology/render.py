@@ -20,24 +20,11 @@ from typing import Any
 
 import jinja2
 
-from infra.errors import FraudctlError
+from core.errors import FraudError, TemplateError
 from infra.topology.environment import Environment
 
 KSQL_DIR, CONNECT_DIR = "ksql", "connect"
 _MISSING = object()
-
-
-@dataclass
-class TemplateError:
-    """A problem found while rendering or validating, located in a template."""
-
-    file: Path
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else str(self.file)
-        return f"{where}: {self.message}"
 
 
 @dataclass
@@ -146,7 +133,7 @@ def _render_one(project: Path, jinja_env: jinja2.Environment, env: Environment, 
                          f"{name}=...; see docs/OPERATIONS.md, 'Environments and secrets')")
         try:
             return env.secrets.add(env.environ[name], f"secret '{name}'")
-        except FraudctlError as exc:
+        except FraudError as exc:
             raise _Abort(_template_line(template_name, jinja_env), str(exc)) from None
 
     this = env.connector_name(logical) if kind == "connect" else env.ksql_name(logical)

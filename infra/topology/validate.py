@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.errors import TemplateError
 from infra.topology import ksql_statement
 from infra.topology.dag import check_references, find_cycle
 from infra.topology.environment import Environment
-from infra.topology.render import ObjectSpec, TemplateError, render_project
+from infra.topology.render import ObjectSpec, render_project
 
 
 def validate_offline(project: Path, env: Environment,

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
+from core.kafka import consume_messages, create_topics
 from infra.connect_client import ConnectClient
-from infra.kafka import consume_messages, create_topics
 from infra.rest import RestConfig
 
 pytestmark = [pytest.mark.kafka, pytest.mark.connect]

@@ -3,7 +3,7 @@
 import pytest
 from confluent_kafka import Producer
 
-from infra.kafka import consume_messages, create_topics
+from core.kafka import consume_messages, create_topics
 
 pytestmark = pytest.mark.kafka
 

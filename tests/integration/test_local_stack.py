@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.errors import FraudctlError
+from core.errors import FraudError
 from infra.local import LocalStack, StackConfig
 from infra.local.stack import _pid_alive, free_port
 
@@ -33,7 +33,7 @@ def test_busy_port_is_a_clear_error(stack, tmp_path):
     local = _local(stack)
     other = StackConfig(run_dir=tmp_path / "other", kafka_port=local.config.kafka_port,
                         controller_port=free_port(), connect_port=free_port())
-    with pytest.raises(FraudctlError, match=rf"Port {local.config.kafka_port} .*in use"):
+    with pytest.raises(FraudError, match=rf"Port {local.config.kafka_port} .*in use"):
         LocalStack(other).up(log=lambda *a: None)
     assert not (tmp_path / "other" / "stack.json").exists()
 
@@ -67,7 +67,7 @@ def test_up_then_down_leaves_no_process(stack, tmp_path):
 def test_status_after_down_and_reset(stack, tmp_path, capsys):
     """`status` of a stopped stack names no endpoints; `reset` asks (or needs --yes), then
     deletes the run directory, topics and all."""
-    from infra.cli import main
+    from fraudctl.cli import main
 
     _local(stack)
     config = StackConfig(run_dir=tmp_path / "reset", kafka_port=free_port(),

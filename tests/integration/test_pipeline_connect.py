@@ -14,9 +14,9 @@ import pytest
 from confluent_kafka import Producer
 from topology_project import copy_repo_project, run_fraudctl
 
-from infra.kafka import consume_messages
+from core.contract import RAW_COLUMNS
+from core.kafka import consume_messages
 from training.synth import synthesize, write_kaggle_csv
-from udf_server.contract import RAW_COLUMNS
 
 pytestmark = [pytest.mark.kafka, pytest.mark.connect]
 

@@ -14,7 +14,7 @@ from feature_records import feature_record, feature_rows, produce_features
 from model_factory import make_model
 from sidecar_harness import SidecarProcess
 
-from infra.kafka import consume_messages, create_topics
+from core.kafka import consume_messages, create_topics
 from udf_server.model_store import promote
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]

@@ -8,7 +8,7 @@ from feature_records import feature_rows, produce_features
 from model_factory import make_model
 from sidecar_harness import SidecarProcess
 
-from infra.kafka import consume_messages, create_topics
+from core.kafka import consume_messages, create_topics
 from infra.local import LocalStack, StackConfig
 from infra.local.stack import free_port
 

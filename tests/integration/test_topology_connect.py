@@ -5,8 +5,8 @@ import uuid
 import pytest
 from topology_project import SOURCE, make_project, run_fraudctl
 
+from core.kafka import consume_messages
 from infra.connect_client import ConnectClient
-from infra.kafka import consume_messages
 from infra.rest import RestConfig
 
 pytestmark = [pytest.mark.kafka, pytest.mark.connect]

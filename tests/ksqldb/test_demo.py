@@ -37,7 +37,7 @@ def test_demo_without_a_terminal_scores_and_counts_every_row(stack, ksqldb_url, 
                              "labels": str(files / "labels.csv")}, base_env="local")
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "infra.cli", "demo", "--env", "it", "--project", str(root),
+            [sys.executable, "-m", "fraudctl.cli", "demo", "--env", "it", "--project", str(root),
              "--rows", "4000", "--epochs", "2", "--rate", "0", "--rows-to-replay", str(ROWS)],
             capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=900, check=False)
         out = result.stdout

@@ -15,7 +15,7 @@ from model_factory import make_model
 from sidecar_harness import SidecarProcess
 from topology_project import copy_repo_project, run_fraudctl
 
-from infra.kafka import consume_messages
+from core.kafka import consume_messages
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.rest import RestConfig
 from training.data import load_dataset

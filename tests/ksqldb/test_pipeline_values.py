@@ -22,10 +22,10 @@ import pytest
 from confluent_kafka import Producer
 from topology_project import copy_repo_project, run_fraudctl
 
-from infra.kafka import consume_messages
+from core.contract import label_line
+from core.kafka import consume_messages
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.rest import RestConfig
-from udf_server.contract import label_line
 
 pytestmark = [pytest.mark.ksqldb, pytest.mark.slow]
 

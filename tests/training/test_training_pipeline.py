@@ -11,12 +11,13 @@ import onnx
 import onnxruntime as ort
 import pytest
 
+from core.artifact import REQUIRED_METADATA, read_artifact
+from core.contract import FEATURE_NAMES
+from core.errors import ArtifactError
 from training.data import load_dataset
 from training.evaluate import evaluate_model, onnx_scores
 from training.synth import synthesize, write_kaggle_csv, write_raw_csv
 from training.train import TrainConfig, split_indices
-from udf_server.artifact import REQUIRED_METADATA, ArtifactError, read_artifact
-from udf_server.contract import FEATURE_NAMES
 
 pytestmark = pytest.mark.slow
 ROWS, FRAUD_RATE = 30_000, 0.01
@@ -24,7 +25,7 @@ ROWS, FRAUD_RATE = 30_000, 0.01
 
 def _fraudctl(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "fraudctl.cli", *args], capture_output=True,
                           text=True, env=env, timeout=600, check=False)
 
 
@@ -183,7 +184,7 @@ def test_time_split_trains_on_earlier_rows():
 
 
 def test_cli_help_does_not_import_tensorflow():
-    code = ("import sys; from infra.cli import build_parser; build_parser(); "
+    code = ("import sys; from fraudctl.cli import build_parser; build_parser(); "
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[2], check=True).stdout

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from topology_project import make_project
 
-from infra.cli import main
+from fraudctl.cli import main
 
 DATA = "tests/does-not-matter.csv"
 SCORE = ["score", "--bootstrap-servers", "127.0.0.1:1", "--model", "/nonexistent"]
@@ -86,11 +86,11 @@ def test_environment_file_schema_names_the_key(change, key_path, tmp_path, capsy
 
 
 def test_bench_leaves_the_docs_alone_unless_asked(monkeypatch):
-    import udf_server.bench
+    import fraudctl.tasks.bench_sidecar
 
     calls = []
-    monkeypatch.setattr(udf_server.bench, "run_bench",
-                        lambda quick, json_path, update_doc: calls.append(update_doc))
+    monkeypatch.setattr(fraudctl.tasks.bench_sidecar, "run_bench",
+                        lambda project, quick, json_path, update_doc: calls.append(update_doc))
     assert main(["bench", "--quick"]) == 0
     assert main(["bench", "--quick", "--write-docs"]) == 0
     assert calls == [False, True]
@@ -100,7 +100,7 @@ def test_train_reads_its_input_before_tensorflow_loads(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; from infra.cli import main; "
+    code = ("import sys; from fraudctl.cli import main; "
             f"c = main(['train', '--data', {str(tmp_path / 'missing.csv')!r}, '--out', "
             f"{str(tmp_path / 'out')!r}]); print(c, 'tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

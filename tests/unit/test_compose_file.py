@@ -74,9 +74,9 @@ def test_sidecar_image_has_no_tensorflow():
 
 
 def test_sidecar_environment_is_what_the_sidecar_reads():
-    from udf_server.commands import ENV, KAFKA_ENV_PREFIX
+    from udf_server.config import KAFKA_ENV_PREFIX, SETTINGS
 
-    known = {variable for variable, _ in ENV.values()} | {"FRAUD_EXACTLY_ONCE"}
+    known = {setting.variable for setting in SETTINGS}
     for name in SERVICES["sidecar"]["environment"]:
         assert name in known or name.startswith(KAFKA_ENV_PREFIX), name
     assert SERVICES["sidecar"]["environment"]["FRAUD_BOOTSTRAP_SERVERS"] == "kafka:29092"

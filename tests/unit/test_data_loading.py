@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from training.data import DataError, load_dataset
+from core.contract import KAGGLE_COLUMNS
+from core.errors import DataError
+from training.data import load_dataset
 from training.synth import synthesize, to_raw_lines, write_kaggle_csv, write_raw_csv
-from udf_server.contract import KAGGLE_COLUMNS
 
 HEADER = ",".join(f'"{c}"' for c in KAGGLE_COLUMNS)
 
@@ -154,7 +155,7 @@ def test_kaggle_columns_are_read_by_name_in_any_order(tmp_path):
 def test_replay_reads_kaggle_columns_by_name(tmp_path):
     import pandas as pd
 
-    from infra.replay import ReplayOptions, payments
+    from fraudctl.tasks.replay import ReplayOptions, payments
 
     straight = tmp_path / "straight.csv"
     write_kaggle_csv(synthesize(20, 0.1, seed=3), straight)

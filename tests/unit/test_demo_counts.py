@@ -1,6 +1,6 @@
 """The demo's summary check: every way the counts can fail to add up is named."""
 
-from infra.demo_check import RunRecords, Totals, _check
+from fraudctl.tasks.demo_check import RunRecords, Totals, _check
 
 
 def _records(scores, threshold=1.0, alerts=None, dead=0, duplicates=0, labels=None):

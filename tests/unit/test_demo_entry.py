@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.demo import docker_problem
+from fraudctl.tasks.demo import docker_problem
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -15,7 +15,7 @@ def test_demo_on_compose_without_docker_says_why_and_what_to_do():
     why = docker_problem()
     if why is None:
         pytest.skip("Docker answers here: the compose demo would really run")
-    result = subprocess.run([sys.executable, "-m", "infra.cli", "demo", "--env", "compose"],
+    result = subprocess.run([sys.executable, "-m", "fraudctl.cli", "demo", "--env", "compose"],
                             cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 1

@@ -2,13 +2,13 @@
 
 import pytest
 
-from infra.errors import FraudctlError
+from core.errors import FraudError
 from infra.local import jars
 
 
 def test_missing_java_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(FraudctlError, match=r"'java' was not found on PATH.*Java 17"):
+    with pytest.raises(FraudError, match=r"'java' was not found on PATH.*Java 17"):
         jars.require_java()
 
 
@@ -16,7 +16,7 @@ def test_missing_maven_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("FRAUD_CACHE_DIR", str(tmp_path / "cache"))  # nothing resolved yet
     monkeypatch.setattr(jars, "require_java", lambda: "/usr/bin/java")
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(FraudctlError, match=r"'mvn' was not found.*apt-get install maven"):
+    with pytest.raises(FraudError, match=r"'mvn' was not found.*apt-get install maven"):
         jars.fetch_distribution(quiet=True)
 
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from core.contract import FEATURE_NAMES, RAW_COLUMNS
 from infra.topology import ksql_statement as ks
 from infra.topology.dag import topological_order
 from infra.topology.environment import available, load_environment
 from infra.topology.validate import validate_offline
-from udf_server.contract import FEATURE_NAMES, RAW_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {"CONNECT_PASSWORD": "c-pass", "KSQLDB_PASSWORD": "k-pass",
@@ -94,7 +94,7 @@ def test_features_stream_keys_by_id_and_builds_the_contract_array():
 
 
 def test_scored_stream_matches_what_the_sidecar_writes():
-    from udf_server import contract as c
+    from core import contract as c
 
     _, specs = _specs("compose")
     scored = ks.parse(specs["transactions_scored"].text)

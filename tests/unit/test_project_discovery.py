@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _fraudctl(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "FRAUD_USER_KEY_SALT": "salt-for-tests"}
-    return subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "fraudctl.cli", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
 
 

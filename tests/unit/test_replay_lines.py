@@ -5,10 +5,10 @@ import io
 
 import pytest
 
-from infra.errors import FraudctlError
-from infra.replay import LabelPolicy, ReplayOptions, payments, replay
+from core.contract import LABEL_COLUMNS, RAW_COLUMNS
+from core.errors import FraudError
+from fraudctl.tasks.replay import LabelPolicy, ReplayOptions, payments, replay
 from training.synth import synthesize, write_kaggle_csv, write_raw_csv
-from udf_server.contract import LABEL_COLUMNS, RAW_COLUMNS
 
 
 class Recorder:
@@ -107,13 +107,13 @@ def test_a_short_line_is_named(tmp_path):
     lines = data.read_text().splitlines()
     lines[2] = ",".join(lines[2].split(",")[:10])
     data.write_text("\n".join(lines) + "\n")
-    with pytest.raises(FraudctlError, match=r"bad.csv line 3: 10 fields, expected 31"):
+    with pytest.raises(FraudError, match=r"bad.csv line 3: 10 fields, expected 31"):
         list(payments(data, ReplayOptions(rate=0)))
 
 
 @pytest.mark.parametrize(("column", "value"), [(5, "abc"), (29, "inf"), (0, "nan")])
 def test_a_non_numeric_value_is_named_by_line_and_column(tmp_path, column, value):
-    from udf_server.contract import KAGGLE_COLUMNS
+    from core.contract import KAGGLE_COLUMNS
 
     data = tmp_path / "bad.csv"
     write_kaggle_csv(synthesize(3, 0.0, seed=4), data)
@@ -122,6 +122,6 @@ def test_a_non_numeric_value_is_named_by_line_and_column(tmp_path, column, value
     fields[column] = value
     lines[3] = ",".join(fields)
     data.write_text("\n".join(lines) + "\n")
-    with pytest.raises(FraudctlError, match=rf"bad.csv line 4, column {KAGGLE_COLUMNS[column]}: "
+    with pytest.raises(FraudError, match=rf"bad.csv line 4, column {KAGGLE_COLUMNS[column]}: "
                                             rf"'{value}' is not a finite number"):
         list(payments(data, ReplayOptions(rate=0)))

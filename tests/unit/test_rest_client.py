@@ -3,7 +3,8 @@
 import pytest
 from http_stub import StubServer
 
-from infra.rest import RestClient, RestConfig, ServerError
+from core.errors import ServerError
+from infra.rest import RestClient, RestConfig
 
 
 def _server(responses):

@@ -5,11 +5,10 @@ import pytest
 from feature_records import feature_record, feature_rows
 from model_factory import make_model
 
-from infra.errors import FraudctlError
+from core.contract import decode_bigint_key, encode_bigint_key
+from core.errors import ArtifactError, FraudError
 from udf_server import codec
-from udf_server.artifact import ArtifactError
-from udf_server.commands import kafka_settings
-from udf_server.contract import decode_bigint_key, encode_bigint_key
+from udf_server.config import kafka_settings
 from udf_server.metrics import Metrics
 from udf_server.model_store import ModelSlot, load_model, promote, resolve_model_path
 
@@ -64,7 +63,7 @@ def test_librdkafka_settings_from_env_and_flags():
     assert settings == {"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
                         "ssl.ca.location": "/etc/ca.pem", "sasl.username": "alice",
                         "linger.ms": "2"}
-    with pytest.raises(FraudctlError, match="expected key=value"):
+    with pytest.raises(FraudError, match="expected key=value"):
         kafka_settings(["nonsense"], {})
 
 
@@ -118,7 +117,7 @@ def test_malformed_metadata_with_a_valid_hash_is_refused_while_the_model_keeps_s
         tmp_path, key, value, why):
     import onnx
 
-    from udf_server.artifact import read_artifact, set_metadata, stamp_version
+    from core.artifact import read_artifact, set_metadata, stamp_version
 
     models = tmp_path / "models"
     v1 = make_model(tmp_path / "v1.onnx", seed=1)
@@ -152,7 +151,8 @@ def test_metrics_render_prometheus_text():
 
 
 def test_operator_settings_override_defaults_but_not_the_guarantees():
-    from udf_server.service import SidecarConfig, consumer_settings, producer_settings
+    from udf_server.config import SidecarConfig
+    from udf_server.service import consumer_settings, producer_settings
 
     cfg = SidecarConfig("b:9092", "m.onnx", exactly_once=True, instance_id="i1", kafka={
         "compression.type": "zstd", "security.protocol": "SASL_SSL", "linger.ms": "20",

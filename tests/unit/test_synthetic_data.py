@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
+from core.contract import KAGGLE_COLUMNS
 from training import metrics as m
 from training.baselines import Mahalanobis
 from training.synth import synthesize
-from udf_server.contract import KAGGLE_COLUMNS
 
 ROWS = 40_000
 

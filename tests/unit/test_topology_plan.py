@@ -4,7 +4,7 @@ import pytest
 from topology_project import COUNTS, FILTERED, SOURCE, make_project
 
 from infra.topology import ksql_statement as ks
-from infra.topology.apply import ApplyError, build_steps, check_allowed
+from infra.topology.apply import ChangeNotAllowed, build_steps, check_allowed
 from infra.topology.environment import load_environment
 from infra.topology.plan import (
     CREATE,
@@ -188,7 +188,7 @@ def test_recreate_cascades_downstream_and_needs_the_flag(tmp_path):
     assert actions["T_FILTERED"] == RECREATE and actions["T_COUNTS"] == RECREATE
     counts = next(c for c in plan.changes if c.name == "T_COUNTS")
     assert "follows T_FILTERED" in counts.reason
-    with pytest.raises(ApplyError, match=r"recreate T_FILTERED, T_COUNTS .*--allow-recreate"):
+    with pytest.raises(ChangeNotAllowed, match=r"recreate T_FILTERED, T_COUNTS .*--allow-recreate"):
         check_allowed(plan, allow_recreate=False, allow_delete=False)
     check_allowed(plan, allow_recreate=True, allow_delete=False)
 
@@ -200,7 +200,7 @@ def test_removed_template_is_a_delete_that_needs_the_flag(tmp_path):
     plan = make_plan(env2, specs2, live)
     deletes = [c for c in plan.changes if c.action == DELETE]
     assert [c.name for c in deletes] == ["T_EXTRA_VIEW"]
-    with pytest.raises(ApplyError, match=r"delete T_EXTRA_VIEW .*--allow-delete"):
+    with pytest.raises(ChangeNotAllowed, match=r"delete T_EXTRA_VIEW .*--allow-delete"):
         check_allowed(plan, allow_recreate=False, allow_delete=False)
 
 
@@ -319,7 +319,7 @@ def test_a_topic_with_other_partitions_blocks_the_plan_before_anything_is_droppe
     assert list(blocked) == ["T_SOURCE"]  # FILTERED names no PARTITIONS: the topic serves
     assert "topic 'in' exists with other settings: PARTITIONS 1 (the topic has 3)" in (
         blocked["T_SOURCE"])
-    with pytest.raises(ApplyError, match=r"(?s)would refuse.*T_SOURCE.*Nothing was changed"):
+    with pytest.raises(ChangeNotAllowed, match=r"(?s)would refuse.*T_SOURCE.*Nothing was changed"):
         check_allowed(plan, allow_recreate=True, allow_delete=True)
 
 

@@ -3,8 +3,9 @@
 import pytest
 from topology_project import COUNTS, FILTERED, SOURCE, make_project
 
+from core.errors import ConfigError
 from infra.topology.dag import topological_order
-from infra.topology.environment import EnvironmentError_, load_environment
+from infra.topology.environment import load_environment
 from infra.topology.validate import validate_offline
 
 
@@ -44,7 +45,7 @@ def test_undefined_jinja_name_names_file_and_line(tmp_path):
 def test_missing_secret_in_environment_file(tmp_path):
     root = make_project(tmp_path, env={"prefix": "t_", "servers": {"connect": {
         "url": "http://c:8083", "basic_auth": {"username": "u", "password": "${CONNECT_PW}"}}}})
-    with pytest.raises(EnvironmentError_, match=r"test.yaml: secret \$\{CONNECT_PW\} is not set"):
+    with pytest.raises(ConfigError, match=r"test.yaml: secret \$\{CONNECT_PW\} is not set"):
         load_environment(root, "test", environ={}, discover_local=False)
     env = load_environment(root, "test", environ={"CONNECT_PW": "hunter2"}, discover_local=False)
     assert env.connect.basic_auth == ("u", "hunter2")
@@ -128,13 +129,13 @@ def test_invalid_json_after_rendering_names_the_line(tmp_path):
 
 def test_unknown_environment_lists_the_available_ones(tmp_path):
     root = make_project(tmp_path)
-    with pytest.raises(EnvironmentError_, match=r"no environment 'prod'.*available: test"):
+    with pytest.raises(ConfigError, match=r"no environment 'prod'.*available: test"):
         load_environment(root, "prod", environ={}, discover_local=False)
 
 
 def test_bad_prefix_is_rejected(tmp_path):
     root = make_project(tmp_path, env={"prefix": "Fraud"})
-    with pytest.raises(EnvironmentError_, match="'prefix' must be lower-case"):
+    with pytest.raises(ConfigError, match="'prefix' must be lower-case"):
         load_environment(root, "test", environ={}, discover_local=False)
 
 
@@ -154,15 +155,16 @@ def test_endpoint_overrides_from_the_process_environment(tmp_path):
 def test_environment_prefixes_that_overlap_are_refused(tmp_path):
     from topology_project import make_project
 
-    from infra.topology.environment import EnvironmentError_, load_environment
+    from core.errors import ConfigError
+    from infra.topology.environment import load_environment
 
     root = make_project(tmp_path, env={"prefix": "fraud_", "servers": {}, "vars": {}},
                         env_name="a")
     (root / "infra" / "environments" / "b.yaml").write_text(
         "prefix: fraud_b_\nservers: {}\nvars: {}\n")
-    with pytest.raises(EnvironmentError_, match=r"prefix 'fraud_' overlaps prefix 'fraud_b_'"):
+    with pytest.raises(ConfigError, match=r"prefix 'fraud_' overlaps prefix 'fraud_b_'"):
         load_environment(root, "a", environ={}, discover_local=False)
-    with pytest.raises(EnvironmentError_, match=r"prefix 'fraud_b_' overlaps prefix 'fraud_'"):
+    with pytest.raises(ConfigError, match=r"prefix 'fraud_b_' overlaps prefix 'fraud_'"):
         load_environment(root, "b", environ={}, discover_local=False)
     (root / "infra" / "environments" / "b.yaml").write_text(
         "prefix: other_\nservers: {}\nvars: {}\n")
@@ -174,7 +176,7 @@ def test_environment_prefixes_that_overlap_are_refused(tmp_path):
 def test_empty_and_short_secrets_are_refused_saying_why(tmp_path, value, why):
     root = make_project(tmp_path, env={"prefix": "t_", "servers": {"connect": {
         "url": "http://c:8083", "basic_auth": {"username": "u", "password": "${CONNECT_PW}"}}}})
-    with pytest.raises(EnvironmentError_, match=rf"\$\{{CONNECT_PW\}} is.*{why}"):
+    with pytest.raises(ConfigError, match=rf"\$\{{CONNECT_PW\}} is.*{why}"):
         load_environment(root, "test", environ={"CONNECT_PW": value}, discover_local=False)
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import ServerError, TemplateError
+from fraudctl.options import confirm, project_environment, project_options
 from infra.connect_client import ConnectClient, connector_failure
-from infra.errors import FraudctlError, UsageError
 from infra.ksql_client import KsqlClient, query_problem
-from infra.rest import ServerError
 from infra.topology.apply import build_steps, check_allowed, run_steps
-from infra.topology.environment import Environment, load_environment
+from infra.topology.environment import Environment
 from infra.topology.plan import LiveState, Plan, destroy_plan, make_plan, teardown_order
 from infra.topology.render import ObjectSpec
 from infra.topology.state import StateStore
@@ -21,30 +22,11 @@ from infra.topology.validate import validate_offline, validate_with_connect
 PLAN_NO_CHANGES, PLAN_CHANGES = 0, 2
 
 
-class ValidationFailed(FraudctlError):
-    pass
+class ValidationFailed(TemplateError):
+    """Validation found problems; the message lists each with its template and line."""
 
-
-def project_dir(args: argparse.Namespace) -> Path:
-    """`--project`, else the project the working directory is in (as dbt and Terraform do)."""
-    return Path(args.project).resolve() if getattr(args, "project", None) else find_project()
-
-
-def find_project(start: Path | None = None) -> Path:
-    """The nearest directory, from `start` (the working directory) up, that holds `ksql/` and
-    `infra/environments/`; a usage error naming where it looked when there is none."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "ksql").is_dir() and (folder / "infra" / "environments").is_dir():
-            return folder
-    raise UsageError(f"no project here: neither {here} nor a folder above it holds ksql/ and "
-                     "infra/environments/. cd into a checkout of the repository, or pass "
-                     "--project PATH.")
-
-
-def _context(args: argparse.Namespace) -> tuple[Path, Environment]:
-    project = project_dir(args)
-    return project, load_environment(project, args.env)
+    def __init__(self, message: str) -> None:
+        super().__init__(None, None, message)
 
 
 def _specs(project: Path, env: Environment, only: str | None) -> list[ObjectSpec]:
@@ -68,16 +50,27 @@ def _skipped_note(env: Environment, only: str | None) -> None:
             print(f"note: {kind} objects are skipped: {why}", file=sys.stderr)
 
 
-def _plan(args) -> tuple[Environment, Plan, list[ObjectSpec], LiveState, object, object]:
-    project, env = _context(args)
+@dataclass
+class Planned:
+    """A plan and what it was made from: the environment, the live state and the clients."""
+
+    env: Environment
+    plan: Plan
+    live: LiveState
+    ksql: KsqlClient | None
+    connect: ConnectClient | None
+
+
+def _plan(args: argparse.Namespace) -> Planned:
+    project, env = project_environment(args)
     specs = _specs(project, env, args.only)
     ksql, connect = _clients(env, args.only)
     live = LiveState.read(ksql, connect, env.ksql_prefix)
-    return env, make_plan(env, specs, live), specs, live, ksql, connect
+    return Planned(env, make_plan(env, specs, live), live, ksql, connect)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    project, env = _context(args)
+    project, env = project_environment(args)
     specs = _specs(project, env, args.only)
     out = Path(args.out) if args.out else None
     for spec in specs:
@@ -96,7 +89,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    project, env = _context(args)
+    project, env = project_environment(args)
     specs = _specs(project, env, args.only)
     _, connect = _clients(env, args.only)
     checked = "templates"
@@ -124,7 +117,8 @@ def _reachable(client) -> bool:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    env, plan, *_ = _plan(args)
+    planned = _plan(args)
+    env, plan = planned.env, planned.plan
     _skipped_note(env, args.only)
     if args.json:
         print(plan.to_json(env.secrets.mask))
@@ -135,20 +129,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return PLAN_CHANGES if plan.pending else PLAN_NO_CHANGES
 
 
-def confirm(question: str, auto_approve: bool, what: str, flag: str = "--auto-approve") -> None:
-    """Ask on a terminal; without one, refuse unless `flag` was given."""
-    if auto_approve:
-        return
-    if not sys.stdin.isatty():
-        raise FraudctlError(f"refusing to {what} without confirmation: standard input is not a "
-                            f"terminal. Pass {flag} to run it from scripts and CI.")
-    answer = input(f"{question} [y/N] ").strip().lower()
-    if answer not in ("y", "yes"):
-        raise FraudctlError(f"{what} cancelled; nothing was changed")
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
-    env, plan, _, live, ksql, connect = _plan(args)
+    planned = _plan(args)
+    env, plan = planned.env, planned.plan
     _skipped_note(env, args.only)
     for change in plan.pending:
         print(env.secrets.mask(change.describe()))
@@ -157,7 +140,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         print("No changes. The servers match the templates.")
         return 0
     check_allowed(plan, args.allow_recreate, args.allow_delete)
-    done = _carry_out(plan, env, live, ksql, connect, args.auto_approve, "apply",
+    done = _carry_out(plan, env, planned.live, planned.ksql, planned.connect, args.auto_approve,
+                      "apply",
                       f"Apply {len(plan.pending)} change(s) to '{env.name}'?",
                       wait_timeout=args.timeout)
     print(f"Applied: {done} step(s) for {len(plan.pending)} change(s).")
@@ -177,7 +161,7 @@ def _carry_out(plan: Plan, env: Environment, live: LiveState, ksql, connect,
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    _project, env = _context(args)
+    _project, env = project_environment(args)
     ksql, connect = _clients(env, args.only)
     _skipped_note(env, args.only)
     live = LiveState.read(ksql, connect, env.ksql_prefix)
@@ -197,7 +181,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    _project, env = _context(args)
+    _project, env = project_environment(args)
     ksql, connect = _clients(env, args.only)
     _skipped_note(env, args.only)
     healthy = True
@@ -225,10 +209,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--env", default="local", help="infra/environments/<env>.yaml")
+    common = argparse.ArgumentParser(add_help=False, parents=[project_options()])
     common.add_argument("--only", choices=("ksql", "connect"), help="one kind of object")
-    common.add_argument("--project", help="repository root (default: this checkout)")
     render = sub.add_parser("render", parents=[common], help="print statements and configs")
     render.add_argument("--out", help="write them into this directory instead")
     render.set_defaults(func=cmd_render)

@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -33,10 +32,23 @@ from typing import Any
 import numpy as np
 import orjson
 
-from infra.kafka import consume_messages, create_topics, produce_waiting
+from core.artifact import INPUT_NAME, OUTPUT_NAME
+from core.contract import (
+    DEAD_LETTER_SUFFIX,
+    F_AMOUNT,
+    F_FEATURES,
+    F_TS,
+    F_USER,
+    F_USER_KEY,
+    S_MODEL_VERSION,
+    S_SCORE,
+    S_SCORED_AT,
+    S_THRESHOLD,
+)
+from core.kafka import consume_messages, create_topics, produce_waiting
+from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate, wait_ready
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH_DOC = REPO / "docs" / "BENCHMARKS.md"
+BENCH_DOC = Path("docs") / "BENCHMARKS.md"  # in the project
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
@@ -90,10 +102,10 @@ def _feature_values(n: int, seed: int = 0) -> list[bytes]:
 
     frame = synthesize(min(n, 50_000), 0.01, seed=seed)
     rows = frame[["Time", *[f"V{i}" for i in range(1, 29)], "Amount"]].to_numpy()
-    values = [orjson.dumps({"USER_KEY": "d41d8cd98f00b204e9800998ecf8427e",
-                            "USER_MASKED": "Xxi", "TS": "2018-12-18T12:00:00Z",
-                            "AMOUNT": float(r[29]),
-                            "FEATURES": [float(x) for x in r]}) for r in rows]
+    values = [orjson.dumps({F_USER_KEY: "d41d8cd98f00b204e9800998ecf8427e",
+                            F_USER: "Xxi", F_TS: "2018-12-18T12:00:00Z",
+                            F_AMOUNT: float(r[29]),
+                            F_FEATURES: [float(x) for x in r]}) for r in rows]
     return [values[i % len(values)] for i in range(n)]
 
 
@@ -109,23 +121,10 @@ def _preload(bootstrap: str, topic: str, values: list[bytes], partitions: int) -
 
 
 def _sidecar(bootstrap: str, model: Path, topics: tuple[str, str, str], group: str,
-             instance: str, extra: tuple[str, ...] = ()) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "infra.cli", "score", "--bootstrap-servers", bootstrap,
-         "--model", str(model), "--input-topic", topics[0], "--output-topic", topics[1],
-         "--dlq-topic", topics[2], "--group", group, "--instance-id", instance,
-         "--http-port", "-1", "--log-level", "WARNING", *extra],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+             instance: str) -> tuple[subprocess.Popen, str]:
+    """A quiet sidecar (warnings only, output discarded) for the measurements."""
+    return spawn_sidecar(bootstrap, model, topics[:2], group, None, "--instance-id", instance,
+                         "--log-level", "WARNING")
 
 
 # ----- measurements -----------------------------------------------------------------------------
@@ -139,9 +138,7 @@ def _throughput(bootstrap: str, model: Path, n: int, partitions: int, processes:
     faster cannot drain the topic alone before the others join (scale-out figures).
     The wall figure includes process start-up and the group join.
     """
-    from infra.local.stack import free_port
-
-    topics = (f"bench.in.{tag}", f"bench.out.{tag}", f"bench.dlq.{tag}")
+    topics = (f"bench.in.{tag}", f"bench.out.{tag}", f"bench.out.{tag}{DEAD_LETTER_SUFFIX}")
     values = _feature_values(n)
     if live:
         create_topics(bootstrap, topics, partitions=partitions)
@@ -149,20 +146,20 @@ def _throughput(bootstrap: str, model: Path, n: int, partitions: int, processes:
         _preload(bootstrap, topics[0], values, partitions)
         create_topics(bootstrap, topics[1:], partitions=partitions)
     started = time.time()
-    ports = [free_port() for _ in range(processes)]
-    procs = [_sidecar(bootstrap, model, topics, f"bench-{tag}", f"p{i}",
-                      ("--http-port", str(port))) for i, port in enumerate(ports)]
+    sidecars = [_sidecar(bootstrap, model, topics, f"bench-{tag}", f"p{i}")
+                for i in range(processes)]
+    procs = [proc for proc, _url in sidecars]
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            _wait_ready(port, proc)
+        for proc, url in sidecars:
+            wait_ready(url, proc, timeout=60)
         all_ready_ms = time.time() * 1000
         if live:
             _preload(bootstrap, topics[0], values, partitions)
         out = consume_messages(bootstrap, topics[1], n, timeout=600)
     finally:
-        _stop(procs)
+        terminate(*procs)
     finished = time.time()
-    stamps = np.array([orjson.loads(m.value())["SCORED_AT"] for m in out], dtype=np.float64)
+    stamps = np.array([orjson.loads(m.value())[S_SCORED_AT] for m in out], dtype=np.float64)
     steady = stamps[stamps >= all_ready_ms]
     if len(steady) < n // 2:
         raise RuntimeError(f"only {len(steady):,} of {n:,} records were scored after every "
@@ -205,36 +202,16 @@ def _paced_producer(bootstrap: str, topic: str, rate: int, seconds: float,
     producer.flush(60)
 
 
-def _wait_ready(port: int, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the sidecar exited with {proc.returncode} during start-up")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("the sidecar did not become ready")
-
-
 def _latency(bootstrap: str, model: Path, rate: int, seconds: float, warmup: float,
              tag: str) -> dict:
     """Offer `rate` events/s for warmup + seconds; statistics over the records sent after the
     warm-up (the first second of a fresh consumer group is start-up, not steady state)."""
-    from infra.local.stack import free_port
-
-    topics = (f"bench.lat.in.{tag}", f"bench.lat.out.{tag}", f"bench.lat.dlq.{tag}")
+    topics = (f"bench.lat.in.{tag}", f"bench.lat.out.{tag}",
+              f"bench.lat.out.{tag}{DEAD_LETTER_SUFFIX}")
     create_topics(bootstrap, topics, partitions=3)
-    port = free_port()
-    proc = _sidecar(bootstrap, model, topics, f"bench-lat-{tag}", "lat",
-                    ("--http-port", str(port)))
+    proc, url = _sidecar(bootstrap, model, topics, f"bench-lat-{tag}", "lat")
     try:
-        _wait_ready(port, proc)
+        wait_ready(url, proc, timeout=60)
         values = _feature_values(5_000, seed=1)
         producer = multiprocessing.get_context("spawn").Process(
             target=_paced_producer, args=(bootstrap, topics[0], rate, warmup + seconds, values))
@@ -243,9 +220,9 @@ def _latency(bootstrap: str, model: Path, rate: int, seconds: float, warmup: flo
         out = consume_messages(bootstrap, topics[1], total, timeout=warmup + seconds + 120)
         producer.join(60)
     finally:
-        _stop([proc])
+        terminate(proc)
     sent = np.array([m.timestamp()[1] for m in out], dtype=np.float64)
-    latencies = np.array([orjson.loads(m.value())["SCORED_AT"] for m in out]) - sent
+    latencies = np.array([orjson.loads(m.value())[S_SCORED_AT] for m in out]) - sent
     steady = latencies[sent >= sent.min() + warmup * 1000]
     return {"offered_events_per_s": rate, "records": len(out), "measured": len(steady),
             "p50_ms": float(np.percentile(steady, 50)),
@@ -280,8 +257,8 @@ def _per_event_consumer(bootstrap: str, topics: tuple[str, str], model: str, n: 
         start = start or time.perf_counter()
         decoded = codec.decode(msg.value())
         row = np.asarray([decoded.features], dtype=np.float32)
-        score = float(session.run(["score"], {"features": row})[0][0])
-        producer.produce(topics[1], orjson.dumps({**decoded.passthrough, "SCORE": score}),
+        score = float(session.run([OUTPUT_NAME], {INPUT_NAME: row})[0][0])
+        producer.produce(topics[1], orjson.dumps({**decoded.passthrough, S_SCORE: score}),
                          msg.key())
         producer.poll(0)
         done += 1
@@ -324,10 +301,10 @@ def _onnx_per_event(model: Path, events: int) -> float:
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     rows = np.random.default_rng(0).normal(size=(events, 30)).astype(np.float32)
-    session.run(["score"], {"features": rows[:1]})
+    session.run([OUTPUT_NAME], {INPUT_NAME: rows[:1]})
     start = time.perf_counter()
     for i in range(events):
-        session.run(["score"], {"features": rows[i:i + 1]})
+        session.run([OUTPUT_NAME], {INPUT_NAME: rows[i:i + 1]})
     return events / (time.perf_counter() - start)
 
 
@@ -357,7 +334,7 @@ def _profile_hot_path(bootstrap: str, model: Path, batch: int = 5_000) -> dict[s
     decoded = timed("decode + validate", lambda: [codec.decode(v) for v in values])
     matrix = timed("feature matrix", lambda: codec.to_matrix([d.features for d in decoded]))
     scores = timed("inference (one call)", lambda: loaded.score(matrix))
-    common = {"THRESHOLD": 1.0, "MODEL_VERSION": loaded.version, "SCORED_AT": 0}
+    common = {S_THRESHOLD: 1.0, S_MODEL_VERSION: loaded.version, S_SCORED_AT: 0}
     score_list = scores.tolist()
     encoded = timed("encode output JSON", lambda: [
         codec.encode_scored(d.passthrough, s, 1.0, common)
@@ -369,7 +346,8 @@ def _profile_hot_path(bootstrap: str, model: Path, batch: int = 5_000) -> dict[s
 
 
 # ----- orchestration ---------------------------------------------------------------------------
-def run_bench(quick: bool, json_path: Path | None, update_doc: bool = True) -> dict:
+def run_bench(project: Path, quick: bool, json_path: Path | None,
+              update_doc: bool = True) -> dict:
     from infra.local import LocalStack, StackConfig
     from infra.local.stack import free_port
 
@@ -459,8 +437,8 @@ def run_bench(quick: bool, json_path: Path | None, update_doc: bool = True) -> d
         json_path.write_text(json.dumps(f, indent=2) + "\n")
         say(f"figures written to {json_path}")
     if update_doc:
-        write_doc(f, table)
-        say(f"{BENCH_DOC.relative_to(REPO)} updated")
+        write_doc(project / BENCH_DOC, f, table)
+        say(f"{BENCH_DOC} updated")
     return f
 
 
@@ -517,7 +495,7 @@ def report_table(f: dict) -> str:
     return "\n".join(lines)
 
 
-def write_doc(f: dict, table: str) -> None:
+def write_doc(doc: Path, f: dict, table: str) -> None:
     m = f["machine"]
     section = "\n".join([
         BEGIN,
@@ -528,10 +506,10 @@ def write_doc(f: dict, table: str) -> None:
         table,
         "",
         END])
-    text = BENCH_DOC.read_text() if BENCH_DOC.exists() else "# Benchmarks\n\n" + BEGIN + END
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n\n" + BEGIN + END
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         text = head + section + rest.split(END, 1)[1]
     else:
         text += "\n" + section + "\n"
-    BENCH_DOC.write_text(text)
+    doc.write_text(text)

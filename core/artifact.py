@@ -17,8 +17,8 @@ from typing import Any
 
 import onnx
 
-from infra.errors import FraudctlError
-from udf_server.contract import FEATURE_COUNT, FEATURE_NAMES
+from core.contract import FEATURE_COUNT, FEATURE_NAMES
+from core.errors import ArtifactError
 
 INPUT_NAME = "features"
 OUTPUT_NAME = "score"
@@ -29,10 +29,6 @@ META_DATA_FINGERPRINT = "training_data_fingerprint"
 META_METRICS = "metrics"
 REQUIRED_METADATA = (META_VERSION, META_THRESHOLD, META_FEATURES, META_DATA_FINGERPRINT,
                      META_METRICS)
-
-
-class ArtifactError(FraudctlError):
-    """A model file that does not meet the contract."""
 
 
 def content_version(model: onnx.ModelProto) -> str:

@@ -7,6 +7,15 @@ the key is the transaction ID as a BIGINT in ksqlDB's KAFKA key format (8-byte b
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
+
+#: the topics' default names (an environment may prefix or rename them: infra/environments/)
+RAW_TOPIC = "transactions.raw"
+FEATURES_TOPIC = "transactions.features"
+SCORED_TOPIC = "transactions.scored"
+LABELS_RAW_TOPIC = "labels.raw"
+#: a topic's dead letters go to the topic of the same name with this suffix
+DEAD_LETTER_SUFFIX = ".dlq"
 
 V_COLUMNS = tuple(f"V{i}" for i in range(1, 29))
 #: the model's input order: FEATURES[i] is FEATURE_NAMES[i]
@@ -38,6 +47,19 @@ S_SHADOW_SCORE = "SHADOW_SCORE"
 S_SHADOW_MODEL_VERSION = "SHADOW_MODEL_VERSION"
 
 _BIGINT = struct.Struct(">q")
+
+
+#: the made-up users that demo and replayed Kaggle payments are attributed to
+DEMO_USERS = ("Kai", "Hans", "Flo", "Dirk", "Ana", "Mia", "Lea", "Tom", "Ida", "Max", "Eva",
+              "Jan")
+
+
+def raw_line(payment_id: int | str, ts: str, user: str, numbers: Sequence[str],
+             label: str = "") -> str:
+    """One transactions.raw line: `ID,"TS","USER_ID",TIME,V1..V28,AMOUNT,"CLASS"`, TS, USER_ID
+    and a non-empty CLASS quoted (as in the seed's sample); an empty CLASS means unlabelled."""
+    cls = f'"{label}"' if label else ""
+    return f'{payment_id},"{ts}","{user}",{",".join(numbers)},{cls}'
 
 
 def label_line(payment_id: int, label: str, labelled_at: str, source: str) -> str:

@@ -7,6 +7,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from core.contract import S_MODEL_VERSION
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.topology.environment import Environment
 
@@ -65,7 +66,7 @@ def totals(rows: list[dict[str, Any]], *columns: str) -> dict[str, dict[str, flo
     out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in rows:
         for column in columns:
-            out[row.get("MODEL_VERSION", "?")][column] += row.get(column) or 0
+            out[row.get(S_MODEL_VERSION, "?")][column] += row.get(column) or 0
     return {k: dict(v) for k, v in out.items()}
 
 
@@ -74,14 +75,14 @@ def render(snap: dict[str, list[dict[str, Any]]], flow: str = "") -> str:
     lines.append(f"{'model':18} {'window':8} {'events':>8} {'alerts':>7} {'rate':>7} "
                  f"{'score mean':>10} {'max':>8} {'lab%':>6} {'prec':>6} {'recall':>6} "
                  f"{'lat p50':>7} {'p99':>6}")
-    drift = {(r.get("MODEL_VERSION"), r.get("WINDOWSTART")): r
+    drift = {(r.get(S_MODEL_VERSION), r.get("WINDOWSTART")): r
              for r in snap["monitor_score_drift"]}
-    accuracy = {(r.get("MODEL_VERSION"), r.get("WINDOWSTART")): r
+    accuracy = {(r.get(S_MODEL_VERSION), r.get("WINDOWSTART")): r
                 for r in snap["monitor_accuracy"]}
-    latency = {(r.get("MODEL_VERSION"), r.get("WINDOWSTART")): r
+    latency = {(r.get(S_MODEL_VERSION), r.get("WINDOWSTART")): r
                for r in snap["monitor_latency"]}
     for row in snap["monitor_alert_rate"][:15]:
-        key = (row.get("MODEL_VERSION"), row.get("WINDOWSTART"))
+        key = (row.get(S_MODEL_VERSION), row.get("WINDOWSTART"))
         d, a, lat = drift.get(key, {}), accuracy.get(key, {}), latency.get(key, {})
         start = time.strftime("%H:%M", time.localtime((row.get("WINDOWSTART") or 0) / 1000))
         lines.append(
@@ -133,7 +134,7 @@ class RecentAlerts:
         self.latest: deque[str] = deque(maxlen=keep)
         topic = (env.variables.get("topics") or {}).get("alerts")
         if env.bootstrap_servers and topic:
-            from infra.kafka import TopicTail
+            from core.kafka import TopicTail
 
             self.tail = TopicTail(env.bootstrap_servers, topic)
 

@@ -1,20 +1,13 @@
-"""`fraudctl`: one CLI whose subcommands are thin wrappers over the packages.
-
-Heavy imports (TensorFlow, onnxruntime, confluent-kafka) happen inside each command, so
-`fraudctl --help` and the topology commands stay fast and the sidecar image needs no TensorFlow.
-"""
+"""`fraudctl local up|down|reset|status|fetch`: the no-Docker Kafka + Connect + ksqlDB stack."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from infra.errors import FraudctlError
-
-Handler = Callable[[argparse.Namespace], int]
+from fraudctl.options import confirm
 
 
 def _stack(args: argparse.Namespace):
@@ -70,8 +63,6 @@ def cmd_local_down(args: argparse.Namespace) -> int:
 
 
 def cmd_local_reset(args: argparse.Namespace) -> int:
-    from infra.topology.commands import confirm
-
     stack = _stack(args)
     confirm(f"Stop the local stack and delete {stack.run_dir} (every topic, ksqlDB's state and "
             "the logs)?", args.yes, "reset the local stack", flag="--yes")
@@ -93,7 +84,7 @@ def cmd_local_status(args: argparse.Namespace) -> int:
     return 0 if running else 3
 
 
-def _add_local(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
     local = sub.add_parser("local", help="the local no-Docker Kafka + Connect + ksqlDB stack")
     local_sub = local.add_subparsers(dest="local_cmd", required=True, metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
@@ -126,45 +117,3 @@ def _add_local(sub: argparse._SubParsersAction) -> None:
     local_sub.add_parser("fetch", parents=[no_ksqldb],
                          help="resolve the Kafka, Connect and ksqlDB jars").set_defaults(
         func=cmd_local_fetch)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fraudctl",
-        description="Real-time card-fraud detection on Kafka: stack, topology, model, sidecar.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_local(sub)
-    for register in _plugin_registrars():
-        register(sub)
-    return parser
-
-
-def _plugin_registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """Subcommands that live beside their package (training, sidecar, topology)."""
-    registrars = []
-    for module in ("infra.topology.commands", "infra.pipeline_commands", "training.commands",
-                   "udf_server.commands", "infra.demo"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # that part of the product is not built yet
-            raise
-        registrars.append(mod.register)
-    return registrars
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except FraudctlError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 import orjson
 
-from infra.demo import spawn_sidecar, terminate
-from infra.errors import FraudctlError
-from infra.kafka import produce_waiting
+from core.contract import S_SCORED_AT
+from core.errors import CheckFailed, ConfigError, FraudError, TemplateError
+from core.kafka import produce_waiting
+from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate
 from infra.ksql_client import KsqlClient
 from infra.topology import ksql_statement
 from infra.topology.dag import topological_order
@@ -104,7 +105,8 @@ class BenchTopology:
         self.env, self.tag, self.config = env, tag, config
         specs, errors = render_project(project, env, only="ksql")
         if errors:
-            raise FraudctlError("templates do not render: " + "; ".join(map(str, errors)))
+            raise TemplateError(None, None, "templates do not render: "
+                                + "; ".join(map(str, errors)))
         self.specs: dict[str, ObjectSpec] = {s.logical: s for s in topological_order(specs)}
         #: the objects a persistent query writes (the ones that can lag)
         self.queries = [n for n, s in self.specs.items()
@@ -143,7 +145,7 @@ class BenchTopology:
                 try:
                     self.ksql.execute(statement)
                     break
-                except FraudctlError as exc:
+                except FraudError as exc:
                     error = exc
             else:
                 print(f"  (could not drop {spec.name}: {error})", file=sys.stderr)
@@ -156,7 +158,7 @@ class EndOffsets:
     def __init__(self, bootstrap: str) -> None:
         from confluent_kafka import Consumer
 
-        from infra.kafka import QUIET_LOGGER
+        from core.kafka import QUIET_LOGGER
         self.consumer = Consumer({"bootstrap.servers": bootstrap,
                                   "group.id": "fraud-bench-offsets", "logger": QUIET_LOGGER})
 
@@ -186,7 +188,7 @@ def _wait_offsets(end_offsets: EndOffsets, topic: str, target: int, timeout: flo
         if count >= target:
             return first or 0.0, now - start
         if now - start > timeout:
-            raise FraudctlError(f"{topic}: {count:,} of {target:,} records after {timeout:.0f}s")
+            raise CheckFailed(f"{topic}: {count:,} of {target:,} records after {timeout:.0f}s")
         time.sleep(every)
 
 
@@ -201,7 +203,7 @@ def synthetic_file(rows: int, workdir: Path) -> Path:
 
 def raw_payload(data: Path, rows: int) -> list[bytes]:
     """The replayer's raw lines for `data`, kept in memory for the offered-rate runs."""
-    from infra.replay import ReplayOptions, payments
+    from fraudctl.tasks.replay import ReplayOptions, payments
 
     lines = []
     for payment in payments(data, ReplayOptions(rate=0, loop=True, start_id=1)):
@@ -213,7 +215,7 @@ def raw_payload(data: Path, rows: int) -> list[bytes]:
 
 def _label_for(line: bytes) -> bytes:
     """A genuine-payment label for a raw line (the load's labels: one payment in ten)."""
-    from udf_server.contract import label_line
+    from core.contract import label_line
 
     return label_line(int(line.split(b",", 1)[0]), "0", "2026-01-01T00:00:00Z",
                       "bench").encode()
@@ -225,7 +227,7 @@ class PacedProducer:
     def __init__(self, bootstrap: str, topic: str) -> None:
         from confluent_kafka import Producer
 
-        from infra.kafka import QUIET_LOGGER
+        from core.kafka import QUIET_LOGGER
         self.topic = topic
         self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
                                   "batch.num.messages": 10_000, "logger": QUIET_LOGGER,
@@ -235,7 +237,7 @@ class PacedProducer:
             offset: int = 0, limit: int | None = None) -> int:
         """Send `rate * seconds` lines (all of them, or `limit`, without `seconds`), starting
         at line `offset` (wrapping around); returns how many were sent."""
-        from infra.replay import Pacer
+        from fraudctl.tasks.replay import Pacer
 
         pacer = Pacer(rate)
         sent = 0
@@ -269,7 +271,7 @@ class StageResult:
 
 
 def _read_all(bootstrap: str, topic: str, n: int) -> list[tuple[bytes, bytes]]:
-    from infra.kafka import consume_messages
+    from core.kafka import consume_messages
 
     return [(m.key(), m.value()) for m in consume_messages(bootstrap, topic, n, timeout=300)]
 
@@ -278,7 +280,7 @@ def _produce_keyed(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]
     """Keyed records with Java's partitioner (as the sidecar writes them), as fast as it can."""
     from confluent_kafka import Producer
 
-    from infra.kafka import QUIET_LOGGER
+    from core.kafka import QUIET_LOGGER
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "logger": QUIET_LOGGER,
                          "partitioner": "murmur2_random",
                          "queue.buffering.max.messages": 500_000})
@@ -307,7 +309,7 @@ def _latencies(bootstrap: str, topic: str, since_ms: float, until_ms: float,
     record's time to its `field_name` (epoch ms)."""
     from confluent_kafka import Consumer
 
-    from infra.kafka import QUIET_LOGGER
+    from core.kafka import QUIET_LOGGER
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False,
                          "logger": QUIET_LOGGER})
@@ -340,7 +342,7 @@ class ArrivalTail:
 
         from confluent_kafka import Consumer
 
-        from infra.kafka import QUIET_LOGGER
+        from core.kafka import QUIET_LOGGER
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "logger": QUIET_LOGGER,
                                   "group.id": f"bench-{uuid.uuid4()}",
                                   "auto.offset.reset": "latest", "enable.auto.commit": False})
@@ -376,7 +378,7 @@ class E2EBench:
     def __init__(self, project: Path, env: Environment, config: E2EConfig, model: Path,
                  workdir: Path, data: Path, say: Callable[[str], None] = print) -> None:
         if env.ksqldb is None or not env.bootstrap_servers:
-            raise FraudctlError(f"environment '{env.name}' needs Kafka and ksqlDB for the "
+            raise ConfigError(f"environment '{env.name}' needs Kafka and ksqlDB for the "
                                 f"end-to-end bench ({env.skipped.get('ksqldb', '')}); start "
                                 "`fraudctl local up`")
         self.topology = BenchTopology(project, env, config)
@@ -415,7 +417,8 @@ class E2EBench:
         t.create([SCORED_OBJECT])
         meter = CpuMeter({**self.pids, "sidecar": None})
         meter.start()
-        self.sidecar, _url = spawn_sidecar(self.bootstrap, self.model, topics,
+        self.sidecar, _url = spawn_sidecar(self.bootstrap, self.model,
+                                           (topics["features"], topics["scored"]),
                                            f"fraud-bench-{t.tag}", self.workdir / "sidecar.log")
         meter.pids["sidecar"] = self.sidecar.pid
         meter.begin["sidecar"] = 0.0
@@ -438,7 +441,7 @@ class E2EBench:
         time.sleep(1.0)
         while (lag := t.lag(downstream)) > 0:
             if time.monotonic() - started > 900:
-                raise FraudctlError(f"queries downstream of scored still {lag:,} behind")
+                raise CheckFailed(f"queries downstream of scored still {lag:,} behind")
             time.sleep(0.5)
         results.append(StageResult(f"ksqlDB downstream of scored ({len(downstream)} objects)",
                                    n, time.monotonic() - started, meter.stop()))
@@ -449,7 +452,7 @@ class E2EBench:
         """The replayer as `fraudctl replay --rate 0 --no-labels` runs it: parse, check, send."""
         import io
 
-        from infra.replay import KafkaTarget, ReplayOptions, payments, replay
+        from fraudctl.tasks.replay import KafkaTarget, ReplayOptions, payments, replay
 
         options = ReplayOptions(rate=0, limit=n, start_id=1)
         target = KafkaTarget(self.bootstrap, self.topology.topics["raw"],
@@ -495,7 +498,7 @@ class E2EBench:
                 drain = time.monotonic() - drained
                 cpu = meter.stop()
                 scored = _latencies(self.bootstrap, topics["scored"], since, until,
-                                    "SCORED_AT")
+                                    S_SCORED_AT)
                 alerts = alert_tail.between(since, until)
                 # kept up: the backlog did not grow in the second half of the load (beyond
                 # 10% and one commit interval of input: lag is counted at commits, every 2 s

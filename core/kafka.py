@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from infra.errors import FraudctlError
+from core.errors import ServerError
 
 
 def produce_waiting(producer, topic: str, value: bytes | None, key: bytes | None = None,
@@ -45,7 +45,7 @@ def create_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int
             err = exc.args[0] if exc.args else None
             if getattr(err, "code", lambda: None)() == KafkaError.TOPIC_ALREADY_EXISTS:
                 continue
-            raise FraudctlError(f"could not create topic {topic}: {exc}") from None
+            raise ServerError(f"could not create topic {topic}: {exc}") from None
 
 
 def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: float = 30.0,
@@ -83,7 +83,7 @@ def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: fl
                 # a topic that does not exist yet may still be created by its producer
                 elif err.code() not in (KafkaError._PARTITION_EOF,
                                         KafkaError.UNKNOWN_TOPIC_OR_PART):
-                    raise FraudctlError(f"consuming {topic}: {err}")
+                    raise ServerError(f"consuming {topic}: {err}")
     finally:
         consumer.close()
     return messages

@@ -25,10 +25,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Protocol, TextIO
 
-from infra.errors import FraudctlError
-from udf_server.contract import KAGGLE_COLUMNS, RAW_COLUMNS, label_line
-
-USERS = ("Kai", "Hans", "Flo", "Dirk", "Ana", "Mia", "Lea", "Tom", "Ida", "Max", "Eva", "Jan")
+from core.contract import DEMO_USERS, KAGGLE_COLUMNS, RAW_COLUMNS, label_line, raw_line
+from core.errors import DataError, ServerError, UsageError
 
 
 @dataclass
@@ -97,7 +95,7 @@ def _records(path: Path, fh: TextIO, first_id: int) -> Iterator[Payment]:
     reader = csv.reader(fh)
     header = next(reader, None)
     if header is None:
-        raise FraudctlError(f"{path}: the file is empty")
+        raise DataError(f"{path}: the file is empty")
     names = [h.strip().lower() for h in header]
     if sorted(names) == sorted(c.lower() for c in KAGGLE_COLUMNS):
         order = [names.index(c.lower()) for c in KAGGLE_COLUMNS]  # columns by name
@@ -107,7 +105,7 @@ def _records(path: Path, fh: TextIO, first_id: int) -> Iterator[Payment]:
         rows, kaggle = chain([header], reader), False
     else:
         kaggle_head = ",".join(KAGGLE_COLUMNS[:3])
-        raise FraudctlError(f"{path} line 1: neither the Kaggle header ({kaggle_head},...) nor "
+        raise DataError(f"{path} line 1: neither the Kaggle header ({kaggle_head},...) nor "
                             f"a raw line of {len(RAW_COLUMNS)} fields")
     expected = len(KAGGLE_COLUMNS) if kaggle else len(RAW_COLUMNS)
     names = KAGGLE_COLUMNS if kaggle else RAW_COLUMNS
@@ -117,17 +115,15 @@ def _records(path: Path, fh: TextIO, first_id: int) -> Iterator[Payment]:
         if not row:
             continue
         if len(row) != expected:
-            raise FraudctlError(f"{path} line {line_number}: {len(row)} fields, expected "
+            raise DataError(f"{path} line {line_number}: {len(row)} fields, expected "
                                 f"{expected}")
         _check_numbers(path, line_number, row, names, numeric)
         label = row[-1].strip()
         if kaggle:
-            user = USERS[row_id % len(USERS)]
-            line = f'{row_id},"{_now_iso()}","{user}",{",".join(row[:-1])},'
-        else:
+            line = raw_line(row_id, _now_iso(), DEMO_USERS[row_id % len(DEMO_USERS)], row[:-1])
+        else:  # the label is held back: it travels on the labels topic, later
             row_id = int(row[0]) if row[0].strip().lstrip("-").isdigit() else row_id
-            row[-1] = ""
-            line = ",".join(_quote_raw(i, v) for i, v in enumerate(row))
+            line = raw_line(row[0], row[1], row[2], row[3:-1])
         yield Payment(row_id, line, label)
         row_id += 1
 
@@ -148,15 +144,8 @@ def _check_numbers(path: Path, line_number: int, row: list[str], names, numeric)
         except ValueError:
             finite = False
         if not finite:
-            raise FraudctlError(f"{path} line {line_number}, column {names[i]}: {value!r} is "
+            raise DataError(f"{path} line {line_number}, column {names[i]}: {value!r} is "
                                 "not a finite number")
-
-
-def _quote_raw(index: int, value: str) -> str:
-    """Raw lines quote TS, USER_ID and CLASS (as the seed's sample does)."""
-    if index in (1, 2) or (index == len(RAW_COLUMNS) - 1 and value):
-        return f'"{value}"'
-    return value
 
 
 class Pacer:
@@ -267,7 +256,7 @@ class KafkaTarget:
                  connect_timeout: float = 10.0) -> None:
         from confluent_kafka import KafkaException, Producer
 
-        from infra.kafka import QUIET_LOGGER
+        from core.kafka import QUIET_LOGGER
         self.errors: list[str] = []
         self.topics = (payments_topic, labels_topic)
         self.producer = Producer({
@@ -277,13 +266,13 @@ class KafkaTarget:
         try:
             self.producer.list_topics(timeout=connect_timeout)
         except KafkaException as exc:
-            raise FraudctlError(
+            raise ServerError(
                 f"Kafka at {bootstrap} did not answer within {connect_timeout:.0f}s "
                 f"({exc.args[0].str() if exc.args else exc}); is the broker running "
                 "(`fraudctl local status`) and BOOTSTRAP_SERVERS right?") from None
 
     def _send(self, topic: str, line: str) -> None:
-        from infra.kafka import produce_waiting
+        from core.kafka import produce_waiting
 
         produce_waiting(self.producer, topic, line.encode())
         self.producer.poll(0)
@@ -297,7 +286,7 @@ class KafkaTarget:
     def flush(self) -> None:
         remaining = self.producer.flush(60)
         if remaining or self.errors:
-            raise FraudctlError(f"{remaining} line(s) not acknowledged by Kafka "
+            raise ServerError(f"{remaining} line(s) not acknowledged by Kafka "
                                 f"({self.errors[0] if self.errors else 'flush timed out'})")
 
 
@@ -317,7 +306,7 @@ class FileTarget:
 
     def label(self, line: str) -> None:
         if len(self.files) < 2:
-            raise FraudctlError("labels are on, but no labels file was given")
+            raise UsageError("labels are on, but no labels file was given")
         self.files[1].write(line + "\n")
 
     def flush(self) -> None:

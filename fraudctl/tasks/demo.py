@@ -1,4 +1,4 @@
-"""`fraudctl demo`: the whole pipeline, on the compose stack, the local stack or an environment.
+"""The demo: the whole pipeline, on the compose stack, the local stack or an environment.
 
 Steps: bring up Kafka, Connect and ksqlDB (docker compose where a Docker engine answers, else the
 local JVM stack; nothing with `--env` naming an existing cluster); train a model (synthetic data
@@ -21,10 +21,10 @@ from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
-from infra.cli_types import non_negative
-from infra.errors import FraudctlError
+from core.errors import CheckFailed, ConfigError, FraudError, StackError
+from fraudctl.tasks.sidecar_process import start_sidecar, terminate
+from infra.topology.environment import Environment
 
-REPO = Path(__file__).resolve().parent.parent
 COMPOSE_DATA_DIR = "/data"  # where compose's Connect sees ./.data/connect
 
 
@@ -43,7 +43,7 @@ def docker_problem() -> str | None:
     return None
 
 
-class DemoFailed(FraudctlError):
+class DemoFailed(CheckFailed):
     """A step failed; the message names the step, the cause and the log to read."""
 
 
@@ -59,7 +59,7 @@ class Steps:
         started = time.monotonic()
         try:
             result = action()
-        except FraudctlError as exc:
+        except FraudError as exc:
             where = f"\n  log: {log}" if log else ""
             raise DemoFailed(f"step {self.number}/{self.total} ({title}) failed: {exc}{where}")\
                 from None
@@ -71,19 +71,19 @@ def _fraudctl(*args: str, log: Path | None = None) -> None:
     """Run a fraudctl command as a child; its output goes to the terminal or to `log`."""
     out = log.open("a") if log else None
     try:
-        result = subprocess.run([sys.executable, "-m", "infra.cli", *args], cwd=REPO,
-                                stdout=out, stderr=subprocess.STDOUT if out else None,
+        result = subprocess.run([sys.executable, "-m", "fraudctl", *args], stdout=out,
+                                stderr=subprocess.STDOUT if out else None,
                                 stdin=subprocess.DEVNULL, check=False)
     finally:
         if out:
             out.close()
     if result.returncode != 0:
-        raise FraudctlError(f"`fraudctl {' '.join(args)}` exited {result.returncode}")
+        raise CheckFailed(f"`fraudctl {' '.join(args)}` exited {result.returncode}")
 
 
 def _run(cmd: list[str]) -> None:
-    if subprocess.run(cmd, cwd=REPO, check=False).returncode != 0:
-        raise FraudctlError(f"`{' '.join(cmd)}` failed; see its output above "
+    if subprocess.run(cmd, check=False).returncode != 0:
+        raise StackError(f"`{' '.join(cmd)}` failed; see its output above "
                             "(`docker compose logs SERVICE` shows each service)")
 
 
@@ -94,7 +94,7 @@ def _start_local_stack(stop: ExitStack) -> None:
     already = stack._live_pids()
     endpoints = stack.up(log=lambda text: print(f"      {text}", flush=True))
     if not endpoints.get("ksqldb_url"):
-        raise FraudctlError("the local stack has no ksqlDB (see the paragraph above for why "
+        raise StackError("the local stack has no ksqlDB (see the paragraph above for why "
                             "and the ways out)")
     if not already:  # the demo started it, so the demo stops it
         stop.callback(lambda: stack.down(log=lambda *_: None))
@@ -119,78 +119,22 @@ def _connect_file(env, env_name: str, data_dir: Path, which: str) -> Path:
     machine."""
     configured = str(env.variables.get("files", {}).get(which, ""))
     if not configured:
-        raise FraudctlError(f"environment '{env_name}' has no vars.files.{which}")
+        raise ConfigError(f"environment '{env_name}' has no vars.files.{which}")
     if env_name == "compose" and configured.startswith(COMPOSE_DATA_DIR + "/"):
         return data_dir / "connect" / configured[len(COMPOSE_DATA_DIR) + 1:]
     return Path(configured)
 
 
-def start_sidecar(env, env_name: str, models: Path, logs: Path, stop: ExitStack) -> str:
-    """The scoring sidecar as a child process on the environment's topics, stopped with
-    `stop`; returns its URL once it is ready."""
-    proc, url = spawn_sidecar(env.bootstrap_servers or "", models, env.variables["topics"],
-                              f"fraud-demo-{env_name}", logs / "sidecar.log")
-    stop.callback(terminate, proc)
-    _wait_ready(url + "/readyz", proc, logs / "sidecar.log")
-    return url
-
-
-def spawn_sidecar(bootstrap: str, model: Path, topics: dict[str, str], group: str,
-                  log: Path) -> tuple[subprocess.Popen, str]:
-    """`fraudctl score` on the features and scored topics (dead letters to scored + .dlq),
-    its output appended to `log`; returns the process and its HTTP address at once."""
-    from infra.local.stack import free_port
-
-    port = free_port()
-    with log.open("a") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "score", "--bootstrap-servers", bootstrap,
-             "--model", str(model), "--input-topic", topics["features"], "--output-topic",
-             topics["scored"], "--dlq-topic", topics["scored"] + ".dlq", "--group", group,
-             "--http-port", str(port)],
-            cwd=REPO, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120.0) -> None:
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise FraudctlError(f"the sidecar exited with code {proc.returncode}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    raise FraudctlError(f"the sidecar was not ready within {timeout:.0f}s")
-
-
-def terminate(proc: subprocess.Popen) -> None:
-    """Stop a child process: SIGTERM, then SIGKILL after 30 s."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
+def run_demo(args: argparse.Namespace, project: Path) -> int:
+    """The demo's steps for the options of `fraudctl demo` (see the module's docstring)."""
     from infra.topology.environment import load_environment
 
     why = docker_problem()
     env_name = args.env or ("compose" if why is None else "local")
     if env_name == "compose" and why:
-        raise FraudctlError(f"--env compose needs Docker: {why}. Leave --env out to run the "
+        raise StackError(f"--env compose needs Docker: {why}. Leave --env out to run the "
                             "demo on the local stack.")
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.rows_to_replay
-    from infra.topology.commands import project_dir
-
-    project = project_dir(args)
     data_dir = project / ".data"
     logs = data_dir / "demo"
     logs.mkdir(parents=True, exist_ok=True)
@@ -198,7 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     steps = Steps(6 if interactive else 7)  # live: replay, then the view
     with ExitStack() as stop:
         if env_name == "compose":
-            compose = ["docker", "compose", "--project-directory", str(REPO)]
+            compose = ["docker", "compose", "--project-directory", str(project)]
             (data_dir / "connect").mkdir(parents=True, exist_ok=True)
             steps.run("Kafka, Kafka Connect and ksqlDB (docker compose)",
                       lambda: _run([*compose, "up", "-d", "--wait", "kafka", "connect",
@@ -234,24 +178,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         steps.run("apply the topology (Connect connectors, ksqlDB streams and tables)",
                   lambda: _fraudctl("apply", *at, "--auto-approve", *own))
         sidecar_url = steps.run("start the scoring sidecar",
-                                lambda: _sidecar(env, env_name, models, logs, stop),
+                                lambda: _sidecar(env, env_name, project, models, logs, stop),
                                 log=logs / "sidecar.log")
         source, labels = (_connect_file(env, env_name, data_dir, which)
                           for which in ("source", "labels"))
         if interactive:
             return _live(args, at, data, (source, labels), sidecar_url, steps, stop, logs)
-        from infra.demo_check import run_and_check
+        from fraudctl.tasks.demo_check import run_and_check
 
         return run_and_check(args, env, data, (source, labels), steps)
     return 0
 
 
-def _sidecar(env, env_name: str, models: Path, logs: Path, stop: ExitStack) -> str:
+def _sidecar(env: Environment, env_name: str, project: Path, models: Path, logs: Path,
+             stop: ExitStack) -> str:
     if env_name == "compose":
-        _run(["docker", "compose", "--project-directory", str(REPO), "up", "-d", "--build",
+        _run(["docker", "compose", "--project-directory", str(project), "up", "-d", "--build",
               "--wait", "sidecar"])
         return "http://127.0.0.1:8000"
-    return start_sidecar(env, env_name, models, logs, stop)
+    return start_sidecar(env, f"fraud-demo-{env_name}", models, logs, stop)
 
 
 def _stack_logs() -> Path:
@@ -266,10 +211,10 @@ def _live(args, at: tuple[str, ...], data: Path, files: tuple[Path, Path], sidec
     source, labels = files
     with (logs / "replay.log").open("a") as replay_log:
         replayer = subprocess.Popen(
-            [sys.executable, "-m", "infra.cli", "replay", *at, "--data", str(data),
+            [sys.executable, "-m", "fraudctl", "replay", *at, "--data", str(data),
              "--rate", str(args.rate), "--loop", "--to", "file", "--file", str(source),
              "--labels-file", str(labels), "--label-delay", str(args.label_delay)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=replay_log, stdin=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=replay_log, stdin=subprocess.DEVNULL)
     stop.callback(terminate, replayer)
     steps.run(f"replay {data.name} at {args.rate:g}/s into {source}, labels "
               f"{args.label_delay:g}s later into {labels} (looping)", lambda: None)
@@ -278,28 +223,6 @@ def _live(args, at: tuple[str, ...], data: Path, files: tuple[Path, Path], sidec
           f"  .venv/bin/fraudctl model promote --model MODEL.onnx --dir {logs.parent / 'models'}",
           flush=True)
     time.sleep(3)
-    with suppress(KeyboardInterrupt, FraudctlError):
+    with suppress(KeyboardInterrupt, FraudError):
         _fraudctl("monitor", *at, "--interval", "5", "--sidecar-url", sidecar_url)
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser(
-        "demo", help="run the whole pipeline (compose with Docker, else the local stack)")
-    demo.add_argument("--env", help="compose, local, or an existing cluster's environment "
-                                    "(default: compose where Docker answers, else local)")
-    demo.add_argument("--project", help="repository root (default: this checkout)")
-    demo.add_argument("--data", help="the Kaggle creditcard.csv (default: synthetic data)")
-    demo.add_argument("--rows", type=int, default=20_000, help="synthetic rows to train on")
-    demo.add_argument("--epochs", type=int, default=10, help="training epochs")
-    demo.add_argument("--rate", type=float, default=500.0, help="replay events per second")
-    demo.add_argument("--label-delay", type=non_negative, default=5.0,
-                      help="seconds between a payment and its label (default 5)")
-    demo.add_argument("--rows-to-replay", type=int, default=None,
-                      help="replay this many rows, check every count, print a summary and "
-                           "exit (the default without a terminal: 2,000)")
-    demo.add_argument("--timeout", type=float, default=300.0,
-                      help="seconds to wait for every replayed row to be scored and counted")
-    demo.set_defaults(func=cmd_demo)
-
-

@@ -7,8 +7,8 @@ import json
 import os
 from pathlib import Path
 
-from infra.cli_types import fraction, share, sizes, whole
-from infra.errors import UsageError
+from core.errors import UsageError
+from fraudctl.options import fraction, share, sizes, whole
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -32,6 +32,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--data {args.data}: no such file")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if args.verbose else "3")
     if not args.verbose:
+        from training.quiet import import_tensorflow_quietly
+
         import_tensorflow_quietly()
     from training.train import TrainConfig, train
 
@@ -42,23 +44,6 @@ def cmd_train(args: argparse.Namespace) -> int:
         config.hidden = args.hidden
     train(args.data, args.out, config, log=lambda line: print(line, flush=True))
     return 0
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow and tf2onnx with the process's stderr muted: their native start-up
-    lines (oneDNN, absl) bypass every log level. A failed import still raises as usual."""
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
-            import tf2onnx  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

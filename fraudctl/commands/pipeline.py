@@ -1,18 +1,23 @@
-"""CLI: `fraudctl replay` and `fraudctl monitor`."""
+"""`fraudctl replay` (a dataset into the pipeline) and `fraudctl monitor` (the live view)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from infra.cli_types import non_negative, share, whole
-from infra.errors import FraudctlError, UsageError
-from infra.topology.commands import project_dir
-from infra.topology.environment import load_environment
+from core.errors import ConfigError, UsageError
+from fraudctl.options import non_negative, project_environment, project_options, share, whole
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from infra.replay import FileTarget, KafkaTarget, LabelPolicy, ReplayOptions, payments, replay
+    from fraudctl.tasks.replay import (
+        FileTarget,
+        KafkaTarget,
+        LabelPolicy,
+        ReplayOptions,
+        payments,
+        replay,
+    )
 
     for flag in ("file", "labels_file"):
         value = getattr(args, flag)
@@ -26,7 +31,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     data = Path(args.data)
     if not data.is_file():
         raise UsageError(f"--data {data}: no such file")
-    env = load_environment(project_dir(args), args.env)
+    env = project_environment(args)[1]
     policy = None if args.no_labels else LabelPolicy(
         delay=args.label_delay, fraud_share=args.fraud_label_share,
         normal_share=args.normal_label_share)
@@ -41,7 +46,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         where = f"file {payments_file}" + (f", labels to {labels_file}" if labels_file else "")
     else:
         if not env.bootstrap_servers:
-            raise FraudctlError(f"environment '{env.name}' has no Kafka bootstrap servers "
+            raise ConfigError(f"environment '{env.name}' has no Kafka bootstrap servers "
                                 "(set BOOTSTRAP_SERVERS or start `fraudctl local up`)")
         topics = env.variables["topics"]
         target = KafkaTarget(env.bootstrap_servers, topics["raw"], topics["labels_raw"])
@@ -66,12 +71,12 @@ def _file_of(flag_value: str | None, configured, flag: str, variable: str, env) 
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    from fraudctl.tasks.monitor import run
     from infra.ksql_client import KsqlClient
-    from infra.monitor import run
 
-    env = load_environment(project_dir(args), args.env)
+    env = project_environment(args)[1]
     if env.ksqldb is None:
-        raise FraudctlError(f"monitor reads ksqlDB's monitoring tables, and environment "
+        raise ConfigError(f"monitor reads ksqlDB's monitoring tables, and environment "
                             f"'{env.name}' has none: {env.skipped.get('ksqldb')}. Use an "
                             "environment with ksqlDB (e.g. --env compose) or set KSQLDB_URL.")
     run(KsqlClient(env.ksqldb), env, args.interval, args.once, args.sidecar_url)
@@ -79,9 +84,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--env", default="local")
-    common.add_argument("--project", help="repository root (default: this checkout)")
+    common = project_options()
     rp = sub.add_parser("replay", parents=[common], help="stream a dataset into the raw topic")
     rp.add_argument("--data", required=True, help="Kaggle creditcard.csv or a raw-format file")
     rp.add_argument("--rate", type=non_negative, default=100.0,

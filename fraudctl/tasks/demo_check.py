@@ -17,9 +17,10 @@ from pathlib import Path
 
 import orjson
 
-from infra.errors import FraudctlError
+from core.contract import S_IS_ANOMALY, S_MODEL_VERSION, S_SCORE, S_THRESHOLD
+from core.errors import CheckFailed
+from fraudctl.tasks.monitor import latency_percentile, merged_buckets
 from infra.ksql_client import KsqlClient, pull_rows
-from infra.monitor import latency_percentile, merged_buckets
 
 DEFAULT_ROWS = 2_000
 #: the monitoring tables whose counts the check compares with this run's records
@@ -83,15 +84,15 @@ class RunRecords:
         """TP, FP, FN, TN of the labelled payments, from the sidecar's own records."""
         counts = [0, 0, 0, 0]
         for payment_id, label in self.labels.items():
-            alert = bool(self.scored.get(payment_id, {}).get("IS_ANOMALY"))
+            alert = bool(self.scored.get(payment_id, {}).get(S_IS_ANOMALY))
             counts[(0 if alert else 2) + (0 if label == "1" else 1)] += 1
         return counts[0], counts[1], counts[2], counts[3]
 
 
 def run_and_check(args, env, data: Path, files: tuple[Path, Path], steps) -> int:
     """Steps 5 to 7 of the demo without a terminal; returns the exit code."""
-    from infra.kafka import TopicTail
-    from infra.replay import FileTarget, LabelPolicy, ReplayOptions, payments, replay
+    from core.kafka import TopicTail
+    from fraudctl.tasks.replay import FileTarget, LabelPolicy, ReplayOptions, payments, replay
 
     rows = args.rows_to_replay or DEFAULT_ROWS
     first_id = int(time.time() * 1000) * 1000  # a range no earlier run used
@@ -127,7 +128,7 @@ def run_and_check(args, env, data: Path, files: tuple[Path, Path], steps) -> int
     problems = _check(sent, rows, records, after)
     print(_summary(sent, records, after))
     if problems:
-        raise FraudctlError("the counts do not add up: " + "; ".join(problems))
+        raise CheckFailed("the counts do not add up: " + "; ".join(problems))
     print("\nEvery replayed row was scored once and counted; the demo stopped what it started.")
     return 0
 
@@ -146,7 +147,7 @@ def _quiet_totals(client: KsqlClient, env, timeout: float) -> Totals:
         if current == previous and lag == 0:
             return current
         if time.monotonic() > deadline:
-            raise FraudctlError(f"the pipeline did not come to rest within {timeout:.0f}s "
+            raise CheckFailed(f"the pipeline did not come to rest within {timeout:.0f}s "
                                 f"(monitoring queries {lag} records behind); earlier records "
                                 "would be counted as this run's")
         print(f"      earlier records still on their way: {current.events - previous.events:,}"
@@ -199,7 +200,7 @@ def _wait(client: KsqlClient, env, tails: dict, ids: range, records: RunRecords,
 
 
 def _anomalies(records: RunRecords) -> int:
-    return sum(bool(v.get("IS_ANOMALY")) for v in records.scored.values())
+    return sum(bool(v.get(S_IS_ANOMALY)) for v in records.scored.values())
 
 
 def _check(sent: int, wanted: int, records: RunRecords, after: Totals) -> list[str]:
@@ -212,7 +213,7 @@ def _check(sent: int, wanted: int, records: RunRecords, after: Totals) -> list[s
                         f"{records.dead_letters} dead-lettered")
     if records.duplicates:
         problems.append(f"{records.duplicates} row(s) scored more than once")
-    above = sum(v["SCORE"] > v["THRESHOLD"] for v in records.scored.values())
+    above = sum(v[S_SCORE] > v[S_THRESHOLD] for v in records.scored.values())
     if len(records.alerts) != above:
         problems.append(f"{len(records.alerts)} alerts, but {above} rows scored above the "
                         "threshold")
@@ -238,7 +239,7 @@ def _check(sent: int, wanted: int, records: RunRecords, after: Totals) -> list[s
 
 def _summary(sent: int, records: RunRecords, after: Totals) -> str:
     scored = len(records.scored)
-    versions = sorted({v.get("MODEL_VERSION", "?") for v in records.scored.values()})
+    versions = sorted({v.get(S_MODEL_VERSION, "?") for v in records.scored.values()})
     precision = after.tp / (after.tp + after.fp) if after.tp + after.fp else None
     recall = after.tp / (after.tp + after.fn) if after.tp + after.fn else None
     share = after.labelled / after.accuracy_events if after.accuracy_events else None

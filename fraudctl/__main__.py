@@ -1,0 +1,5 @@
+import sys
+
+from fraudctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""What operator commands run: replay, monitor, the demo and its checks, the benchmarks."""

@@ -1,0 +1,79 @@
+"""The scoring sidecar as a child process (`python -m udf_server`, the image's entry point), for
+the demo, the notebook and the benchmarks: start, wait until ready, stop."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from core.contract import DEAD_LETTER_SUFFIX
+from core.errors import StackError
+from infra.local.stack import free_port
+from infra.topology.environment import Environment
+
+
+def spawn_sidecar(bootstrap: str, model: Path, topics: tuple[str, str], group: str,
+                  log: Path | None, *extra: str) -> tuple[subprocess.Popen, str]:
+    """A sidecar scoring `topics` (features in, scored out; dead letters to scored + .dlq)
+    with its output appended to `log` (or discarded); returns the process and its HTTP
+    address at once. `extra` are more of its flags."""
+    port = free_port()
+    features, scored = topics
+    command = [sys.executable, "-m", "udf_server", "--bootstrap-servers", bootstrap,
+               "--model", str(model), "--input-topic", features, "--output-topic", scored,
+               "--dlq-topic", scored + DEAD_LETTER_SUFFIX, "--group", group,
+               "--http-port", str(port), *extra]
+    with (log.open("a") if log else open(os.devnull, "w")) as out:
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0,
+               log: Path | None = None) -> None:
+    """Until `url`/readyz answers 200 (model loaded, partitions assigned); StackError if the
+    process exits first or the time runs out."""
+    import requests
+
+    where = f"; see {log}" if log else ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StackError(f"the sidecar exited with code {proc.returncode}{where}")
+        try:
+            if requests.get(url + "/readyz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise StackError(f"the sidecar was not ready within {timeout:.0f}s{where}")
+
+
+def terminate(*procs: subprocess.Popen) -> None:
+    """Stop child processes: SIGTERM to each, then SIGKILL after 30 s."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def start_sidecar(env: Environment, group: str, models: Path, logs: Path,
+                  stop: ExitStack) -> str:
+    """A sidecar on the environment's topics, following the model directory `models`, stopped
+    with `stop`; returns its URL once it is ready."""
+    topics = env.variables["topics"]
+    log = logs / "sidecar.log"
+    proc, url = spawn_sidecar(env.bootstrap_servers or "", models,
+                              (topics["features"], topics["scored"]), group, log)
+    stop.callback(terminate, proc)
+    wait_ready(url, proc, log=log)
+    return url
