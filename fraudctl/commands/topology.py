@@ -1,4 +1,4 @@
-"""CLI: `fraudctl render|validate|plan|apply|destroy|status --env E [--only ksql|connect]`."""
+"""`fraudctl render|validate|plan|apply|destroy|status --env E [--only ksql|connect]`."""
 
 from __future__ import annotations
 

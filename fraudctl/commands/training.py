@@ -1,4 +1,4 @@
-"""CLI registration for `fraudctl data synth`, `train`, `evaluate` (TensorFlow loads lazily)."""
+"""`fraudctl data synth`, `train`, `evaluate` (TensorFlow loads lazily, in the handlers)."""
 
 from __future__ import annotations
 
