@@ -2,10 +2,11 @@
 
 Preprocessing (inside the graph, constants fitted on normal training rows):
 TIME becomes time of day as (sin, cos) - absolute seconds mean nothing in production -, AMOUNT
-becomes log1p(AMOUNT), V1..V28 stay; the 31 values are standardised. The score is the mean squared
-reconstruction error of the standardised vector or, for an ensemble, that error and the
-Mahalanobis distance of the same vector, each divided by its median on normal validation rows,
-added (both terms computed inside the one exported graph).
+becomes log1p(AMOUNT), V1..V28 stay; the 31 values are standardised. The score is the reconstruction
+error of the standardised vector: its mean squared residual or, whitened, the residual's
+Mahalanobis distance under the residuals' covariance on normal rows. For an ensemble, the
+Mahalanobis distance of the vector itself is added, each term divided by its median on normal
+validation rows (every term computed inside the one exported graph).
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ def build_autoencoder(hidden: tuple[int, ...], l1: float = 0.0, activation: str 
 
 
 @dataclass(frozen=True)
+class ResidualWhitening:
+    """The reconstruction error measured as a Mahalanobis distance of the residual
+    (reconstruction minus input) under its covariance on normal rows: features the model
+    reconstructs closely count more than those it cannot."""
+
+    mean: np.ndarray
+    precision: np.ndarray
+
+    @classmethod
+    def fit(cls, residuals: np.ndarray) -> ResidualWhitening:
+        r = residuals.astype(np.float64)
+        cov = np.cov(r, rowvar=False) + 1e-6 * np.eye(r.shape[1])
+        return cls(r.mean(axis=0).astype(np.float32),
+                   np.linalg.inv(cov).astype(np.float32))
+
+
+@dataclass(frozen=True)
 class EnsembleTerm:
     """A Mahalanobis term added to the reconstruction error: each divided by its scale."""
 
@@ -72,8 +90,12 @@ class EnsembleTerm:
     distance_scale: float
 
 
-def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | None = None):
-    """A tf.function raw features [N,30] -> {"score": [N]}: the graph that gets exported."""
+def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | None = None,
+                        whitening: ResidualWhitening | None = None):
+    """A tf.function raw features [N,30] -> {"score": [N]}: the graph that gets exported.
+
+    The error is the mean squared residual or, with `whitening`, the residual's Mahalanobis
+    distance (per feature); with `ensemble`, the input's Mahalanobis distance is added."""
     import tensorflow as tf
 
     # NumPy values become graph constants at trace time (eager tensors would become inputs)
@@ -86,8 +108,12 @@ def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | 
         engineered = tf.concat([features[:, 1:29], amount[:, None], tf.sin(angle)[:, None],
                                 tf.cos(angle)[:, None]], axis=1)
         standardised = (engineered - mean) / std
-        reconstructed = autoencoder(standardised, training=False)
-        error = tf.reduce_mean(tf.square(reconstructed - standardised), axis=1)
+        residual = autoencoder(standardised, training=False) - standardised
+        if whitening is None:
+            error = tf.reduce_mean(tf.square(residual), axis=1)
+        else:
+            off = residual - whitening.mean
+            error = tf.reduce_mean(tf.matmul(off, whitening.precision) * off, axis=1)
         if ensemble is None:
             return {OUTPUT_NAME: error}
         centred = standardised - ensemble.mean

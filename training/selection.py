@@ -1,7 +1,9 @@
 """Model selection: a small, fixed set of candidates, each judged on the validation split.
 
-Each autoencoder candidate is fitted on the same normal training rows; beside it stands the
-ensemble of that autoencoder with the Mahalanobis distance (both inside one ONNX graph). The
+Each autoencoder candidate is fitted on the same normal training rows, then scored four ways
+(all inside one ONNX graph): its mean squared residual; the residual whitened (its Mahalanobis
+distance under the residuals' covariance on normal training rows); and each of those in an
+ensemble with the Mahalanobis distance of the input. The
 winner has the best average precision on validation when the validation split has frauds, and
 otherwise (no labels) the lowest validation reconstruction loss among the plain autoencoders.
 Labels choose among models; they never fit weights.
@@ -45,6 +47,7 @@ class Trial:
     epochs_run: int
     autoencoder: object = None
     ensemble_term: object = None  # training.model.EnsembleTerm of an ensemble
+    whitening: object = None  # training.model.ResidualWhitening of a whitened error
 
     @property
     def ensemble(self) -> bool:
@@ -68,8 +71,10 @@ def judge(trial: Trial, x_val: np.ndarray, y_val: np.ndarray) -> Trial:
 
 
 def choose(trials: list[Trial]) -> Trial:
-    """Best validation AP; without labels, the lowest validation loss of a plain autoencoder."""
+    """Best validation AP; without labels, the lowest validation loss of a plain autoencoder
+    (its mean squared residual: the loss it was trained on)."""
     judged = [t for t in trials if "val_average_precision" in t.figures]
     if judged:
         return max(judged, key=lambda t: (t.figures["val_average_precision"], -t.seconds))
-    return min((t for t in trials if not t.ensemble), key=lambda t: t.val_loss)
+    return min((t for t in trials if not t.ensemble and t.whitening is None),
+               key=lambda t: t.val_loss)

@@ -1,17 +1,24 @@
 """Realistic synthetic card payments with the Kaggle schema, for tests and demos.
 
-Built to be about as hard as the real data (published facts about the Kaggle set, no copy of
-it): normal payments lie near a curved low-dimensional manifold (heavy-tailed latent factors
-mixed into the 28 PCA-like components, with a decreasing variance profile as after PCA, plus
-heavy-tailed noise), and a few of them are unusual but legitimate (off the manifold in two
-components). Frauds come in several patterns, each shifting its own handful of the components
-that separate fraud in the real data (V14, V12, V10, V17, V4, V11, ...) by a random strength;
-a share of them (`overlap`) is camouflaged, barely shifted, so that they overlap the normal
-class as real frauds do. Amounts are heavy-tailed (log-normal); fraud amounts are mostly small
-(card testing). Time spans two days with a daytime peak; frauds happen more at night.
+Built to be about as hard as the real data, from published facts about the Kaggle set (no copy
+of it):
 
-On 284,807 rows at the real fraud rate (0.17%), the simple baselines land in the same order as on
-the real data (docs/BENCHMARKS.md, "Model quality").
+- V1..V28 are principal components: uncorrelated on normal payments, with variances falling
+  from about 2 to 0.3. Normal payments come from a few heavy-tailed latent factors through a
+  curved map (linear terms plus products of the factors), plus noise, then rotated onto their
+  principal axes. So no linear subspace holds them: a covariance sees only an ellipsoid, a
+  model of the curved manifold sees more.
+- A few legitimate payments are unusual (far out in two components).
+- Frauds come in several patterns (`patterns`), each shifting its own set of the components
+  that separate fraud in the real data (V14, V12, V10, V17, V4, V11, ...) by several standard
+  deviations, at a random strength per fraud; a share of them (`overlap`) is camouflaged,
+  barely shifted, and overlaps the normal class as real frauds do.
+- Amounts are heavy-tailed (log-normal); fraud amounts are mostly small (card testing). Time
+  spans two days with a daytime peak; frauds happen more at night.
+
+On 284,807 rows at the real fraud rate (0.17%), the Mahalanobis distance and IsolationForest
+land in the same order and about the same range as on the real data (docs/BENCHMARKS.md,
+"Model quality").
 """
 
 from __future__ import annotations
@@ -29,18 +36,23 @@ V_STD = np.linspace(1.95, 0.33, 28)
 #: components that separate fraud in the real data (by the size of their class-mean gap)
 FRAUD_COMPONENTS = (14, 12, 10, 17, 4, 11, 3, 16, 7, 2, 9, 18)
 COMPONENTS_PER_PATTERN = 8
-SHIFT_RANGE = (1.0, 2.5)  # a pattern's shift per component, in units of its std
-LATENT_TAIL_DF = 4.0  # heavy-tailed latent factors (Student t)
-CURVATURE = 2.0  # how far the manifold bends away from a linear subspace
-UNUSUAL_NORMAL_SHARE = 0.0006  # legitimate payments off the manifold
+SHIFT_RANGE = (4.0, 9.0)  # a pattern's shift per component, in units of its std
+STRENGTH_RANGE = (0.5, 1.0)  # a fraud's share of its pattern's shift (camouflaged: < 0.1)
+LATENT_TAIL_DF = 20.0  # latent factors: Student t (their products have heavy tails)
+CURVATURE = 0.75  # weight of the products of factors beside the linear terms
+LATENT_CAP = 6.0  # factors enter the products through cap * tanh(z / cap)
+NOISE = 0.3  # off-manifold noise, before the rotation (Student t, 5 degrees of freedom)
+UNUSUAL_NORMAL_SHARE = 0.002  # legitimate payments far out in two components
+UNUSUAL_SIZE = 4.0  # how far, in units of each component's std
 
 
 def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0, latent_dim: int = 6,
-               overlap: float = 0.2, patterns: int = 3) -> pd.DataFrame:
+               overlap: float = 0.15, patterns: int = 3) -> pd.DataFrame:
     """A DataFrame with the Kaggle columns (Time, V1..V28, Amount, Class), sorted by Time.
 
     `overlap`: share of frauds that are camouflaged (barely distinguishable from normal);
-    `patterns`: how many distinct fraud patterns there are."""
+    `patterns`: how many distinct fraud patterns there are; `latent_dim`: the dimension of
+    the normal payments' manifold."""
     if rows <= 0:
         raise ValueError("rows must be positive")
     if not 0.0 <= fraud_rate < 1.0:
@@ -48,8 +60,9 @@ def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0, latent_dim:
     if not 0.0 <= overlap <= 1.0 or patterns < 1:
         raise ValueError("overlap must be in [0, 1] and patterns at least 1")
     structure = np.random.default_rng(12345)  # the "world": identical for every seed
+    pairs = [(i, j) for i in range(latent_dim) for j in range(i, latent_dim)]
     mix = structure.normal(size=(latent_dim, 28)) / np.sqrt(latent_dim)
-    bend = structure.normal(size=(latent_dim, 28)) * CURVATURE / np.sqrt(latent_dim)
+    bend = structure.normal(size=(len(pairs), 28)) * CURVATURE / np.sqrt(len(pairs))
     shifts = _pattern_shifts(structure, patterns)
     rng = np.random.default_rng(seed)
 
@@ -60,45 +73,39 @@ def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0, latent_dim:
     labels[rng.choice(rows, size=n_fraud, replace=False)] = 1
     fraud = labels == 1
 
-    z = rng.standard_t(LATENT_TAIL_DF, size=(rows, latent_dim))
-    v = z @ mix + (np.sign(z) * np.minimum(z ** 2, 25.0)) @ bend  # a curved manifold
-    v += 0.15 * rng.standard_t(df=4, size=(rows, 28))  # heavy-tailed noise off the manifold
-    v = (v - v.mean(axis=0)) / v.std(axis=0) * V_STD
-
-    unusual = ~fraud & (rng.random(rows) < UNUSUAL_NORMAL_SHARE)
-    columns = rng.integers(0, 28, size=(int(unusual.sum()), 2))
+    v = _manifold(rng, rows, latent_dim, mix, bend, pairs, ~fraud)
+    unusual = np.flatnonzero(~fraud & (rng.random(rows) < UNUSUAL_NORMAL_SHARE))
+    columns = rng.integers(0, 28, size=(len(unusual), 2))
     for j in range(2):
-        v[np.flatnonzero(unusual), columns[:, j]] += (
-            rng.choice([-1.0, 1.0], size=len(columns)) * 3.0 * V_STD[columns[:, j]])
-
+        v[unusual, columns[:, j]] += (rng.choice([-1.0, 1.0], size=len(unusual))
+                                      * UNUSUAL_SIZE * V_STD[columns[:, j]])
     if n_fraud:
-        strength = rng.uniform(0.3, 1.0, size=n_fraud)
+        strength = rng.uniform(*STRENGTH_RANGE, size=n_fraud)
         camouflaged = rng.random(n_fraud) < overlap
-        strength[camouflaged] = rng.uniform(0.0, 0.15, size=int(camouflaged.sum()))
+        strength[camouflaged] = rng.uniform(0.0, 0.1, size=int(camouflaged.sum()))
         pattern = rng.integers(0, patterns, size=n_fraud)
-        rows_of_fraud = np.flatnonzero(fraud)
-        if patterns > 1:  # the last pattern: inconsistent payments, each value typical alone
-            _mismatch(rng, v, rows_of_fraud[(pattern == patterns - 1) & ~camouflaged],
-                      np.flatnonzero(~fraud))
         v[fraud] += strength[:, None] * shifts[pattern] * V_STD
 
-    time = _times(rng, rows, fraud)
-    amount = _amounts(rng, rows, fraud)
     frame = pd.DataFrame(v, columns=list(V_COLUMNS))
-    frame.insert(0, "Time", time)
-    frame["Amount"] = amount
+    frame.insert(0, "Time", _times(rng, rows, fraud))
+    frame["Amount"] = _amounts(rng, rows, fraud)
     frame["Class"] = labels
     return frame.sort_values("Time", kind="stable").reset_index(drop=True)
 
 
-def _mismatch(rng: np.random.Generator, v: np.ndarray, rows: np.ndarray,
-              donors: np.ndarray) -> None:
-    """Half of each row's components taken from another, normal payment: every value stays
-    typical on its own and the covariance barely changes, but the row leaves the manifold
-    (the kind of fraud a distance to the mean misses and a model of the manifold sees)."""
-    for row in rows:
-        columns = rng.choice(28, size=14, replace=False)
-        v[row, columns] = v[rng.choice(donors), columns]
+def _manifold(rng: np.random.Generator, rows: int, latent_dim: int, mix: np.ndarray,
+              bend: np.ndarray, pairs: list[tuple[int, int]], normal: np.ndarray) -> np.ndarray:
+    """Points near a curved manifold, rotated onto the principal axes of the `normal` rows and
+    scaled to V_STD, so the components are uncorrelated as after PCA."""
+    z = rng.standard_t(LATENT_TAIL_DF, size=(rows, latent_dim))
+    bent = LATENT_CAP * np.tanh(z / LATENT_CAP)  # the curvature levels off far out
+    products = np.stack([bent[:, i] * bent[:, j] for i, j in pairs], axis=1)
+    v = z @ mix + (products - products.mean(axis=0)) @ bend
+    v += NOISE * rng.standard_t(df=5, size=(rows, 28))
+    centred = v - v[normal].mean(axis=0)
+    _, axes = np.linalg.eigh(np.cov(centred[normal], rowvar=False))
+    v = centred @ axes[:, ::-1]  # largest variance first, as V1 is
+    return v / v[normal].std(axis=0) * V_STD
 
 
 def _pattern_shifts(structure: np.random.Generator, patterns: int) -> np.ndarray:
@@ -109,8 +116,6 @@ def _pattern_shifts(structure: np.random.Generator, patterns: int) -> np.ndarray
         chosen = structure.choice(candidates, size=COMPONENTS_PER_PATTERN, replace=False)
         shifts[k, chosen] = (structure.choice([-1.0, 1.0], size=len(chosen))
                              * structure.uniform(*SHIFT_RANGE, size=len(chosen)))
-    if patterns > 1:
-        shifts[-1] *= 0.3  # the mismatch pattern is shifted only a little
     return shifts
 
 

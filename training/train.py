@@ -127,8 +127,10 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
         trial = _fit_candidate(candidate, config, scaling, z_fit, z_val, log)
         trials.append(judge(trial, x[val_idx], y[val_idx]))
         if config.select:
-            trials.append(judge(_with_distance(trial, scaling, distance, x[val_normal]),
-                                x[val_idx], y[val_idx]))
+            whitening = _whitening(trial.autoencoder, z_fit)
+            for variant in ((None, distance), (whitening, None), (whitening, distance)):
+                trials.append(judge(_variant(trial, scaling, *variant, x[val_normal]),
+                                    x[val_idx], y[val_idx]))
     best = choose(trials)
     for trial in trials:
         figures = ", ".join(f"{k} {v:.4f}" for k, v in trial.figures.items())
@@ -173,6 +175,9 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
         term = best.ensemble_term
         np.savez(out / "ensemble_term.npz", mean=term.mean, precision=term.precision,
                  ae_scale=term.ae_scale, distance_scale=term.distance_scale)
+    if best.whitening is not None:  # likewise the residual whitening's
+        np.savez(out / "residual_whitening.npz", mean=best.whitening.mean,
+                 precision=best.whitening.precision)
     candidates_table = [t.row(t is best) for t in trials]
     write_report(y[test_idx][test_known], test_scores[test_known], threshold, out / "report",
                  title=f"Test split of {dataset.path.name} (model {parity['model_version']})",
@@ -237,21 +242,36 @@ def _fit_candidate(candidate: Candidate, config: TrainConfig, scaling, z_fit: np
                  len(history.history["loss"]), autoencoder=autoencoder)
 
 
-def _with_distance(trial: Trial, scaling, distance: Mahalanobis,
-                   x_val_normal: np.ndarray) -> Trial:
-    """The ensemble of a fitted autoencoder with the Mahalanobis distance: each term divided
-    by its median on normal validation rows, so both weigh alike."""
+def _whitening(autoencoder, z_fit: np.ndarray, rows: int = 50_000):
+    """The residual whitening of a fitted autoencoder, from (up to `rows`) normal training
+    rows."""
+    from training.model import ResidualWhitening
+
+    sample = z_fit[:rows]
+    return ResidualWhitening.fit(autoencoder.predict(sample, batch_size=8192, verbose=0)
+                                 - sample)
+
+
+def _variant(trial: Trial, scaling, whitening, distance: Mahalanobis | None,
+             x_val_normal: np.ndarray) -> Trial:
+    """A fitted autoencoder scored another way: its residual whitened, and/or in an ensemble
+    with the Mahalanobis distance, each term divided by its median on normal validation rows
+    so both weigh alike."""
     from training.model import EnsembleTerm, make_score_function
 
     started = time.monotonic()
-    ae_median = float(np.median(trial.score_function(
-        x_val_normal.astype(np.float32))[OUTPUT_NAME].numpy()))
-    distance_median = float(np.median(distance.score(x_val_normal)))
-    term = EnsembleTerm(distance.mean, distance.precision, max(ae_median, 1e-9),
-                        max(distance_median, 1e-9))
-    return Trial(f"{trial.name} + Mahalanobis", make_score_function(
-        trial.autoencoder, scaling, term), trial.seconds + time.monotonic() - started,
-        trial.val_loss, trial.epochs_run, autoencoder=trial.autoencoder, ensemble_term=term)
+    term = None
+    if distance is not None:
+        error = make_score_function(trial.autoencoder, scaling, whitening=whitening)
+        ae_median = float(np.median(error(x_val_normal.astype(np.float32))[OUTPUT_NAME].numpy()))
+        distance_median = float(np.median(distance.score(x_val_normal)))
+        term = EnsembleTerm(distance.mean, distance.precision, max(ae_median, 1e-9),
+                            max(distance_median, 1e-9))
+    name = trial.name + (" whitened" if whitening is not None else "") + (
+        " + Mahalanobis" if term is not None else "")
+    return Trial(name, make_score_function(trial.autoencoder, scaling, term, whitening),
+                 trial.seconds + time.monotonic() - started, trial.val_loss, trial.epochs_run,
+                 autoencoder=trial.autoencoder, ensemble_term=term, whitening=whitening)
 
 
 def _config_dict(config: TrainConfig) -> dict:

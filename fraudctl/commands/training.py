@@ -69,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--rows", type=whole(1), default=284_807)
     synth.add_argument("--fraud-rate", type=fraction, default=0.0017)
     synth.add_argument("--seed", type=int, default=0)
-    synth.add_argument("--overlap", type=share, default=0.2,
+    synth.add_argument("--overlap", type=share, default=0.15,
                        help="share of frauds camouflaged as normal payments (0..1)")
     synth.add_argument("--patterns", type=whole(1), default=3, help="distinct fraud patterns")
     synth.add_argument("--format", choices=("kaggle", "raw"), default="kaggle")

@@ -60,9 +60,12 @@ def test_held_out_quality(trained, tmp_path):
     assert card["metrics"]["test"]["roc_auc"] >= 0.95
     # a fresh synthetic sample the model never saw, in the raw format
     fresh = tmp_path / "fresh.csv"
-    write_raw_csv(synthesize(20_000, FRAUD_RATE, seed=99), fresh)
+    write_raw_csv(synthesize(100_000, FRAUD_RATE, seed=99), fresh)
     result = evaluate_model(run1 / "model.onnx", fresh, tmp_path / "report")
     assert result["roc_auc"] >= 0.95, result
+    model, mahalanobis, forest = result["comparison"]
+    for key in ("average_precision", "recall_at_fpr"):  # on fresh data, baselines refitted
+        assert model[key] > max(mahalanobis[key], forest[key]), result["comparison"]
     for plot in ("roc.png", "precision_recall.png", "score_histogram.png",
                  "threshold_sweep.png"):
         assert (tmp_path / "report" / plot).stat().st_size > 5000, plot
@@ -73,19 +76,17 @@ def test_held_out_quality(trained, tmp_path):
 
 
 def test_the_report_compares_the_chosen_model_with_both_baselines(trained):
-    """The selection (autoencoders alone and with the Mahalanobis term) beats IsolationForest
-    and ranks better than the Mahalanobis distance alone (ROC AUC) on the test rows; every
-    candidate is listed with its validation figures and time, the chosen one having the best
-    validation average precision."""
+    """The chosen model is ahead of both baselines in average precision and recall at 1% FPR
+    on its test rows; every candidate (three autoencoders, each scored four ways) is listed
+    with its validation figures and time, the chosen one having the best validation AP."""
     _, _, card_path, stdout = trained
     card = json.loads(card_path.read_text())
     model, mahalanobis, forest = card["comparison_on_test"]
     assert model["model"].startswith("this model") and "Mahalanobis" in mahalanobis["model"]
-    for key in ("average_precision", "recall_at_fpr", "roc_auc"):
-        assert model[key] > forest[key], card["comparison_on_test"]
-    assert model["roc_auc"] > mahalanobis["roc_auc"], card["comparison_on_test"]
+    for key in ("average_precision", "recall_at_fpr"):
+        assert model[key] > max(mahalanobis[key], forest[key]), card["comparison_on_test"]
     candidates = card["training"]["candidates"]
-    assert len(candidates) == 6 and sum(c["chosen"] for c in candidates) == 1
+    assert len(candidates) == 12 and sum(c["chosen"] for c in candidates) == 1
     assert all("val_average_precision" in c and c["seconds"] > 0 for c in candidates)
     chosen = next(c for c in candidates if c["chosen"])
     assert chosen["val_average_precision"] == max(c["val_average_precision"]
@@ -114,7 +115,7 @@ def test_onnx_signature_metadata_and_parity(trained):
 def test_keras_model_beside_the_onnx_reconstructs_like_it(trained):
     import keras
 
-    from training.model import EnsembleTerm, Scaling, make_score_function
+    from training.model import EnsembleTerm, ResidualWhitening, Scaling, make_score_function
 
     data, (run1, _), *_ = trained
     dataset = load_dataset(data)
@@ -126,7 +127,12 @@ def test_keras_model_beside_the_onnx_reconstructs_like_it(trained):
         saved = np.load(run1 / "ensemble_term.npz")
         term = EnsembleTerm(saved["mean"], saved["precision"], float(saved["ae_scale"]),
                             float(saved["distance_scale"]))
-    score_fn = make_score_function(autoencoder, Scaling.fit(dataset.features[normal]), term)
+    whitening = None
+    if (run1 / "residual_whitening.npz").exists():
+        saved = np.load(run1 / "residual_whitening.npz")
+        whitening = ResidualWhitening(saved["mean"], saved["precision"])
+    score_fn = make_score_function(autoencoder, Scaling.fit(dataset.features[normal]), term,
+                                   whitening)
     rows = dataset.features[test_idx].astype(np.float32)
     keras_scores = score_fn(rows)["score"].numpy()
     np.testing.assert_allclose(onnx_scores(run1 / "model.onnx", rows), keras_scores, atol=1e-4,
