@@ -23,6 +23,7 @@ land in the same order and about the same range as on the real data (docs/BENCHM
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,7 @@ LATENT_CAP = 6.0  # factors enter the products through cap * tanh(z / cap)
 NOISE = 0.3  # off-manifold noise, before the rotation (Student t, 5 degrees of freedom)
 UNUSUAL_NORMAL_SHARE = 0.002  # legitimate payments far out in two components
 UNUSUAL_SIZE = 4.0  # how far, in units of each component's std
+PCA_REFERENCE_SEED, PCA_REFERENCE_ROWS = 54321, 200_000  # the sample that fixes the rotation
 
 
 def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0, latent_dim: int = 6,
@@ -59,11 +61,8 @@ def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0, latent_dim:
         raise ValueError("fraud rate must be in [0, 1)")
     if not 0.0 <= overlap <= 1.0 or patterns < 1:
         raise ValueError("overlap must be in [0, 1] and patterns at least 1")
-    structure = np.random.default_rng(12345)  # the "world": identical for every seed
-    pairs = [(i, j) for i in range(latent_dim) for j in range(i, latent_dim)]
-    mix = structure.normal(size=(latent_dim, 28)) / np.sqrt(latent_dim)
-    bend = structure.normal(size=(len(pairs), 28)) * CURVATURE / np.sqrt(len(pairs))
-    shifts = _pattern_shifts(structure, patterns)
+    # the "world" (manifold, fraud patterns) is identical for every seed
+    shifts = _pattern_shifts(np.random.default_rng(12346), patterns)
     rng = np.random.default_rng(seed)
 
     n_fraud = round(rows * fraud_rate)
@@ -73,7 +72,7 @@ def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0, latent_dim:
     labels[rng.choice(rows, size=n_fraud, replace=False)] = 1
     fraud = labels == 1
 
-    v = _manifold(rng, rows, latent_dim, mix, bend, pairs, ~fraud)
+    v = _manifold(rng, rows, latent_dim)
     unusual = np.flatnonzero(~fraud & (rng.random(rows) < UNUSUAL_NORMAL_SHARE))
     columns = rng.integers(0, 28, size=(len(unusual), 2))
     for j in range(2):
@@ -93,19 +92,44 @@ def synthesize(rows: int, fraud_rate: float = 0.0017, seed: int = 0, latent_dim:
     return frame.sort_values("Time", kind="stable").reset_index(drop=True)
 
 
-def _manifold(rng: np.random.Generator, rows: int, latent_dim: int, mix: np.ndarray,
-              bend: np.ndarray, pairs: list[tuple[int, int]], normal: np.ndarray) -> np.ndarray:
-    """Points near a curved manifold, rotated onto the principal axes of the `normal` rows and
-    scaled to V_STD, so the components are uncorrelated as after PCA."""
-    z = rng.standard_t(LATENT_TAIL_DF, size=(rows, latent_dim))
+def _latent_points(rng: np.random.Generator, rows: int, mix: np.ndarray, bend: np.ndarray,
+                   pairs: list[tuple[int, int]]) -> np.ndarray:
+    """Points near a curved manifold: linear terms and products of heavy-tailed factors, plus
+    noise."""
+    z = rng.standard_t(LATENT_TAIL_DF, size=(rows, mix.shape[0]))
     bent = LATENT_CAP * np.tanh(z / LATENT_CAP)  # the curvature levels off far out
     products = np.stack([bent[:, i] * bent[:, j] for i, j in pairs], axis=1)
-    v = z @ mix + (products - products.mean(axis=0)) @ bend
-    v += NOISE * rng.standard_t(df=5, size=(rows, 28))
-    centred = v - v[normal].mean(axis=0)
-    _, axes = np.linalg.eigh(np.cov(centred[normal], rowvar=False))
-    v = centred @ axes[:, ::-1]  # largest variance first, as V1 is
-    return v / v[normal].std(axis=0) * V_STD
+    return z @ mix + products @ bend + NOISE * rng.standard_t(df=5, size=(rows, 28))
+
+
+@lru_cache(maxsize=4)
+def _principal_axes(latent_dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, axes, scale) of the world's normal payments, from a fixed reference sample: the
+    same rotation for every seed, so data sets of different seeds share their components."""
+    mix, bend, pairs = _world(latent_dim)
+    reference = _latent_points(np.random.default_rng(PCA_REFERENCE_SEED), PCA_REFERENCE_ROWS,
+                               mix, bend, pairs)
+    mean = reference.mean(axis=0)
+    _, axes = np.linalg.eigh(np.cov(reference - mean, rowvar=False))
+    axes = axes[:, ::-1]  # largest variance first, as V1 is
+    return mean, axes, ((reference - mean) @ axes).std(axis=0)
+
+
+def _world(latent_dim: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """The manifold's maps, identical for every seed."""
+    structure = np.random.default_rng(12345)
+    pairs = [(i, j) for i in range(latent_dim) for j in range(i, latent_dim)]
+    mix = structure.normal(size=(latent_dim, 28)) / np.sqrt(latent_dim)
+    bend = structure.normal(size=(len(pairs), 28)) * CURVATURE / np.sqrt(len(pairs))
+    return mix, bend, pairs
+
+
+def _manifold(rng: np.random.Generator, rows: int, latent_dim: int) -> np.ndarray:
+    """Normal payments' components: points near the manifold rotated onto its principal axes
+    and scaled to V_STD, so they are uncorrelated as after PCA."""
+    mean, axes, scale = _principal_axes(latent_dim)
+    points = _latent_points(rng, rows, *_world(latent_dim))
+    return (points - mean) @ axes / scale * V_STD
 
 
 def _pattern_shifts(structure: np.random.Generator, patterns: int) -> np.ndarray:

@@ -57,12 +57,12 @@ def test_same_seed_and_data_give_the_same_artifact(trained):
 def test_held_out_quality(trained, tmp_path):
     _, (run1, _), card_path, _ = trained
     card = json.loads(card_path.read_text())
-    assert card["metrics"]["test"]["roc_auc"] >= 0.95
-    # a fresh synthetic sample the model never saw, in the raw format
+    assert card["metrics"]["test"]["roc_auc"] >= 0.92  # 15% of frauds are camouflaged
+    # a fresh synthetic sample the model never saw (1,000 frauds), in the raw format
     fresh = tmp_path / "fresh.csv"
     write_raw_csv(synthesize(100_000, FRAUD_RATE, seed=99), fresh)
     result = evaluate_model(run1 / "model.onnx", fresh, tmp_path / "report")
-    assert result["roc_auc"] >= 0.95, result
+    assert result["roc_auc"] >= 0.92, result
     model, mahalanobis, forest = result["comparison"]
     for key in ("average_precision", "recall_at_fpr"):  # on fresh data, baselines refitted
         assert model[key] > max(mahalanobis[key], forest[key]), result["comparison"]
@@ -76,15 +76,16 @@ def test_held_out_quality(trained, tmp_path):
 
 
 def test_the_report_compares_the_chosen_model_with_both_baselines(trained):
-    """The chosen model is ahead of both baselines in average precision and recall at 1% FPR
-    on its test rows; every candidate (three autoencoders, each scored four ways) is listed
-    with its validation figures and time, the chosen one having the best validation AP."""
+    """The chosen model is ahead of both baselines in average precision on its test rows (46
+    frauds: too few to order recall at 1% FPR, which test_held_out_quality checks on 1,000);
+    every candidate (three autoencoders, each scored four ways) is listed with its validation
+    figures and time, the chosen one having the best validation AP."""
     _, _, card_path, stdout = trained
     card = json.loads(card_path.read_text())
     model, mahalanobis, forest = card["comparison_on_test"]
     assert model["model"].startswith("this model") and "Mahalanobis" in mahalanobis["model"]
-    for key in ("average_precision", "recall_at_fpr"):
-        assert model[key] > max(mahalanobis[key], forest[key]), card["comparison_on_test"]
+    assert model["average_precision"] > max(mahalanobis["average_precision"],
+                                            forest["average_precision"]), card
     candidates = card["training"]["candidates"]
     assert len(candidates) == 12 and sum(c["chosen"] for c in candidates) == 1
     assert all("val_average_precision" in c and c["seconds"] > 0 for c in candidates)
