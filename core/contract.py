@@ -9,11 +9,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-#: the topics' default names (an environment may prefix or rename them: infra/environments/)
-RAW_TOPIC = "transactions.raw"
+#: the sidecar's default topics (environments may rename them: infra/environments/)
 FEATURES_TOPIC = "transactions.features"
 SCORED_TOPIC = "transactions.scored"
-LABELS_RAW_TOPIC = "labels.raw"
 #: a topic's dead letters go to the topic of the same name with this suffix
 DEAD_LETTER_SUFFIX = ".dlq"
 
