@@ -1,6 +1,6 @@
 -- Monitoring: alerts and alert rate per model version and window.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
-CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
+CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
   COUNT(*) AS EVENTS,
   SUM(CASE WHEN IS_ANOMALY THEN 1 ELSE 0 END) AS ALERTS,

@@ -1,7 +1,9 @@
 -- The monitoring events topic as one stream, keyed by model version: a row per scored payment
 -- (LABEL null) and a row per label that found its payment. Every monitoring table reads it
 -- (the scoring ones with LABEL IS NULL). Its time is the payment's time, so a label that comes
--- days later counts in the window its payment was scored in.
+-- days later counts in the window its payment was scored in. The tables grouping by
+-- MODEL_VERSION keep this KAFKA key format: without a repartition, a pull query finds a
+-- version only where its key, serialised in the table's format, hashes to its partition.
 -- {{ depends_on('monitor_events_from_scored') }} {{ depends_on('monitor_events_from_labels') }}
 CREATE STREAM {{ this }} (
   MODEL_VERSION VARCHAR KEY,

@@ -5,7 +5,7 @@
 -- 1 s, 100 ms below 10 s, then whole seconds; the key is the bucket's lower bound in ms), so
 -- percentiles (p50, p99) follow from the table without keeping every event.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
-CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
+CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
   COUNT(*) AS EVENTS,
   CAST(SUM(SCORED_AT - ROWTIME) AS DOUBLE) / COUNT(*) AS LATENCY_MS_MEAN,

@@ -2,7 +2,7 @@
 -- variance follow from SCORE_SUM, SCORE_SUM_SQUARES and EVENTS; the shadow (challenger) model's
 -- mean sits beside the champion's when one runs.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
-CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
+CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
   COUNT(*) AS EVENTS,
   SUM(SCORE) / COUNT(*) AS SCORE_MEAN,

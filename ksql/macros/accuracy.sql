@@ -8,7 +8,7 @@
 {%- set fp = "SUM(CASE WHEN LABEL = '0' AND IS_ANOMALY THEN 1 ELSE 0 END)" %}
 {%- set fn = "SUM(CASE WHEN LABEL = '1' AND NOT IS_ANOMALY THEN 1 ELSE 0 END)" %}
 {%- set events = "SUM(CASE WHEN LABEL IS NULL THEN 1 ELSE 0 END)" -%}
-CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
+CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
   {{ events }} AS EVENTS,
   COUNT(LABEL) AS LABELLED,

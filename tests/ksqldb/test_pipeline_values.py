@@ -231,6 +231,10 @@ def test_alerts_and_every_monitoring_table_match_the_input(stack, pipeline):
     assert len(totals) == 1 and totals[0]["EVENTS"] == 5
     assert (totals[0]["TP"], totals[0]["FP"], totals[0]["FN"], totals[0]["TN"]) == (1, 1, 1, 1)
     assert totals[0]["PRECISION"] == pytest.approx(0.5)
+    for version in events:  # a key lookup finds each version, on whichever partition it is
+        found = pull_rows(client, f"SELECT MODEL_VERSION FROM {prefix}MONITOR_ACCURACY_TOTALS "
+                                  f"WHERE MODEL_VERSION = '{version}';")
+        assert found == [{"MODEL_VERSION": version}], version
 
     drift = per_version("MONITOR_SCORE_DRIFT", events)
     v1_scores = [3.0, 2.0, 1.5, 0.2, 0.1]
