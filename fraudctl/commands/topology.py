@@ -169,7 +169,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     if not plan.changes:
         print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
         return 0
-    ordered = teardown_order(plan, live.ksql) + [c for c in plan.changes if c.kind == "connect"]
+    ordered = [c for c in plan.changes if c.kind == "connect"] + teardown_order(plan, live.ksql)
     for change in ordered:
         print(change.describe())
     topics = " and their topics" if args.delete_topics else " (topics are kept)"

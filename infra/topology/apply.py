@@ -77,6 +77,12 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
     `query_properties`: Kafka Streams settings every query created here runs with."""
     steps: list[Step] = []
     still_using = _topic_users(live_sources)
+    # connectors first: a sink still reading a dropped stream's topic (or a source writing
+    # one) would have the broker auto-create it again, with default settings
+    for change in plan.changes:
+        if change.kind == "connect" and change.action == DELETE:
+            steps.append(Step(f"delete connector {change.name}",
+                              _bind(connect.delete, change.name), change))
     for change in teardown_order(plan, live_sources):
         for query_id in change.terminate:
             steps.append(Step(f"terminate query {query_id} (writes {change.name})",
@@ -95,10 +101,6 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
                           _bind(ksql.execute,
                                 f"DROP {change.live_type} IF EXISTS {change.name}{topic};"),
                           change))
-    for change in plan.changes:
-        if change.kind == "connect" and change.action == DELETE:
-            steps.append(Step(f"delete connector {change.name}",
-                              _bind(connect.delete, change.name), change))
     state_missing = state is not None and state.name not in (live_sources or {})
     for change in plan.changes:
         if change.action not in (CREATE, UPDATE, RECREATE):

@@ -251,6 +251,22 @@ def test_destroy_deletes_a_shared_topic_with_its_last_source_only(tmp_path):
         d.endswith("DELETE TOPIC;") for d in shared[:-1]), "ksqlDB refuses it before the last"
 
 
+def test_destroy_deletes_connectors_before_it_drops_their_topics(tmp_path):
+    """A sink still reading a dropped stream's topic would have the broker auto-create the
+    topic again (one partition), and the next apply would be blocked by it."""
+    from infra.topology.plan import LiveConnector, destroy_plan
+
+    env, _ = _project(tmp_path)
+    live = LiveState({"T_ALERTS": LiveSource("T_ALERTS", "STREAM", "x", topic="alerts",
+                                             write_queries=["QA"])},
+                     {"t_alerts_sink": LiveConnector({"topics": "alerts"})})
+    steps = build_steps(destroy_plan(env, live), ksql=Recorder(), connect=Recorder(),
+                        live_sources=live.ksql, delete_topics=True)
+    assert [s.description for s in steps] == [
+        "delete connector t_alerts_sink", "terminate query QA (writes T_ALERTS)",
+        "drop stream T_ALERTS DELETE TOPIC"]
+
+
 class Recorder:
     """Records the client calls a step makes (order only; servers are tested elsewhere)."""
 
