@@ -81,6 +81,12 @@ def _fraudctl(*args: str, log: Path | None = None) -> None:
         raise CheckFailed(f"`fraudctl {' '.join(args)}` exited {result.returncode}")
 
 
+def _compose(project: Path) -> list[str]:
+    """`docker compose` on the project's compose file, wherever the demo was started from."""
+    return ["docker", "compose", "--project-directory", str(project), "--file",
+            str(project / "docker-compose.yml")]
+
+
 def _run(cmd: list[str]) -> None:
     if subprocess.run(cmd, check=False).returncode != 0:
         raise StackError(f"`{' '.join(cmd)}` failed; see its output above "
@@ -142,7 +148,7 @@ def run_demo(args: argparse.Namespace, project: Path) -> int:
     steps = Steps(6 if interactive else 7)  # live: replay, then the view
     with ExitStack() as stop:
         if env_name == "compose":
-            compose = ["docker", "compose", "--project-directory", str(project)]
+            compose = _compose(project)
             (data_dir / "connect").mkdir(parents=True, exist_ok=True)
             steps.run("Kafka, Kafka Connect and ksqlDB (docker compose)",
                       lambda: _run([*compose, "up", "-d", "--wait", "kafka", "connect",
@@ -193,7 +199,7 @@ def run_demo(args: argparse.Namespace, project: Path) -> int:
 def _sidecar(env: Environment, env_name: str, project: Path, models: Path, logs: Path,
              stop: ExitStack) -> str:
     if env_name == "compose":
-        _run(["docker", "compose", "--project-directory", str(project), "up", "-d", "--build",
+        _run([*_compose(project), "up", "-d", "--build",
               "--wait", "sidecar"])
         return "http://127.0.0.1:8000"
     return start_sidecar(env, f"fraud-demo-{env_name}", models, logs, stop)
