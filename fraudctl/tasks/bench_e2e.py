@@ -266,8 +266,14 @@ class StageResult:
     cpu: dict[str, float | None]
 
     @property
-    def per_second(self) -> float:
-        return self.records / self.seconds if self.seconds > 0 else 0.0
+    def per_second(self) -> float | None:
+        """None when the whole backlog went through between two polls: too fast to time."""
+        return self.records / self.seconds if self.seconds > 0 else None
+
+    @property
+    def rate_text(self) -> str:
+        rate = self.per_second
+        return f"{rate:,.0f} payments/s" if rate is not None else "too fast to time (more --rows)"
 
 
 def _read_all(bootstrap: str, topic: str, n: int) -> list[tuple[bytes, bytes]]:
@@ -461,7 +467,7 @@ class E2EBench:
 
     def _report(self, stage: StageResult, note: str = "") -> None:
         cpu = ", ".join(f"{k} {v:.1f}" for k, v in stage.cpu.items() if v)
-        self.say(f"  {stage.name}: {stage.per_second:,.0f} payments/s "
+        self.say(f"  {stage.name}: {stage.rate_text} "
                  f"({stage.records:,} in {stage.seconds:.1f}s{'; ' + note if note else ''}); "
                  f"CPU s: {cpu}")
 
@@ -565,7 +571,7 @@ def run_e2e(project: Path, env: Environment, config: E2EConfig, model: Path,
         bench.close()
     sustained = max((r.offered for r in rates if r.kept_up), default=0)
     say(f"sustained: {sustained:,} payments/s end to end (sidecar alone: "
-        f"{stages[2].per_second:,.0f}/s; features query alone: {stages[1].per_second:,.0f}/s)")
+        f"{stages[2].rate_text}; features query alone: {stages[1].rate_text})")
     return {"stages": [{"name": s.name, "per_second": s.per_second, "seconds": s.seconds,
                         "cpu": s.cpu} for s in stages],
             "rates": [r.__dict__ for r in rates], "sustained": sustained,
