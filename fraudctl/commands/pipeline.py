@@ -47,7 +47,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     else:
         if not env.bootstrap_servers:
             raise ConfigError(f"environment '{env.name}' has no Kafka bootstrap servers "
-                                "(set BOOTSTRAP_SERVERS or start `fraudctl local up`)")
+                              "(set BOOTSTRAP_SERVERS or start `fraudctl local up`)")
         topics = env.variables["topics"]
         target = KafkaTarget(env.bootstrap_servers, topics["raw"], topics["labels_raw"])
         where = f"topic {topics['raw']}" + (f", labels to {topics['labels_raw']}"
@@ -77,8 +77,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     env = project_environment(args)[1]
     if env.ksqldb is None:
         raise ConfigError(f"monitor reads ksqlDB's monitoring tables, and environment "
-                            f"'{env.name}' has none: {env.skipped.get('ksqldb')}. Use an "
-                            "environment with ksqlDB (e.g. --env compose) or set KSQLDB_URL.")
+                          f"'{env.name}' has none: {env.skipped.get('ksqldb')}. Use an "
+                          "environment with ksqlDB (e.g. --env compose) or set KSQLDB_URL.")
     run(KsqlClient(env.ksqldb), env, args.interval, args.once, args.sidecar_url)
     return 0
 

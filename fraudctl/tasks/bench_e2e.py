@@ -385,8 +385,8 @@ class E2EBench:
                  workdir: Path, data: Path, say: Callable[[str], None] = print) -> None:
         if env.ksqldb is None or not env.bootstrap_servers:
             raise ConfigError(f"environment '{env.name}' needs Kafka and ksqlDB for the "
-                                f"end-to-end bench ({env.skipped.get('ksqldb', '')}); start "
-                                "`fraudctl local up`")
+                              f"end-to-end bench ({env.skipped.get('ksqldb', '')}); start "
+                              "`fraudctl local up`")
         self.topology = BenchTopology(project, env, config)
         self.env, self.config, self.model, self.workdir, self.say = (
             env, config, model, workdir, say)

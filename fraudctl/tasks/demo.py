@@ -90,7 +90,7 @@ def _compose(project: Path) -> list[str]:
 def _run(cmd: list[str]) -> None:
     if subprocess.run(cmd, check=False).returncode != 0:
         raise StackError(f"`{' '.join(cmd)}` failed; see its output above "
-                            "(`docker compose logs SERVICE` shows each service)")
+                         "(`docker compose logs SERVICE` shows each service)")
 
 
 def _start_local_stack(stop: ExitStack) -> None:
@@ -139,7 +139,7 @@ def run_demo(args: argparse.Namespace, project: Path) -> int:
     env_name = args.env or ("compose" if why is None else "local")
     if env_name == "compose" and why:
         raise StackError(f"--env compose needs Docker: {why}. Leave --env out to run the "
-                            "demo on the local stack.")
+                         "demo on the local stack.")
     interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.rows_to_replay
     data_dir = project / ".data"
     logs = data_dir / "demo"

@@ -148,8 +148,8 @@ def _quiet_totals(client: KsqlClient, env, timeout: float) -> Totals:
             return current
         if time.monotonic() > deadline:
             raise CheckFailed(f"the pipeline did not come to rest within {timeout:.0f}s "
-                                f"(monitoring queries {lag} records behind); earlier records "
-                                "would be counted as this run's")
+                              f"(monitoring queries {lag} records behind); earlier records "
+                              "would be counted as this run's")
         print(f"      earlier records still on their way: {current.events - previous.events:,}"
               f" counted in the last 3 s, {lag:,} not yet consumed", flush=True)
         previous = current

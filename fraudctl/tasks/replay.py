@@ -106,7 +106,7 @@ def _records(path: Path, fh: TextIO, first_id: int) -> Iterator[Payment]:
     else:
         kaggle_head = ",".join(KAGGLE_COLUMNS[:3])
         raise DataError(f"{path} line 1: neither the Kaggle header ({kaggle_head},...) nor "
-                            f"a raw line of {len(RAW_COLUMNS)} fields")
+                        f"a raw line of {len(RAW_COLUMNS)} fields")
     expected = len(KAGGLE_COLUMNS) if kaggle else len(RAW_COLUMNS)
     names = KAGGLE_COLUMNS if kaggle else RAW_COLUMNS
     numeric = [i for i, n in enumerate(names) if n.upper() not in ("TS", "USER_ID", "CLASS")]
@@ -116,7 +116,7 @@ def _records(path: Path, fh: TextIO, first_id: int) -> Iterator[Payment]:
             continue
         if len(row) != expected:
             raise DataError(f"{path} line {line_number}: {len(row)} fields, expected "
-                                f"{expected}")
+                            f"{expected}")
         _check_numbers(path, line_number, row, names, numeric)
         label = row[-1].strip()
         if kaggle:
@@ -145,7 +145,7 @@ def _check_numbers(path: Path, line_number: int, row: list[str], names, numeric)
             finite = False
         if not finite:
             raise DataError(f"{path} line {line_number}, column {names[i]}: {value!r} is "
-                                "not a finite number")
+                            "not a finite number")
 
 
 class Pacer:
@@ -287,7 +287,7 @@ class KafkaTarget:
         remaining = self.producer.flush(60)
         if remaining or self.errors:
             raise ServerError(f"{remaining} line(s) not acknowledged by Kafka "
-                                f"({self.errors[0] if self.errors else 'flush timed out'})")
+                              f"({self.errors[0] if self.errors else 'flush timed out'})")
 
 
 class FileTarget:

@@ -89,7 +89,7 @@ def maven_repositories(environ: dict[str, str] | None = None) -> list[str]:
         if "://" not in item:
             if not item.startswith("/"):
                 raise ConfigError(f"{EXTRA_REPOS_VAR}: {item!r} is neither a URL nor an "
-                                    "absolute path (e.g. file:///abs/path/m2 or /abs/path/m2)")
+                                  "absolute path (e.g. file:///abs/path/m2 or /abs/path/m2)")
             item = Path(item).as_uri()
         extra.append(item)
     return [*extra, MAVEN_CENTRAL, CONFLUENT_MAVEN]

@@ -180,7 +180,7 @@ class LocalStack:
             return None
         except json.JSONDecodeError as exc:
             raise StackError(f"{self.state_file} is not valid JSON ({exc}); "
-                                "remove it after checking no stack is running") from None
+                             "remove it after checking no stack is running") from None
 
     def generated_secrets(self) -> dict[str, str]:
         """Secrets of the local environment, made up once and kept in the run directory
@@ -388,7 +388,7 @@ class LocalStack:
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 raise StackError("Formatting the KRaft log directory failed:\n"
-                                    + (result.stdout + result.stderr)[-2000:])
+                                 + (result.stdout + result.stderr)[-2000:])
         return self._spawn("kafka", self._java(dist, "kafka", "kafka.Kafka", str(props)))
 
     def _start_connect(self, dist: KafkaDistribution) -> int:
@@ -463,7 +463,7 @@ class LocalStack:
                 return
             time.sleep(0.5)
         raise StackError(f"The local {name} (pid {pid}) did not become ready in time; "
-                            f"see {self.run_dir / (name + '.log')}")
+                         f"see {self.run_dir / (name + '.log')}")
 
     # ----- reset -------------------------------------------------------------------------------
     def reset(self, log=print) -> None:

@@ -63,7 +63,7 @@ def check_allowed(plan: Plan, allow_recreate: bool, allow_delete: bool) -> None:
             "data is lost), then apply again.")
     if problems:
         raise ChangeNotAllowed("the plan has destructive changes that were not allowed: "
-                         + "; ".join(problems) + ". Nothing was changed.")
+                               + "; ".join(problems) + ". Nothing was changed.")
 
 
 def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,

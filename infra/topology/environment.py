@@ -106,7 +106,7 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
     path = environments_dir(project) / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"no environment '{name}': {path} does not exist "
-                                f"(available: {', '.join(available(project)) or 'none'})")
+                          f"(available: {', '.join(available(project)) or 'none'})")
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
@@ -114,13 +114,13 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
     found = env_schema.problems(raw)  # before secrets are filled in: no value of theirs shows
     if found:
         raise ConfigError(f"{path}: {len(found)} problem(s):\n"
-                                + "\n".join(f"  {item}" for item in found))
+                          + "\n".join(f"  {item}" for item in found))
     secrets = Secrets()
     raw = _resolve(raw, path, environ, secrets)
     prefix = raw.get("prefix")
     if not isinstance(prefix, str) or not PREFIX_PATTERN.match(prefix):
         raise ConfigError(f"{path}: 'prefix' must be lower-case letters, digits and "
-                                f"underscores ending in '_' (e.g. fraud_prod_), got {prefix!r}")
+                          f"underscores ending in '_' (e.g. fraud_prod_), got {prefix!r}")
     _check_prefix_overlap(project, path, prefix)
     servers = raw.get("servers") or {}
     env = Environment(name=name, path=path, prefix=prefix, variables=raw.get("vars") or {},
@@ -169,7 +169,7 @@ def _resolve(value: Any, path: Path, environ: dict[str, str], secrets: Secrets) 
             name = match.group(1)
             if name not in environ:
                 raise ConfigError(f"{path}: secret ${{{name}}} is not set in the process "
-                                        f"environment (export {name}=...)")
+                                  f"environment (export {name}=...)")
             return secrets.add(environ[name], f"{path}: secret ${{{name}}}")
 
         return PLACEHOLDER.sub(fill, value)
