@@ -61,14 +61,6 @@ class TemplateError(FraudError):
         where = f"{self.file}:{self.line}" if self.line else str(self.file)
         return f"{where}: {self.message}"
 
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, TemplateError) and type(other) is type(self)
-                and (self.file, self.line, self.message) == (other.file, other.line,
-                                                             other.message))
-
-    def __hash__(self) -> int:
-        return hash((self.file, self.line, self.message))
-
 
 class ServerError(FraudError):
     """A server answered with an error (`status`, `body`), or could not be reached (`url`)."""

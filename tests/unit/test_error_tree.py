@@ -41,7 +41,6 @@ def test_template_errors_name_file_and_line():
     error = errors.TemplateError(Path("ksql/x.sql"), 3, "names no template")
     assert str(error) == "ksql/x.sql:3: names no template"
     assert (error.file, error.line) == (Path("ksql/x.sql"), 3)
-    assert error == errors.TemplateError("ksql/x.sql", 3, "names no template")
     with pytest.raises(errors.FraudError):
         raise error
 
