@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 
 from core.contract import DEAD_LETTER_SUFFIX, FEATURES_TOPIC, SCORED_TOPIC
 from core.errors import UsageError
+from core.values import whole
 from udf_server import codec
 
 #: librdkafka settings come from FRAUD_KAFKA_SECURITY_PROTOCOL=... style variables and -X k=v
 KAFKA_ENV_PREFIX = "FRAUD_KAFKA_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+BATCH_SIZES = (1, 100_000)  # records per micro-batch, lowest and highest allowed
+BATCH_WAITS_MS = (0, 10_000)
 
 
 @dataclass
@@ -50,25 +53,14 @@ class SidecarConfig:
 
     def validate(self) -> None:
         """UsageError for values the sidecar cannot run with."""
-        if not 1 <= self.batch_size <= 100_000:
-            raise UsageError(f"batch size {self.batch_size} is outside 1..100000")
-        if not 0 <= self.batch_wait_ms <= 10_000:
-            raise UsageError(f"batch wait {self.batch_wait_ms} ms is outside 0..10000")
+        low, high = BATCH_SIZES
+        if not low <= self.batch_size <= high:
+            raise UsageError(f"batch size {self.batch_size} is outside {low}..{high}")
+        low, high = BATCH_WAITS_MS
+        if not low <= self.batch_wait_ms <= high:
+            raise UsageError(f"batch wait {self.batch_wait_ms} ms is outside {low}..{high}")
         if len({self.input_topic, self.output_topic, self.dlq_topic}) != 3:
             raise UsageError("input, output and dead-letter topics must differ")
-
-
-def _whole(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise ValueError(f"expected a whole number from {low} to {high}, got {text!r}") \
-                from None
-        if not low <= value <= high:
-            raise ValueError(f"expected a whole number from {low} to {high}, got {text!r}")
-        return value
-    return parse
 
 
 def _flag(text: str) -> bool:
@@ -113,12 +105,12 @@ SETTINGS = (
     Setting("dlq_topic", "dead letters: records that cannot be scored, with the reason"),
     Setting("group", "Kafka consumer group"),
     Setting("shadow_model", "a second model scored beside the champion (its score is added)"),
-    Setting("batch_size", "records per micro-batch", _whole(1, 100_000)),
-    Setting("batch_wait_ms", "longest wait to fill a batch", _whole(0, 10_000)),
+    Setting("batch_size", "records per micro-batch", whole(*BATCH_SIZES)),
+    Setting("batch_wait_ms", "longest wait to fill a batch", whole(*BATCH_WAITS_MS)),
     Setting("exactly_once", "Kafka transactions, each batch one (env value true/false)", _flag),
     Setting("instance_id", "this process's name (transactional id, metrics)"),
     Setting("http_host", "address of /healthz, /readyz, /metrics, /score"),
-    Setting("http_port", "their port; -1 turns them off", _whole(-1, 65_535)),
+    Setting("http_port", "their port; -1 turns them off", whole(-1, 65_535)),
     Setting("log_level", "DEBUG, INFO, WARNING or ERROR", _level),
 )
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(SidecarConfig)
@@ -168,7 +160,7 @@ def from_arguments(args: argparse.Namespace, environ: Mapping[str, str]) -> Side
             continue
         try:
             values[s.name] = s.parse(text)
-        except ValueError as exc:
+        except (ValueError, argparse.ArgumentTypeError) as exc:
             raise UsageError(f"{s.flag} (or {s.variable}): {exc}") from None
     config = SidecarConfig(**values, kafka=kafka_settings(args.kafka_setting, environ))
     config.validate()

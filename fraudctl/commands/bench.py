@@ -9,7 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from fraudctl.options import key_value, non_negative, project_dir, project_options, sizes, whole
+from core.values import key_value, non_negative, sizes, whole
+from fraudctl.options import project_dir, project_options
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from fraudctl.options import non_negative, project_dir, project_options
+from core.values import non_negative
+from fraudctl.options import project_dir, project_options
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from core.errors import ConfigError, UsageError
-from fraudctl.options import non_negative, project_environment, project_options, share, whole
+from core.values import non_negative, share, whole
+from fraudctl.options import project_environment, project_options
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from core.errors import UsageError
-from fraudctl.options import fraction, share, sizes, whole
+from core.values import fraction, share, sizes, whole
 
 
 def cmd_synth(args: argparse.Namespace) -> int:

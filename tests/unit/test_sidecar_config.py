@@ -45,7 +45,7 @@ def test_a_flag_wins_over_its_variable_and_the_variable_over_the_default():
     ([], {}, "--bootstrap-servers (or FRAUD_BOOTSTRAP_SERVERS) is required"),
     (["--bootstrap-servers", "b"], {}, "--model (or FRAUD_MODEL) is required"),
     (REQUIRED, {"FRAUD_BATCH_SIZE": "many"}, "--batch-size (or FRAUD_BATCH_SIZE)"),
-    (REQUIRED, {"FRAUD_BATCH_SIZE": "0"}, "from 1 to 100000, got '0'"),
+    (REQUIRED, {"FRAUD_BATCH_SIZE": "0"}, "≥ 1 and ≤ 100000, got '0'"),
     (REQUIRED, {"FRAUD_HTTP_PORT": "70000"}, "--http-port (or FRAUD_HTTP_PORT)"),
     (REQUIRED, {"FRAUD_EXACTLY_ONCE": "perhaps"}, "expected true or false"),
     (REQUIRED, {"FRAUD_LOG_LEVEL": "loud"}, "--log-level (or FRAUD_LOG_LEVEL)"),
