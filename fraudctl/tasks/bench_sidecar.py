@@ -46,6 +46,7 @@ from core.contract import (
     S_THRESHOLD,
 )
 from core.kafka import consume_messages, create_topics, produce_waiting
+from fraudctl.tasks.replay import Pacer
 from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate, wait_ready
 
 BENCH_DOC = Path("docs") / "BENCHMARKS.md"  # in the project
@@ -188,13 +189,9 @@ def _paced_producer(bootstrap: str, topic: str, rate: int, seconds: float,
     # linger 5 ms, like a real producer: 1 ms floods the broker with tiny requests and the
     # generator itself then queues records for hundreds of ms (measured: p99 197 vs 16 ms)
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
-    total = int(rate * seconds)
-    start = time.monotonic()
-    for i in range(total):
-        due = start + i / rate
-        delay = due - time.monotonic()
-        if delay > 0.0005:
-            time.sleep(delay)
+    pacer = Pacer(rate)
+    for i in range(int(rate * seconds)):
+        pacer.wait(i)
         produce_waiting(producer, topic, values[i % len(values)], i.to_bytes(8, "big"),
                         wait=0.01)
         if i % 100 == 0:
