@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from training.model import Scaling, standardise
+from training.model import Scaling, mean_and_precision, standardise
 
 ISOLATION_TREES = 300
 
@@ -30,10 +30,7 @@ class Mahalanobis:
     @classmethod
     def fit(cls, normal_features: np.ndarray, scaling: Scaling | None = None) -> Mahalanobis:
         scaling = scaling or Scaling.fit(normal_features)
-        z = standardise(normal_features, scaling).astype(np.float64)
-        mean = z.mean(axis=0)
-        cov = np.cov(z, rowvar=False) + 1e-6 * np.eye(z.shape[1])
-        return cls(scaling, mean.astype(np.float32), np.linalg.inv(cov).astype(np.float32))
+        return cls(scaling, *mean_and_precision(standardise(normal_features, scaling)))
 
     def score(self, features: np.ndarray) -> np.ndarray:
         d = standardise(features, self.scaling) - self.mean

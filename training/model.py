@@ -74,10 +74,15 @@ class ResidualWhitening:
 
     @classmethod
     def fit(cls, residuals: np.ndarray) -> ResidualWhitening:
-        r = residuals.astype(np.float64)
-        cov = np.cov(r, rowvar=False) + 1e-6 * np.eye(r.shape[1])
-        return cls(r.mean(axis=0).astype(np.float32),
-                   np.linalg.inv(cov).astype(np.float32))
+        return cls(*mean_and_precision(residuals))
+
+
+def mean_and_precision(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and inverse covariance (slightly regularised) of `rows`, as float32: what a
+    Mahalanobis distance needs."""
+    r = rows.astype(np.float64)
+    cov = np.cov(r, rowvar=False) + 1e-6 * np.eye(r.shape[1])
+    return r.mean(axis=0).astype(np.float32), np.linalg.inv(cov).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,11 @@ def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | 
     # NumPy values become graph constants at trace time (eager tensors would become inputs)
     mean, std, two_pi = scaling.mean, scaling.std, np.float32(2.0 * np.pi)
 
+    def mahalanobis(x, centre: np.ndarray, precision: np.ndarray):
+        """Per row: the mean of (x - centre) P (x - centre), as Mahalanobis.score does."""
+        off = x - centre
+        return tf.reduce_mean(tf.matmul(off, precision) * off, axis=1)
+
     @tf.function(input_signature=[tf.TensorSpec([None, 30], tf.float32, name=INPUT_NAME)])
     def score(features):
         angle = tf.math.floormod(features[:, 0], SECONDS_IN_DAY) / SECONDS_IN_DAY * two_pi
@@ -112,12 +122,10 @@ def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | 
         if whitening is None:
             error = tf.reduce_mean(tf.square(residual), axis=1)
         else:
-            off = residual - whitening.mean
-            error = tf.reduce_mean(tf.matmul(off, whitening.precision) * off, axis=1)
+            error = mahalanobis(residual, whitening.mean, whitening.precision)
         if ensemble is None:
             return {OUTPUT_NAME: error}
-        centred = standardised - ensemble.mean
-        distance = tf.reduce_mean(tf.matmul(centred, ensemble.precision) * centred, axis=1)
+        distance = mahalanobis(standardised, ensemble.mean, ensemble.precision)
         return {OUTPUT_NAME: error / np.float32(ensemble.ae_scale)
                 + distance / np.float32(ensemble.distance_scale)}
 

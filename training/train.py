@@ -126,11 +126,11 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
             log(f"candidate {number}/{len(candidates)}: {candidate.name}")
         trial = _fit_candidate(candidate, config, scaling, z_fit, z_val, log)
         trials.append(judge(trial, x[val_idx], y[val_idx]))
-        if config.select:
-            whitening = _whitening(trial.autoencoder, z_fit)
-            for variant in ((None, distance), (whitening, None), (whitening, distance)):
-                trials.append(judge(_variant(trial, scaling, *variant, x[val_normal]),
-                                    x[val_idx], y[val_idx]))
+        if config.select:  # the same network scored three more ways
+            whitened = _whitened(trial, scaling, z_fit)
+            for variant in (_with_distance(trial, scaling, distance, x[val_normal]), whitened,
+                            _with_distance(whitened, scaling, distance, x[val_normal])):
+                trials.append(judge(variant, x[val_idx], y[val_idx]))
     best = choose(trials)
     for trial in trials:
         figures = ", ".join(f"{k} {v:.4f}" for k, v in trial.figures.items())
@@ -242,36 +242,37 @@ def _fit_candidate(candidate: Candidate, config: TrainConfig, scaling, z_fit: np
                  len(history.history["loss"]), autoencoder=autoencoder)
 
 
-def _whitening(autoencoder, z_fit: np.ndarray, rows: int = 50_000):
-    """The residual whitening of a fitted autoencoder, from (up to `rows`) normal training
-    rows."""
-    from training.model import ResidualWhitening
+def _whitened(trial: Trial, scaling, z_fit: np.ndarray, rows: int = 50_000) -> Trial:
+    """A fitted autoencoder scored by its whitened residual, the whitening fitted on (up to
+    `rows`) normal training rows."""
+    from training.model import ResidualWhitening, make_score_function
 
+    started = time.monotonic()
     sample = z_fit[:rows]
-    return ResidualWhitening.fit(autoencoder.predict(sample, batch_size=8192, verbose=0)
-                                 - sample)
+    whitening = ResidualWhitening.fit(
+        trial.autoencoder.predict(sample, batch_size=8192, verbose=0) - sample)
+    return Trial(f"{trial.name} whitened",
+                 make_score_function(trial.autoencoder, scaling, whitening=whitening),
+                 trial.seconds + time.monotonic() - started, trial.val_loss, trial.epochs_run,
+                 autoencoder=trial.autoencoder, whitening=whitening)
 
 
-def _variant(trial: Trial, scaling, whitening, distance: Mahalanobis | None,
-             x_val_normal: np.ndarray) -> Trial:
-    """A fitted autoencoder scored another way: its residual whitened, and/or in an ensemble
-    with the Mahalanobis distance, each term divided by its median on normal validation rows
-    so both weigh alike."""
+def _with_distance(trial: Trial, scaling, distance: Mahalanobis,
+                   x_val_normal: np.ndarray) -> Trial:
+    """The ensemble of a scored autoencoder (plain or whitened) with the Mahalanobis distance:
+    each term divided by its median on normal validation rows, so both weigh alike."""
     from training.model import EnsembleTerm, make_score_function
 
     started = time.monotonic()
-    term = None
-    if distance is not None:
-        error = make_score_function(trial.autoencoder, scaling, whitening=whitening)
-        ae_median = float(np.median(error(x_val_normal.astype(np.float32))[OUTPUT_NAME].numpy()))
-        distance_median = float(np.median(distance.score(x_val_normal)))
-        term = EnsembleTerm(distance.mean, distance.precision, max(ae_median, 1e-9),
-                            max(distance_median, 1e-9))
-    name = trial.name + (" whitened" if whitening is not None else "") + (
-        " + Mahalanobis" if term is not None else "")
-    return Trial(name, make_score_function(trial.autoencoder, scaling, term, whitening),
+    ae_median = float(np.median(trial.score_function(
+        x_val_normal.astype(np.float32))[OUTPUT_NAME].numpy()))
+    distance_median = float(np.median(distance.score(x_val_normal)))
+    term = EnsembleTerm(distance.mean, distance.precision, max(ae_median, 1e-9),
+                        max(distance_median, 1e-9))
+    return Trial(f"{trial.name} + Mahalanobis",
+                 make_score_function(trial.autoencoder, scaling, term, trial.whitening),
                  trial.seconds + time.monotonic() - started, trial.val_loss, trial.epochs_run,
-                 autoencoder=trial.autoencoder, ensemble_term=term, whitening=whitening)
+                 autoencoder=trial.autoencoder, ensemble_term=term, whitening=trial.whitening)
 
 
 def _config_dict(config: TrainConfig) -> dict:
