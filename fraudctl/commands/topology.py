@@ -140,21 +140,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
         print("No changes. The servers match the templates.")
         return 0
     check_allowed(plan, args.allow_recreate, args.allow_delete)
-    done = _carry_out(plan, env, planned.live, planned.ksql, planned.connect, args.auto_approve,
-                      "apply",
+    done = _carry_out(planned, args.auto_approve, "apply",
                       f"Apply {len(plan.pending)} change(s) to '{env.name}'?",
                       wait_timeout=args.timeout)
     print(f"Applied: {done} step(s) for {len(plan.pending)} change(s).")
     return 0
 
 
-def _carry_out(plan: Plan, env: Environment, live: LiveState, ksql, connect,
-               auto_approve: bool, what: str, question: str, **step_options) -> int:
+def _carry_out(planned: Planned, auto_approve: bool, what: str, question: str,
+               **step_options) -> int:
     """Confirm, then run every step of the plan; returns the number of steps done. (Each
     CREATE is recorded in the state stream; a destroy plan has none.)"""
     confirm(question, auto_approve, what)
+    env, ksql = planned.env, planned.ksql
     state = StateStore(ksql, env.ksql_prefix, env.secrets.mask) if ksql is not None else None
-    steps = build_steps(plan, ksql, connect, live.ksql, state=state,
+    steps = build_steps(planned.plan, ksql, planned.connect, planned.live.ksql, state=state,
                         local_files=env.local_stack, query_properties=env.query_properties,
                         **step_options)
     return len(run_steps(steps, env.secrets.mask, print).done)
@@ -169,11 +169,10 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     if not plan.changes:
         print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
         return 0
-    ordered = [c for c in plan.changes if c.kind == "connect"] + teardown_order(plan, live.ksql)
-    for change in ordered:
+    for change in teardown_order(plan, live.ksql):
         print(change.describe())
     topics = " and their topics" if args.delete_topics else " (topics are kept)"
-    done = _carry_out(plan, env, live, ksql, connect, args.auto_approve, "destroy",
+    done = _carry_out(Planned(env, plan, live, ksql, connect), args.auto_approve, "destroy",
                       f"Destroy {len(plan.changes)} object(s){topics} in '{env.name}'?",
                       delete_topics=args.delete_topics)
     print(f"Destroyed: {done} step(s).")

@@ -77,13 +77,11 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
     `query_properties`: Kafka Streams settings every query created here runs with."""
     steps: list[Step] = []
     still_using = _topic_users(live_sources)
-    # connectors first: a sink still reading a dropped stream's topic (or a source writing
-    # one) would have the broker auto-create it again, with default settings
-    for change in plan.changes:
-        if change.kind == "connect" and change.action == DELETE:
+    for change in teardown_order(plan, live_sources):
+        if change.kind == "connect":
             steps.append(Step(f"delete connector {change.name}",
                               _bind(connect.delete, change.name), change))
-    for change in teardown_order(plan, live_sources):
+            continue
         for query_id in change.terminate:
             steps.append(Step(f"terminate query {query_id} (writes {change.name})",
                               _bind(ksql.execute, f"TERMINATE {query_id};"), change))

@@ -336,14 +336,17 @@ def destroy_plan(env: Environment, live: LiveState) -> Plan:
 
 
 def teardown_order(plan: Plan, live: dict[str, LiveSource] | None) -> list[Change]:
-    """ksqlDB objects to drop before building: deletions and the drop half of recreates,
-    readers first."""
+    """What to remove before building, in order: connectors to delete first (a sink still
+    reading a dropped stream's topic, or a source writing one, would have the broker
+    auto-create it again with default settings), then the ksqlDB objects to drop (deletions
+    and the drop half of recreates), readers first."""
+    connectors = [c for c in plan.changes if c.kind == "connect" and c.action == DELETE]
     drops = {c.name: c for c in plan.changes
              if c.kind == "ksql" and c.action in (DELETE, RECREATE)}
     if not drops:
-        return []
+        return connectors
     known = {n: (live or {}).get(n, LiveSource(n, drops[n].live_type or "STREAM", ""))
              for n in drops}
     order = _drop_order(known)
     order.sort(key=lambda n: n.endswith(STATE_OBJECT))  # fraudctl's own records go last
-    return [drops[n] for n in order]
+    return connectors + [drops[n] for n in order]
