@@ -123,12 +123,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default = _DEFAULTS.get(s.name)
         note = "required" if s.required else (f"default {default}" if default not in (None, "")
                                               else "optional")
-        if s.parse is _flag:  # a switch: `--exactly-once` alone means true
-            parser.add_argument(s.flag, dest=s.name, default=None, action="store_const",
-                                const="true", help=f"{s.help} (env {s.variable}; {note})")
-        else:
-            parser.add_argument(s.flag, dest=s.name, default=None, metavar="VALUE",
-                                help=f"{s.help} (env {s.variable}; {note})")
+        # a switch: `--exactly-once` alone means true
+        kind = {"action": "store_const", "const": "true"} if s.parse is _flag else {
+            "metavar": "VALUE"}
+        parser.add_argument(s.flag, dest=s.name, default=None,
+                            help=f"{s.help} (env {s.variable}; {note})", **kind)
     parser.add_argument("-X", dest="kafka_setting", action="append", default=[],
                         metavar="KEY=VALUE",
                         help=f"a librdkafka setting (also {KAFKA_ENV_PREFIX}<KEY>)")
