@@ -12,14 +12,20 @@ from core.errors import ServerError
 
 
 def produce_waiting(producer, topic: str, value: bytes | None, key: bytes | None = None,
-                    wait: float = 0.05, **options: Any) -> None:
+                    wait: float = 0.05, deadline: float | None = None, stop=None,
+                    **options: Any) -> None:
     """Produce one record; while the producer's local queue is full, serve deliveries for
-    `wait` seconds and try again (back-pressure instead of a BufferError)."""
+    `wait` seconds and try again (back-pressure instead of a BufferError). TimeoutError once
+    the queue is still full at `deadline` (time.monotonic()) or `stop` (an Event) is set."""
     while True:
         try:
             producer.produce(topic, value, key, **options)
             return
         except BufferError:
+            if (deadline is not None and time.monotonic() >= deadline) or (
+                    stop is not None and stop.is_set()):
+                raise TimeoutError(f"the producer's queue stayed full (no broker takes {topic}'s"
+                                   " records)") from None
             producer.poll(wait)
 
 

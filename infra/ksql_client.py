@@ -110,6 +110,16 @@ class KsqlClient(RestClient):
         raise ServerError(f"ksqlDB command {command_id} still {status.get('status')} after "
                           f"{timeout:.0f}s: {status.get('message', '')}")
 
+    def query_properties(self, query_id: str) -> dict[str, str]:
+        """The settings a persistent query was created with (EXPLAIN's overriddenProperties),
+        as strings; {} where the query is gone."""
+        try:
+            entities = self.execute(f"EXPLAIN {query_id};")
+        except ServerError:
+            return {}
+        described = (entities[0].get("queryDescription") or {}) if entities else {}
+        return {k: str(v) for k, v in (described.get("overriddenProperties") or {}).items()}
+
     def _single(self, statement: str, key: str) -> list[dict]:
         entities = self.execute(statement)
         return entities[0].get(key, []) if entities else []

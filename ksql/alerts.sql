@@ -1,7 +1,12 @@
--- Step 6: every scored payment above its model's threshold.
+-- Step 6: every scored payment above its model's threshold. PAYMENT_ID repeats the key in the
+-- value: the alerts file sink writes values only and cannot be exactly once (a Connect restart
+-- may write an alert twice), so each line names its payment and a reader drops repeats by it.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+{#- the end of the alert path: alerts are visible once this query commits -#}
+{{ query_properties({"ksql.streams.commit.interval.ms": 100}) }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.alerts'), retention=true) }} AS SELECT
   ID,
+  AS_VALUE(ID) AS PAYMENT_ID,
   USER_KEY,
   USER_MASKED,
   TS,

@@ -5,6 +5,8 @@
 -- The label (CLASS) stays out: labels arrive later on their own topic (transactions_labels).
 -- Rows the DELIMITED format cannot read at all go to ksqlDB's processing log.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+{#- on the alert path: under exactly-once the sidecar sees features once this query commits -#}
+{{ query_properties({"ksql.streams.commit.interval.ms": 100}) }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.features'), retention=true) }} AS SELECT
   ID,
   CASE WHEN USER_ID IS NULL THEN CAST(NULL AS VARCHAR)

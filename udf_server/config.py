@@ -38,7 +38,8 @@ class SidecarConfig:
     shadow_model: str | None = None
     batch_size: int = 5000
     batch_wait_ms: int = 10
-    exactly_once: bool = False
+    #: each micro-batch one Kafka transaction (outputs, dead letters, input offsets)
+    exactly_once: bool = True
     instance_id: str = field(default_factory=socket.gethostname)
     http_host: str = "127.0.0.1"
     #: -1 turns the HTTP endpoints off
@@ -107,7 +108,8 @@ SETTINGS = (
     Setting("shadow_model", "a second model scored beside the champion (its score is added)"),
     Setting("batch_size", "records per micro-batch", whole(*BATCH_SIZES)),
     Setting("batch_wait_ms", "longest wait to fill a batch", whole(*BATCH_WAITS_MS)),
-    Setting("exactly_once", "Kafka transactions, each batch one (env value true/false)", _flag),
+    Setting("exactly_once", "Kafka transactions, each batch one; `--exactly-once false` for "
+            "at-least-once (env value true/false)", _flag),
     Setting("instance_id", "this process's name (transactional id, metrics)"),
     Setting("http_host", "address of /healthz, /readyz, /metrics, /score"),
     Setting("http_port", "their port; -1 turns them off", whole(-1, 65_535)),
@@ -123,9 +125,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default = _DEFAULTS.get(s.name)
         note = "required" if s.required else (f"default {default}" if default not in (None, "")
                                               else "optional")
-        # a switch: `--exactly-once` alone means true
-        kind = {"action": "store_const", "const": "true"} if s.parse is _flag else {
-            "metavar": "VALUE"}
+        # a switch: `--exactly-once` alone means true, `--exactly-once false` turns it off
+        kind = {"nargs": "?", "const": "true", "metavar": "true|false"} if s.parse is _flag \
+            else {"metavar": "VALUE"}
         parser.add_argument(s.flag, dest=s.name, default=None,
                             help=f"{s.help} (env {s.variable}; {note})", **kind)
     parser.add_argument("-X", dest="kafka_setting", action="append", default=[],

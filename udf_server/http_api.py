@@ -34,7 +34,8 @@ def _handler(scorer: Scorer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self):
             if self.path == "/healthz":
-                self._json(200, {"status": "ok"})
+                health = scorer.health()
+                self._json(200 if health["status"] == "ok" else 503, health)
             elif self.path == "/readyz":
                 model = scorer.champion.current
                 body = {"ready": scorer.ready, "model_loaded": model is not None,

@@ -7,9 +7,15 @@ Delivery modes:
   brokers. Batches stay in flight while the next ones are processed (at most MAX_IN_FLIGHT), so
   waiting for acknowledgements does not stall scoring. A delivery that fails for good ends the
   process without committing that batch: a restart re-reads it.
-- exactly-once (`exactly_once=True`): each batch is one Kafka transaction holding its output
-  records, its dead letters and its input offsets (`send_offsets_to_transaction`), so a
-  read_committed reader of the output sees every input once, even across crashes.
+- exactly-once (the default): each batch is one Kafka transaction holding its output records,
+  its dead letters and its input offsets (`send_offsets_to_transaction`), so a read_committed
+  reader of the output sees every input once, even across crashes.
+
+No call waits without bound. Every blocking Kafka call waits at most CALL_WAIT seconds at a time
+and is retried only until the batch's TRANSACTION_DEADLINE or a stop: a transaction that cannot
+complete is aborted (or, where even that fails, its producer is replaced, which fences the old
+one) and the batch is re-read from the group's committed offsets. While the sidecar cannot make
+progress its log says why every few seconds and /healthz answers 503 with the reason.
 """
 
 from __future__ import annotations
@@ -39,10 +45,53 @@ from udf_server.model_store import ModelSlot
 log = logging.getLogger("udf_server.service")
 MAX_IN_FLIGHT = 4
 _RDKAFKA_LOG = logging.getLogger("rdkafka")
+#: longest single wait of a blocking Kafka call; loops around it check for a stop in between
+CALL_WAIT = 2.0
+#: a batch's transaction is given up (aborted, re-read) when it cannot commit within this
+TRANSACTION_DEADLINE = 20.0
+#: /healthz reports the sidecar stalled once it has made no progress for this long
+STALL_AFTER = 15.0
+#: how often a stalled sidecar repeats in its log why it waits
+STALL_LOG_EVERY = 5.0
 
 
 class FatalKafkaError(ServerError):
     """The Kafka client cannot go on (fenced, fatal idempotence error): exit and be restarted."""
+
+
+class _Stopping(Exception):
+    """A stop was asked for while waiting on Kafka: leave the loop, commit nothing more."""
+
+
+class _TransactionStuck(Exception):
+    """A transaction could not complete in time: abort it and re-read the batch."""
+
+
+class Trouble:
+    """Why the sidecar is not making progress, since when; None while all is well."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.since = 0.0
+        self._logged = 0.0
+
+    def report(self, reason: str) -> None:
+        now = time.monotonic()
+        if self.reason is None:
+            self.since = now
+        self.reason = reason
+        if now - self._logged >= STALL_LOG_EVERY:
+            self._logged = now
+            log.warning("no progress for %.0f s: %s", now - self.since, reason)
+
+    def clear(self) -> None:
+        if self.reason is not None:
+            log.info("progress again after %.0f s (was: %s)", time.monotonic() - self.since,
+                     self.reason)
+        self.reason, self._logged = None, 0.0
+
+    def stalled_for(self) -> float:
+        return time.monotonic() - self.since if self.reason is not None else 0.0
 
 
 _PRODUCER_ONLY = ("linger.ms", "batch.", "compression.", "acks", "queue.buffering.",
@@ -137,6 +186,9 @@ class Scorer:
         self._in_flight: deque[InFlightBatch] = deque()
         self.consumer: Any = None
         self.producer: Any = None
+        self.trouble = Trouble()
+        self._last_probe = 0.0
+        self._transaction_open = False
 
     # ----- lifecycle ---------------------------------------------------------------------------
     @property
@@ -145,6 +197,14 @@ class Scorer:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def health(self) -> dict[str, Any]:
+        """`ok`, or `stalled` with the reason once no progress was made for STALL_AFTER s."""
+        stalled = self.trouble.stalled_for()
+        if stalled >= STALL_AFTER:
+            return {"status": "stalled", "reason": self.trouble.reason,
+                    "seconds": round(stalled, 1)}
+        return {"status": "ok"}
 
     def run(self) -> None:
         while not self._stop.is_set() and not self.champion.try_initial():
@@ -160,47 +220,71 @@ class Scorer:
                  self.config.group, "exactly-once" if self.config.exactly_once
                  else "at-least-once", self.champion.current.version)
         try:
-            while not self._stop.is_set():
-                self.champion.maybe_reload()
-                if self.shadow is not None:
-                    if self.shadow.current is None:
-                        self.shadow.try_initial()
-                    else:
-                        self.shadow.maybe_reload()
-                messages = self.consumer.consume(self.config.batch_size,
-                                                 self.config.batch_wait_ms / 1000.0)
-                if messages:
-                    self._process(messages)
-                elif self._in_flight:  # idle: still deliver callbacks and commit what is done
-                    self._commit_completed(final=False)
+            self._loop()
+        except _Stopping:
+            log.info("stop requested while waiting on Kafka; the open batch is not committed "
+                     "and will be re-read")
         finally:
             self._close()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.champion.maybe_reload()
+            if self.shadow is not None:
+                if self.shadow.current is None:
+                    self.shadow.try_initial()
+                else:
+                    self.shadow.maybe_reload()
+            messages = self.consumer.consume(self.config.batch_size,
+                                             self.config.batch_wait_ms / 1000.0)
+            if messages:
+                self._process(messages)
+            elif self._in_flight:  # idle: still deliver callbacks and commit what is done
+                self._commit_completed(final=False)
+            elif self.trouble.reason is not None:
+                self._probe_brokers()
+
+    def _probe_brokers(self) -> None:
+        """Idle after trouble: one metadata round trip (at most every STALL_LOG_EVERY s) shows
+        whether the brokers answer again; nothing else would clear the trouble while no
+        records arrive."""
+        now = time.monotonic()
+        if now - self._last_probe < STALL_LOG_EVERY:
+            return
+        self._last_probe = now
+        try:
+            self.consumer.list_topics(self.config.input_topic, timeout=CALL_WAIT)
+        except Exception as exc:  # any failure: still in trouble
+            self.trouble.report(f"brokers do not answer: {exc}")
+            return
+        self.trouble.clear()
 
     def _connect(self) -> None:
         from confluent_kafka import Consumer, Producer
 
         cfg = self.config
-        self.producer = Producer(producer_settings(cfg))
         if cfg.exactly_once:
-            self.producer.init_transactions(60)
+            self._new_transactional_producer()
+        else:
+            self.producer = Producer(producer_settings(cfg))
         self.consumer = Consumer(consumer_settings(cfg))
         self.consumer.subscribe([cfg.input_topic], on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
 
     def _close(self) -> None:
         if self.producer is not None and not self.config.exactly_once:
-            self.producer.flush(30)
+            self.producer.flush(10)
             try:
                 self._commit_completed(final=True)
             except FatalKafkaError as exc:
                 log.warning("not committed at stop: %s", exc)
+        if self.producer is not None and self._transaction_open:  # stopped mid-batch
+            _bounded(lambda: self.producer.abort_transaction(CALL_WAIT), "abort at stop",
+                     CALL_WAIT + 1)
         if self.consumer is not None:
-            try:
-                self.consumer.close()
-            except Exception as exc:  # closing after a broker loss must not hide the cause
-                log.warning("consumer close: %s", exc)
+            _bounded(self.consumer.close, "consumer close", 10.0)
         if self.producer is not None:
-            self.producer.flush(30)
+            self.producer.flush(5)
         log.info("stopped: consumed %d, scored %d, dead-lettered %d",
                  self.metrics.value("consumed_total"), self.metrics.value("scored_total"),
                  self.metrics.value("dead_lettered_total"))
@@ -247,6 +331,7 @@ class Scorer:
                     raise FatalKafkaError(f"consumer: {err}")
                 if err.code() != KafkaError._PARTITION_EOF:
                     log.warning("consumer: %s", err)
+                    self.trouble.report(f"consumer: {err}")
                 continue
             partition, offset = msg.partition(), msg.offset()
             if partition not in first_by_partition:
@@ -278,8 +363,9 @@ class Scorer:
             self._at_least_once(matrix, good, bad, next_offsets)
 
     def _emit(self, matrix: np.ndarray | None, good: list, bad: list,
-              batch: InFlightBatch) -> None:
-        """Score the batch and hand every output and dead letter to the producer."""
+              batch: InFlightBatch, deadline: float | None = None) -> None:
+        """Score the batch and hand every output and dead letter to the producer (while its
+        queue is full, until `deadline`: _TransactionStuck)."""
         from confluent_kafka import KafkaException
 
         champion = self.champion.current
@@ -312,7 +398,7 @@ class Scorer:
                 try:
                     produce(output, value, msg.key(), timestamp=ts, on_delivery=delivered)
                 except BufferError:  # local queue full: the slow path waits for deliveries
-                    self._produce(output, msg.key(), value, ts, None, delivered)
+                    self._produce(output, msg.key(), value, ts, None, delivered, deadline)
             if lag_count:
                 self.metrics.observe("end_to_end_lag_seconds", lag_sum / lag_count / 1000.0,
                                      lag_count)
@@ -326,7 +412,7 @@ class Scorer:
             source = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
             try:
                 self._produce(self.config.dlq_topic, msg.key(), value, 0, headers,
-                              self._dead_letter_delivered(batch, source))
+                              self._dead_letter_delivered(batch, source), deadline)
             except KafkaException as produce_error:  # refused before sending
                 self._dead_letter_lost(source, len(value or b""), produce_error)
                 continue
@@ -356,22 +442,24 @@ class Scorer:
         log.error("could not dead-letter %s (%d bytes): %s; skipped, see the metric "
                   "dead_letter_failures_total", source, size, error)
 
-    def _produce(self, topic, key, value, timestamp, headers, on_delivery) -> None:
-        """Produce, letting deliveries drain while the local queue is full."""
-        produce_waiting(self.producer, topic, value, key, wait=0.1, timestamp=timestamp,
-                        headers=headers, on_delivery=on_delivery)
+    def _produce(self, topic, key, value, timestamp, headers, on_delivery,
+                 deadline: float | None = None) -> None:
+        """Produce, letting deliveries drain while the local queue is full (until `deadline`,
+        or a stop)."""
+        try:
+            produce_waiting(self.producer, topic, value, key, wait=0.1, deadline=deadline,
+                            stop=self._stop, timestamp=timestamp, headers=headers,
+                            on_delivery=on_delivery)
+        except TimeoutError as exc:
+            self.trouble.report(str(exc))
+            if self._stop.is_set():
+                raise _Stopping() from None
+            raise _TransactionStuck(str(exc)) from None
 
     def _offsets(self, next_offsets: dict[tuple[str, int], int]) -> list:
         from confluent_kafka import TopicPartition
 
         return [TopicPartition(t, p, off) for (t, p), off in next_offsets.items()]
-
-    def _rewind(self, first: dict[tuple[str, int], int]) -> None:
-        from confluent_kafka import TopicPartition
-
-        for (t, p), off in first.items():
-            if (t, p) in self.assigned:
-                self.consumer.seek(TopicPartition(t, p, off))
 
     def _at_least_once(self, matrix, good, bad, next_offsets) -> None:
         batch = InFlightBatch(next_offsets)
@@ -398,6 +486,7 @@ class Scorer:
                 ready.update(done.offsets)
             if ready:
                 self._commit(ready, asynchronous=not final)
+                self.trouble.clear()
             if final or len(self._in_flight) <= MAX_IN_FLIGHT:
                 return
             self.producer.poll(0.05)
@@ -416,36 +505,129 @@ class Scorer:
             log.warning("offset commit failed: %s", exc)
 
     def _in_transaction(self, matrix, good, bad, first, next_offsets) -> None:
+        """One batch, one transaction; on any failure the batch is aborted and re-read."""
         from confluent_kafka import KafkaException
 
-        producer = self.producer
+        deadline = time.monotonic() + TRANSACTION_DEADLINE
         try:
-            producer.begin_transaction()
-            self._emit(matrix, good, bad, InFlightBatch({}))
-            producer.send_offsets_to_transaction(
-                self._offsets(next_offsets), self.consumer.consumer_group_metadata(), 60)
-            self._commit_transaction()
-        except KafkaException as exc:
-            err = exc.args[0]
-            if err.fatal():
-                raise FatalKafkaError(f"transaction: {err}") from None
+            self.producer.begin_transaction()
+            self._transaction_open = True
+            self._emit(matrix, good, bad, InFlightBatch({}), deadline)
+            offsets = self._offsets(next_offsets)
+            metadata = self.consumer.consumer_group_metadata()
+            self._wait_on_kafka(lambda wait: self.producer.send_offsets_to_transaction(
+                offsets, metadata, wait), deadline, "sending the batch's offsets")
+            self._wait_on_kafka(self.producer.commit_transaction, deadline,
+                                "committing the batch's transaction")
+            self._transaction_open = False
+            self.trouble.clear()
+        except (KafkaException, _TransactionStuck) as exc:
+            err = exc.args[0] if isinstance(exc, KafkaException) else None
+            if err is not None and err.fatal():
+                self.trouble.report(f"fatal transaction error: {err}")
             self.metrics.inc("commit_failures_total")
-            log.warning("transaction aborted, batch will be re-read: %s", err)
-            try:
-                producer.abort_transaction(60)
-            except KafkaException as abort_exc:
-                if abort_exc.args[0].fatal():
-                    raise FatalKafkaError(f"abort: {abort_exc.args[0]}") from None
-            self._rewind(first)
+            self._recover(str(err or exc), first)
 
-    def _commit_transaction(self) -> None:
+    def _wait_on_kafka(self, call, deadline: float, what: str) -> None:
+        """`call(wait)` until it succeeds; a retriable error or a time-out is tried again, in
+        waits of CALL_WAIT s, until `deadline` (_TransactionStuck) or a stop (_Stopping)."""
         from confluent_kafka import KafkaException
 
-        for attempt in range(30):
+        while True:
             try:
-                self.producer.commit_transaction(60)
+                call(min(CALL_WAIT, max(0.1, deadline - time.monotonic())))
                 return
             except KafkaException as exc:
-                if not exc.args[0].retriable() or attempt == 29:
+                err = exc.args[0]
+                if not err.retriable() or err.fatal() or err.txn_requires_abort():
                     raise
-                time.sleep(min(0.2 * 2 ** attempt, 5.0))
+                self.trouble.report(f"{what}: {err}")
+            if self._stop.is_set():
+                raise _Stopping()
+            if time.monotonic() >= deadline:
+                raise _TransactionStuck(f"{what} did not complete in {TRANSACTION_DEADLINE:.0f} s")
+
+    def _recover(self, reason: str, first: dict[tuple[str, int], int]) -> None:
+        """Abort the failed transaction (or replace the producer where that fails too) and
+        go back to the group's committed offsets, so the batch is scored again."""
+        from confluent_kafka import KafkaException
+
+        log.warning("transaction not committed (%s); aborting, the batch will be re-read",
+                    reason)
+        self.metrics.inc("transaction_recoveries_total")
+        deadline = time.monotonic() + TRANSACTION_DEADLINE
+        try:
+            self._wait_on_kafka(self.producer.abort_transaction, deadline,
+                                "aborting the failed transaction")
+            self._transaction_open = False
+        except (KafkaException, _TransactionStuck) as exc:
+            log.warning("abort failed (%s); replacing the producer (fences the old one)",
+                        exc.args[0] if exc.args else exc)
+            self._new_transactional_producer()
+        self._rewind_to_committed(first)
+
+    def _new_transactional_producer(self) -> None:
+        """A fresh transactional producer with this instance's transactional id; its
+        init_transactions fences any earlier producer of that id and aborts what it left
+        open. Waits (saying why) until the transaction coordinator answers, or a stop."""
+        from confluent_kafka import KafkaException, Producer
+
+        if self.producer is not None:
+            _bounded(lambda: self.producer.purge(), "purging the old producer", 5.0)
+            self.producer = None
+        producer = Producer(producer_settings(self.config))
+        while True:
+            try:
+                producer.init_transactions(CALL_WAIT * 2)
+                break
+            except KafkaException as exc:
+                err = exc.args[0]
+                if err.fatal() or not err.retriable():
+                    raise FatalKafkaError(f"init_transactions: {err}") from None
+                self.trouble.report(f"waiting for the transaction coordinator: {err}")
+            if self._stop.is_set():
+                raise _Stopping()
+        self.producer = producer
+        self._transaction_open = False
+
+    def _rewind_to_committed(self, first: dict[tuple[str, int], int]) -> None:
+        """Seek every assigned partition to the group's committed offset (the batch's first
+        offset where the group has none yet), waiting until the coordinator answers."""
+        from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
+
+        partitions = [TopicPartition(t, p) for (t, p) in sorted(self.assigned)]
+        while True:
+            try:
+                committed = self.consumer.committed(partitions, timeout=CALL_WAIT * 2)
+                break
+            except KafkaException as exc:
+                self.trouble.report(f"reading the committed offsets: {exc.args[0]}")
+            if self._stop.is_set():
+                raise _Stopping()
+        for tp in committed:
+            offset = tp.offset if tp.offset >= 0 else first.get((tp.topic, tp.partition),
+                                                                 OFFSET_BEGINNING)
+            try:
+                self.consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
+            except KafkaException as exc:  # not being fetched yet: it starts at the commit
+                log.info("seek %s[%d] to %d: %s", tp.topic, tp.partition, offset, exc)
+
+
+def _bounded(call, what: str, seconds: float) -> None:
+    """Run `call` in a helper thread and wait at most `seconds`: a client call that hangs (a
+    broker gone at shutdown) must not keep the process from stopping."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except Exception as exc:  # reported below; closing must not hide the real cause
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name=what, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        log.warning("%s did not finish within %.0f s; going on without it", what, seconds)
+    elif errors:
+        log.warning("%s: %s", what, errors[0])

@@ -80,6 +80,10 @@ def cmd_local_status(args: argparse.Namespace) -> int:
             print(f"{name:8} {state:9} pid={proc['pid']}")
         if status["running"]:
             _print_endpoints(status, False)
+        down = [name for name, proc in status["processes"].items() if not proc["alive"]]
+        if status["running"] and down:
+            print(f"down: {', '.join(down)} (`fraudctl local up` starts only "
+                  f"{'that one' if len(down) == 1 else 'those'}; logs in {status['run_dir']})")
     running = all(p["ready"] for p in status["processes"].values())
     return 0 if running else 3
 

@@ -155,7 +155,7 @@ def _carry_out(planned: Planned, auto_approve: bool, what: str, question: str,
     env, ksql = planned.env, planned.ksql
     state = StateStore(ksql, env.ksql_prefix, env.secrets.mask) if ksql is not None else None
     steps = build_steps(planned.plan, ksql, planned.connect, planned.live.ksql, state=state,
-                        local_files=env.local_stack, query_properties=env.query_properties,
+                        local_files=env.local_stack,
                         **step_options)
     return len(run_steps(steps, env.secrets.mask, print).done)
 

@@ -3,8 +3,14 @@ server on 127.0.0.1.
 
 The processes are real JVMs started from the jars `infra.local.jars` resolves. Where ksqlDB
 cannot be resolved, the stack runs Kafka and Connect alone and says why. Their pids, ports and
-logs live in a run directory; `down` stops only the pids recorded there, and only after checking
-that each pid still belongs to this run directory (pids are recycled).
+logs live in a run directory; `down` stops only the pids recorded there (ksqlDB and Connect
+first, the broker last), and only after checking that each pid still belongs to this run
+directory (pids are recycled). `up` on a stack one of whose processes died starts that process
+alone: the others keep running.
+
+Exactly once by default: Connect runs its source connectors with transactions (KIP-618) and
+ksqlDB's queries default to `exactly_once_v2` (`StackConfig.exactly_once=False` for a stack that
+runs at least once, as the fault tests' counter-check does).
 """
 
 from __future__ import annotations
@@ -68,6 +74,8 @@ class StackConfig:
     ksqldb_port: int = field(default_factory=lambda: _env_int("FRAUD_LOCAL_KSQLDB_PORT", 8088))
     heap: str = "512m"
     ksqldb_heap: str = "1g"
+    #: Connect's exactly-once source support and ksqlDB's default processing guarantee
+    exactly_once: bool = True
 
     @property
     def bootstrap_servers(self) -> str:
@@ -160,7 +168,7 @@ def new_cluster_id() -> str:
 
 
 class LocalStack:
-    """The local broker + Connect worker described by a StackConfig."""
+    """The local broker, Connect worker and ksqlDB server described by a StackConfig."""
 
     def __init__(self, config: StackConfig | None = None,
                  distribution: KafkaDistribution | None = None) -> None:
@@ -298,30 +306,40 @@ class LocalStack:
         if wanted <= set(live) and all(self._ready_check(n)() for n in wanted):
             log(f"Local stack already running (pids {', '.join(map(str, live.values()))}).")
             return self.endpoints()
-        if live:  # half a stack (one process died, or a part is added): restart cleanly
-            log("Local stack is partly running; restarting it.")
-            self.down(log=lambda *_: None)
-        self._check_ports(wanted)
+        missing = [name for name in PROCESSES if name in wanted and name not in live]
+        if live:  # the rest keeps running: restarting it too would be a second fault
+            log(f"Local stack is partly running; starting {', '.join(missing) or 'nothing'} "
+                f"(running: {', '.join(sorted(live))}).")
+        self._check_ports(set(missing))
         dist = self._distribution or fetch_distribution()
-        if (self.run_dir / "kafka-data" / "meta.properties").exists():
+        if "kafka" in missing and (self.run_dir / "kafka-data" / "meta.properties").exists():
             log(f"Reusing the data of an earlier run in {self.run_dir}.")
-        pids: dict[str, int] = {}
+        pids: dict[str, int] = dict(live)
+        started: list[str] = []
         deadline = time.monotonic() + timeout
         try:
-            pids["kafka"] = self._start_kafka(dist)
-            self._write_state(pids)
+            if "kafka" in missing:
+                pids["kafka"] = self._start_kafka(dist)
+                started.append("kafka")
+                self._write_state(pids)
             self._wait("kafka", pids["kafka"], deadline, log)
             spawned = time.monotonic()
-            if connect:
-                pids["connect"] = self._start_connect(dist)
-            if ksql_dist is not None:
-                pids["ksqldb"] = self._start_ksqldb(ksql_dist)
+            starters = {"connect": lambda: self._start_connect(dist),
+                        "ksqldb": lambda: self._start_ksqldb(ksql_dist)}
+            for name in ("connect", "ksqldb"):
+                if name in missing:
+                    pids[name] = starters[name]()
+                    started.append(name)
             self._write_state(pids)
             for name in ("connect", "ksqldb"):  # started together, waited for in turn
                 if name in pids:
                     self._wait(name, pids[name], deadline, log, started=spawned)
         except BaseException:
-            self.down(log=lambda *_: None)
+            if len(started) == len(wanted):
+                self.down(log=lambda *_: None)
+            else:  # stop only what this call started; the rest was running before
+                for name in started:
+                    self.stop_process(name, log=lambda *_: None)
             raise
         return self.endpoints()
 
@@ -408,6 +426,8 @@ class LocalStack:
             "status.storage.replication.factor=1",
             "status.storage.partitions=1",
             "offset.flush.interval.ms=1000",
+            # source connectors write their records and offsets in one transaction (KIP-618)
+            "exactly.once.source.support=" + ("enabled" if cfg.exactly_once else "disabled"),
             f"listeners=http://{cfg.host}:{cfg.connect_port}",
             f"rest.advertised.host.name={cfg.host}",
             f"rest.advertised.port={cfg.connect_port}",
@@ -431,9 +451,11 @@ class LocalStack:
             "ksql.sink.replicas=1",
             # new queries read their input from the start, as in docker-compose.yml
             "ksql.streams.auto.offset.reset=earliest",
-            # commit every 5 s, not 2 s: a third less CPU per payment (docs/BENCHMARKS.md);
-            # the environments set it for the queries apply creates, this for any other
-            "ksql.streams.commit.interval.ms=5000",
+            # the default of queries created without the environments' settings (which set
+            # the guarantee and a commit interval per query: docs/OPERATIONS.md)
+            "ksql.streams.processing.guarantee="
+            + ("exactly_once_v2" if cfg.exactly_once else "at_least_once"),
+            "ksql.streams.commit.interval.ms=1000",
             "ksql.logging.processing.topic.replication.factor=1",
             "ksql.logging.processing.topic.auto.create=true",
             "ksql.logging.processing.stream.auto.create=true",
@@ -475,23 +497,29 @@ class LocalStack:
 
     # ----- down --------------------------------------------------------------------------------
     def down(self, timeout: float = 30.0, log=print) -> list[int]:
-        """Stop the processes this stack started (Connect first), return the pids stopped."""
-        recorded = self.recorded_pids()
-        stopped = []
-        for name in reversed(PROCESSES):
-            pid = recorded.get(name)
-            if pid is None or not _pid_alive(pid) or not _pid_belongs_to(pid, self.run_dir):
-                continue
-            os.kill(pid, signal.SIGTERM)
-            end = time.monotonic() + timeout
-            while _pid_alive(pid) and time.monotonic() < end:
-                time.sleep(0.2)
-            if _pid_alive(pid):
-                log(f"{name} (pid {pid}) ignored SIGTERM for {timeout:.0f}s; killing it")
-                os.kill(pid, signal.SIGKILL)
-                while _pid_alive(pid):
-                    time.sleep(0.1)
-            log(f"stopped {name} (pid {pid})")
-            stopped.append(pid)
+        """Stop the processes this stack started (ksqlDB and Connect first), return the pids
+        stopped."""
+        stopped = [pid for name in reversed(PROCESSES)
+                   if (pid := self.stop_process(name, timeout=timeout, log=log)) is not None]
         self.state_file.unlink(missing_ok=True)
         return stopped
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 30.0,
+                     log=print) -> int | None:
+        """Send `sig` to one process of this stack and wait until it is gone (SIGKILL after
+        `timeout`); returns its pid, or None if it was not running. The state file keeps its
+        pid, so `status` reports it stopped and `up` starts it alone again."""
+        pid = self.recorded_pids().get(name)
+        if pid is None or not _pid_alive(pid) or not _pid_belongs_to(pid, self.run_dir):
+            return None
+        os.kill(pid, sig)
+        end = time.monotonic() + timeout
+        while _pid_alive(pid) and time.monotonic() < end:
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            log(f"{name} (pid {pid}) ignored signal {sig} for {timeout:.0f}s; killing it")
+            os.kill(pid, signal.SIGKILL)
+            while _pid_alive(pid):
+                time.sleep(0.1)
+        log(f"stopped {name} (pid {pid})")
+        return pid

@@ -68,13 +68,12 @@ def check_allowed(plan: Plan, allow_recreate: bool, allow_delete: bool) -> None:
 
 def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,
                 delete_topics: bool = False, wait_timeout: float = 120.0,
-                state: StateStore | None = None, local_files: bool = False,
-                query_properties: dict[str, str] | None = None) -> list[Step]:
+                state: StateStore | None = None, local_files: bool = False) -> list[Step]:
     """Every server call the plan needs, in order.
 
     `state`: where each CREATE is recorded (see infra.topology.state); `local_files`: Connect
-    runs on this machine, so the directories of the connectors' files are made first;
-    `query_properties`: Kafka Streams settings every query created here runs with."""
+    runs on this machine, so the directories of the connectors' files are made first. Each
+    query runs with the settings its change carries (the environment's and its own)."""
     steps: list[Step] = []
     still_using = _topic_users(live_sources)
     for change in teardown_order(plan, live_sources):
@@ -110,8 +109,7 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
                                   state.ensure, change))
                 state_missing = False
             steps.append(Step(f"{verb} {change.name}",
-                              _ksql_create(ksql, change, wait_timeout, state,
-                                           query_properties), change))
+                              _ksql_create(ksql, change, wait_timeout, state), change))
         else:
             if change.restart:
                 verb += " and restart"
@@ -139,10 +137,9 @@ def _bind(fn, *args):
     return lambda: fn(*args)
 
 
-def _ksql_create(ksql, change: Change, timeout: float, state: StateStore | None,
-                 properties: dict[str, str] | None = None):
+def _ksql_create(ksql, change: Change, timeout: float, state: StateStore | None):
     def run() -> None:
-        ksql.execute(_terminated(change.statement), properties=properties or None)
+        ksql.execute(_terminated(change.statement), properties=change.properties or None)
         if state is not None:  # recorded at once: a query that then fails to run is resumable
             state.record(change.name, change.statement, ksql.statement_of(change.name))
         if ksql_statement.parse(change.statement).is_query:

@@ -40,6 +40,11 @@ def positive_number(value: Any) -> str | None:
     return None if ok else "a number > 0"
 
 
+def guarantee(value: Any) -> str | None:
+    return None if value in ("exactly_once", "at_least_once") else (
+        "exactly_once or at_least_once")
+
+
 def setting_value(value: Any) -> str | None:
     ok = isinstance(value, str | int | float | bool) and str(value).strip() != ""
     return None if ok else "a string, number or true/false"
@@ -58,6 +63,7 @@ SCHEMA: dict[str, Any] = {
         "connect": (SERVER, False),
         "ksqldb": (SERVER, False),
     }, False),
+    "delivery_guarantee": (guarantee, False),
     "ksql_query_properties": ({"*": (setting_value, False)}, False),
     "vars": ({
         "partitions": (whole(1), False),

@@ -4,6 +4,10 @@ An environment file names the servers, the name prefix that marks owned objects,
 variables templates read with `var()`. Strings may contain `${NAME}` placeholders filled from the
 process environment: those are secrets, masked wherever text is printed. KSQLDB_URL, CONNECT_URL
 and BOOTSTRAP_SERVERS override the file. `local_stack: true` finds a running `fraudctl local` stack.
+
+`delivery_guarantee` (exactly_once, the default, or at_least_once) is one choice for the whole
+pipeline: ksqlDB's processing guarantee for every query `apply` creates, the source connectors'
+`exactly.once.support`, the sidecar's transactions and the isolation level of our readers.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ from infra.topology import env_schema
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9_]*_$")
 
+
+EXACTLY_ONCE, AT_LEAST_ONCE = "exactly_once", "at_least_once"
+GUARANTEES = (EXACTLY_ONCE, AT_LEAST_ONCE)
+#: the ksqlDB (Kafka Streams) query property each guarantee sets
+PROCESSING_GUARANTEE = "ksql.streams.processing.guarantee"
+STREAMS_GUARANTEE = {EXACTLY_ONCE: "exactly_once_v2", AT_LEAST_ONCE: "at_least_once"}
 
 MIN_SECRET_LENGTH = 6
 #: secrets a `local_stack` environment makes up for itself when the process environment lacks them
@@ -77,8 +87,20 @@ class Environment:
     skipped: dict[str, str] = field(default_factory=dict)  # server kind -> why it is absent
     local_stack: bool = False  # the servers are `fraudctl local`'s processes on this machine
     environ: dict[str, str] = field(default_factory=dict)  # where `secret()` looks values up
-    #: Kafka Streams settings for the queries `apply` creates (`ksql_query_properties:`)
+    #: Kafka Streams settings for the queries `apply` creates (`ksql_query_properties:`, with
+    #: the processing guarantee that `delivery_guarantee` implies unless set there)
     query_properties: dict[str, str] = field(default_factory=dict)
+    delivery_guarantee: str = EXACTLY_ONCE
+
+    @property
+    def exactly_once(self) -> bool:
+        return self.delivery_guarantee == EXACTLY_ONCE
+
+    @property
+    def isolation_level(self) -> str:
+        """What our readers of the pipeline's topics use: an aborted transaction's records are
+        never counted under exactly-once."""
+        return "read_committed" if self.exactly_once else "read_uncommitted"
 
     @property
     def ksql_prefix(self) -> str:
@@ -130,7 +152,10 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
         for name, value in _local_secrets().items():
             environ.setdefault(name, value)
     env.environ = environ
-    env.query_properties = {k: str(v) for k, v in (raw.get("ksql_query_properties") or {}).items()}
+    env.delivery_guarantee = raw.get("delivery_guarantee", EXACTLY_ONCE)
+    env.query_properties = {PROCESSING_GUARANTEE: STREAMS_GUARANTEE[env.delivery_guarantee],
+                            **{k: str(v) for k, v in
+                               (raw.get("ksql_query_properties") or {}).items()}}
     if env.local_stack and discover_local:
         _discover_local(env, servers)
     env.bootstrap_servers = environ.get("BOOTSTRAP_SERVERS") or (

@@ -17,7 +17,7 @@ from infra.connect_client import connector_failure
 from infra.ksql_client import query_problem
 from infra.topology import ksql_statement
 from infra.topology.dag import downstream, topological_order
-from infra.topology.environment import Environment
+from infra.topology.environment import PROCESSING_GUARANTEE, Environment
 from infra.topology.render import ObjectSpec
 from infra.topology.state import STATE_OBJECT, AppliedRecord, StateStore, checksum
 
@@ -37,6 +37,8 @@ class LiveSource:
     write_queries: list[str] = field(default_factory=list)
     read_by: list[str] = field(default_factory=list)  # names of sources whose queries read it
     not_running: dict[str, str] = field(default_factory=dict)  # query id -> its host states
+    #: the settings its writing query was created with (EXPLAIN's overriddenProperties)
+    query_properties: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,6 +74,10 @@ class LiveState:
                                  if (why := query_problem(q))})
             if ksql_prefix:
                 applied = StateStore(ksql_client, ksql_prefix).read(set(ksql))
+                for source in ksql.values():
+                    if source.name.startswith(ksql_prefix) and source.write_queries:
+                        source.query_properties = ksql_client.query_properties(
+                            source.write_queries[0])
             topics = ksql_client.topics()
         connectors = None
         if connect_client is not None:
@@ -97,9 +103,12 @@ class Change:
     restart: bool = False  # connect: restart the FAILED connector and its tasks
     blocked: str = ""  # why apply cannot carry it out as it stands (checked before any step)
     warnings: list[str] = field(default_factory=list)
+    properties: dict[str, str] = field(default_factory=dict)  # ksql: the query's settings
+    guarantee: str = ""  # the delivery guarantee the object runs with (shown by plan)
 
     def describe(self) -> str:
         text = f"{SYMBOL[self.action]:>3} {self.action:9} {self.kind:7} {self.name}"
+        text += f"  [{self.guarantee}]" if self.guarantee else ""
         text += f"  ({self.reason})" if self.reason else ""
         lines = [text] + [f"      warning: {w}" for w in self.warnings]
         if self.blocked:
@@ -147,7 +156,20 @@ def make_plan(env: Environment, specs: list[ObjectSpec], live: LiveState) -> Pla
     return Plan(env.name, result)
 
 
+def query_properties(env: Environment, spec: ObjectSpec) -> dict[str, str]:
+    """The Kafka Streams settings a query object runs with: the environment's, then its own."""
+    return {**env.query_properties, **spec.query_properties}
+
+
 def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
+    change = _ksql_action(env, spec, live)
+    if ksql_statement.parse(spec.text).is_query:
+        change.properties = query_properties(env, spec)
+        change.guarantee = change.properties.get(PROCESSING_GUARANTEE, "server default")
+    return change
+
+
+def _ksql_action(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
     if live.ksql is None:
         return Change("ksql", spec.name, SKIPPED, env.skipped.get("ksqldb", "no ksqlDB"),
                       spec.logical)
@@ -158,6 +180,8 @@ def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
     shown = ksql_statement.parse(env.secrets.mask(spec.text))
     action, why = _classify(desired, shown, current, live.applied.get(spec.name),
                             env.secrets.mask)
+    if action == UNCHANGED and desired.is_query:
+        action, why = _settings_change(query_properties(env, spec), current)
     warnings = [f"query {qid} is not running: {states}"
                 for qid, states in current.not_running.items()]
     if action == UNCHANGED:
@@ -168,6 +192,17 @@ def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
     return Change("ksql", spec.name, action, why, spec.logical, statement=statement,
                   live_type=current.type, terminate=list(current.write_queries),
                   warnings=warnings)
+
+
+def _settings_change(wanted: dict[str, str], current: LiveSource) -> tuple[str, str]:
+    """UPDATE (CREATE OR REPLACE: the query keeps its id and its committed offsets, so nothing
+    is replayed) where the running query's settings differ from the wanted ones."""
+    differ = [f"{key} {current.query_properties.get(key, 'server default')} -> {value}"
+              for key, value in sorted(wanted.items())
+              if str(current.query_properties.get(key)) != value]
+    if not differ or not current.write_queries:
+        return UNCHANGED, ""
+    return UPDATE, "query settings change: " + ", ".join(differ)
 
 
 def _classify(desired: ksql_statement.Statement, shown: ksql_statement.Statement,
@@ -225,7 +260,24 @@ def _or_replace(statement: str) -> str:
                   flags=re.I)
 
 
+def connector_guarantee(config: dict[str, str]) -> str:
+    """What a connector's records get: a source with `exactly.once.support=required` runs in
+    transactions (KIP-618); a file sink writes each record at least once."""
+    if config.get("connector.class", "").endswith("SinkConnector"):
+        return "at least once (a file sink: readers drop repeats by payment ID)"
+    if config.get("exactly.once.support") == "required":
+        return "exactly once"
+    return "at least once"
+
+
 def _connect_change(env: Environment, spec: ObjectSpec,
+                    live: dict[str, LiveConnector] | None) -> Change:
+    change = _connect_action(env, spec, live)
+    change.guarantee = connector_guarantee(spec.config or {})
+    return change
+
+
+def _connect_action(env: Environment, spec: ObjectSpec,
                     live: dict[str, LiveConnector] | None) -> Change:
     if live is None:
         return Change("connect", spec.name, SKIPPED, env.skipped.get("connect", "no Connect"),

@@ -5,7 +5,10 @@ Inside a template:
 - `{{ ref('other') }}`: the name of another object, recording the dependency;
 - `{{ depends_on('other') }}`: records a dependency and renders nothing (for connectors);
 - `{{ var('a.b', default) }}`: a variable from the environment file (no default: must exist);
-- `{{ secret('NAME') }}`: a value from the process environment, masked in every output.
+- `{{ secret('NAME') }}`: a value from the process environment, masked in every output;
+- `{{ query_properties({'ksql.streams.commit.interval.ms': 100}) }}`: Kafka Streams settings of
+  this object's query, over the environment's `ksql_query_properties` (renders nothing);
+- `{{ exactly_once }}`: true where the environment's delivery_guarantee is exactly_once.
 Jinja2 runs with StrictUndefined: anything unknown is an error naming the file and line.
 """
 
@@ -38,6 +41,8 @@ class ObjectSpec:
     text: str  # the rendered statement, or the rendered JSON
     config: dict[str, str] | None = None  # connectors only
     refs: dict[str, int | None] = field(default_factory=dict)  # logical name -> line
+    #: this query's own Kafka Streams settings (`query_properties()`), over the environment's
+    query_properties: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -101,6 +106,15 @@ def _render_one(project: Path, jinja_env: jinja2.Environment, env: Environment, 
     template_name = rel.as_posix()
     logical = path.stem
     refs: dict[str, int | None] = {}
+    own_properties: dict[str, str] = {}
+
+    def query_properties(settings: dict) -> str:
+        if kind != "ksql" or not isinstance(settings, dict):
+            raise _Abort(_template_line(template_name, jinja_env),
+                         "query_properties() takes a mapping of Kafka Streams settings and "
+                         "belongs in a ksql/ template")
+        own_properties.update({str(k): str(v) for k, v in settings.items()})
+        return ""
 
     def name_of(other: str) -> str:
         return (env.connector_name(other) if logical_kinds.get(other) == "connect"
@@ -140,7 +154,9 @@ def _render_one(project: Path, jinja_env: jinja2.Environment, env: Environment, 
     try:
         template = jinja_env.get_template(template_name)
         text = template.render(this=this, ref=ref, depends_on=depends_on, var=var,
-                               secret=secret, env_name=env.name)
+                               secret=secret, env_name=env.name,
+                               query_properties=query_properties,
+                               exactly_once=env.exactly_once)
     except _Abort as exc:
         line, message = exc.args
         return None, TemplateError(rel, line, message)
@@ -150,7 +166,8 @@ def _render_one(project: Path, jinja_env: jinja2.Environment, env: Environment, 
         filename = jinja_env.get_template(template_name).filename
         return None, TemplateError(rel, _line_from_traceback(exc, filename),
                                    f"undefined: {exc.message}")
-    spec = ObjectSpec(kind, logical, this, rel, text, refs=refs)
+    spec = ObjectSpec(kind, logical, this, rel, text, refs=refs,
+                      query_properties=own_properties)
     if kind == "connect":
         try:
             config = json.loads(text)

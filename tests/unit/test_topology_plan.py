@@ -3,6 +3,7 @@
 import pytest
 from topology_project import COUNTS, FILTERED, SOURCE, make_project
 
+from core.errors import ConfigError
 from infra.topology import ksql_statement as ks
 from infra.topology.apply import ChangeNotAllowed, build_steps, check_allowed
 from infra.topology.environment import load_environment
@@ -131,11 +132,16 @@ def _server_text(spec):
     return SERVER_STATEMENTS.get(spec.name, f"CREATE STREAM {spec.name} AS SELECT * FROM X;")
 
 
-def _live_from(specs, recorded=True, **overrides):
+#: what apply sets on every query of an environment that leaves the guarantee at its default
+APPLIED_SETTINGS = {"ksql.streams.processing.guarantee": "exactly_once_v2"}
+
+
+def _live_from(specs, recorded=True, settings=APPLIED_SETTINGS, **overrides):
     """The server state right after `apply` of `specs`: the statements as ksqlDB stores them,
-    and (`recorded`) fraudctl's records of what it sent."""
+    the settings each query runs with, and (`recorded`) fraudctl's records of what it sent."""
     ksql = {s.name: LiveSource(s.name, ks.parse(s.text).kind, _server_text(s),
-                               write_queries=[f"Q_{s.logical}"] if "SELECT" in s.text else [])
+                               write_queries=[f"Q_{s.logical}"] if "SELECT" in s.text else [],
+                               query_properties=dict(settings) if "SELECT" in s.text else {})
             for s in specs if s.kind == "ksql"}
     ksql["T_FILTERED"].read_by = ["T_COUNTS"]
     ksql["T_SOURCE"].read_by = ["T_FILTERED"]
@@ -394,7 +400,8 @@ def test_a_secret_in_a_statement_is_recorded_masked_and_still_compared(tmp_path)
     assert "pepper-1" not in client.executed[0] and "'***'" in client.executed[0]
     record = AppliedRecord(spec.name, checksum(ks.parse(spec.text)), env.secrets.mask(spec.text),
                            env.secrets.mask(server), 1)
-    live = LiveState({spec.name: LiveSource(spec.name, "STREAM", server, write_queries=["Q"]),
+    live = LiveState({spec.name: LiveSource(spec.name, "STREAM", server, write_queries=["Q"],
+                                            query_properties=APPLIED_SETTINGS),
                       "T_SOURCE": LiveSource("T_SOURCE", "STREAM", specs["source"].text)},
                      {}, {spec.name: record})
     unchanged = make_plan(env, list(specs.values()), live)
@@ -416,3 +423,42 @@ def test_a_leftover_table_topic_is_warned_about_before_the_table_is_created(tmp_
     assert counts.warnings and "left over from an earlier table" in counts.warnings[0]
     source = next(c for c in plan.changes if c.name == "T_SOURCE")
     assert not source.warnings, "a stream over an existing topic is the normal case"
+
+
+def test_plan_shows_each_objects_guarantee_and_updates_queries_whose_settings_differ(tmp_path):
+    env, specs = _project(tmp_path)
+    plan = make_plan(env, specs, _live_from(specs))
+    guarantees = {c.name: c.guarantee for c in plan.changes}
+    assert guarantees["T_FILTERED"] == guarantees["T_COUNTS"] == "exactly_once_v2"
+    assert guarantees["T_SOURCE"] == ""  # no query: nothing runs it
+    assert "[exactly_once_v2]" in next(c for c in plan.changes
+                                       if c.name == "T_COUNTS").describe()
+
+    # queries created at least once (as before exactly-once was the default): updated in
+    # place, so they keep their offsets and nothing is replayed
+    earlier = _live_from(specs, settings={"ksql.streams.processing.guarantee": "at_least_once"})
+    upgrade = {c.name: c for c in make_plan(env, specs, earlier).changes}
+    assert upgrade["T_FILTERED"].action == UPDATE
+    assert upgrade["T_FILTERED"].reason == ("query settings change: ksql.streams.processing."
+                                            "guarantee at_least_once -> exactly_once_v2")
+    assert upgrade["T_FILTERED"].statement.startswith("CREATE OR REPLACE STREAM T_FILTERED")
+    assert upgrade["T_FILTERED"].properties == APPLIED_SETTINGS
+    assert upgrade["T_SOURCE"].action == UNCHANGED
+
+
+def test_an_environment_may_choose_at_least_once(tmp_path):
+    root = make_project(tmp_path, ksql={"source": SOURCE, "filtered": FILTERED},
+                        env={"prefix": "t_", "delivery_guarantee": "at_least_once",
+                             "servers": {"ksqldb": {"url": "http://k"}},
+                             "vars": {"topic": "in", "partitions": 1}})
+    env = load_environment(root, "test", environ={}, discover_local=False)
+    assert not env.exactly_once and env.isolation_level == "read_uncommitted"
+    specs, _errors = validate_offline(root, env)
+    plan = make_plan(env, specs, LiveState({}, None))
+    assert {c.name: c.guarantee for c in plan.changes}["T_FILTERED"] == "at_least_once"
+
+    bad = make_project(tmp_path / "bad", env={"prefix": "t_", "delivery_guarantee": "twice",
+                                              "servers": {}, "vars": {}})
+    with pytest.raises(ConfigError, match="delivery_guarantee: expected exactly_once or "
+                                          "at_least_once, got 'twice'"):
+        load_environment(bad, "test", environ={}, discover_local=False)
