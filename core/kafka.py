@@ -55,12 +55,14 @@ def create_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int
 
 
 def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: float = 30.0,
-                     isolation: str = "read_uncommitted", extra: dict[str, Any] | None = None,
+                     isolation: str = "read_committed", extra: dict[str, Any] | None = None,
                      idle_after: float | None = None) -> list[Any]:
     """Read `topic` from the beginning until `count` messages arrived or `timeout` passed.
 
     With `idle_after`, keep reading past `count` until nothing new came for that many seconds
-    (to see duplicates or extra records). Returns confluent_kafka Message objects.
+    (to see duplicates or extra records). Returns confluent_kafka Message objects. Reads
+    committed records only by default: an aborted transaction's records are not what the
+    pipeline wrote (offsets are no count either: transaction markers take offsets too).
     """
     from confluent_kafka import Consumer, KafkaError
 
@@ -104,15 +106,17 @@ QUIET_LOGGER.propagate = False
 
 class TopicTail:
     """Reads what is written to a topic after the moment it was created (a demo's own records
-    on a topic that has older ones). `read()` returns every new message so far, each once."""
+    on a topic that has older ones). `read()` returns every new message so far, each once;
+    committed records only, unless `isolation` says otherwise."""
 
-    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+    def __init__(self, bootstrap_servers: str, topic: str,
+                 isolation: str = "read_committed") -> None:
         from confluent_kafka import Consumer
 
         self.topic = topic
         self.consumer = Consumer(client_config(bootstrap_servers, {
             "group.id": f"fraudctl-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
-            "logger": QUIET_LOGGER}))
+            "isolation.level": isolation, "logger": QUIET_LOGGER}))
         self.positions: dict[int, int] = {}
         self._follow_new_partitions(start_at_end=True)
 
@@ -139,11 +143,16 @@ class TopicTail:
                                                        timeout=30)[1] for p in self.positions}
         messages: list[Any] = []
         deadline = time.monotonic() + timeout
+        followed = [TopicPartition(self.topic, p) for p in ends]
         while any(self.positions[p] < ends[p] for p in ends) and time.monotonic() < deadline:
             for msg in self.consumer.consume(num_messages=10000, timeout=0.2):
                 if msg.error() is None:
                     messages.append(msg)
                     self.positions[msg.partition()] = msg.offset() + 1
+            # the fetch position moves past transaction markers, which no message shows
+            for tp in self.consumer.position(followed):
+                if tp.offset >= 0:
+                    self.positions[tp.partition] = max(self.positions[tp.partition], tp.offset)
         return messages
 
     def close(self) -> None:

@@ -38,10 +38,12 @@ COUNTS = """
 
 
 def copy_repo_project(root: Path, tag: str, servers: dict, files: dict | None = None,
-                      base_env: str = "local", env_name: str = "it") -> dict:
+                      base_env: str = "local", env_name: str = "it",
+                      guarantee: str | None = None) -> dict:
     """The repository's ksql/ and connect/ templates in `root`, with an environment `env_name`
-    whose prefix and topic names carry `tag` (so tests never meet each other's objects).
-    Returns the environment's mapping as written."""
+    whose prefix and topic names carry `tag` (so tests never meet each other's objects), and
+    the `guarantee` (delivery_guarantee) where given. Returns the environment's mapping as
+    written."""
     import shutil
 
     repo = Path(__file__).resolve().parent.parent
@@ -54,6 +56,8 @@ def copy_repo_project(root: Path, tag: str, servers: dict, files: dict | None = 
     spec["vars"]["topics"] = {k: f"{v}.{tag}" for k, v in spec["vars"]["topics"].items()}
     if files:
         spec["vars"]["files"] = files
+    if guarantee:
+        spec["delivery_guarantee"] = guarantee
     (root / "infra" / "environments" / f"{env_name}.yaml").write_text(yaml.safe_dump(spec))
     return spec
 

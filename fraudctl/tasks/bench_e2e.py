@@ -159,8 +159,10 @@ class EndOffsets:
         from confluent_kafka import Consumer
 
         from core.kafka import QUIET_LOGGER
+        # read_committed: end offsets are then the last stable offsets (committed records)
         self.consumer = Consumer({"bootstrap.servers": bootstrap,
-                                  "group.id": "fraud-bench-offsets", "logger": QUIET_LOGGER})
+                                  "group.id": "fraud-bench-offsets", "logger": QUIET_LOGGER,
+                                  "isolation.level": "read_committed"})
 
     def __call__(self, topic: str) -> int:
         from confluent_kafka import TopicPartition
@@ -318,7 +320,7 @@ def _latencies(bootstrap: str, topic: str, since_ms: float, until_ms: float,
     from core.kafka import QUIET_LOGGER
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "logger": QUIET_LOGGER})
+                         "isolation.level": "read_committed", "logger": QUIET_LOGGER})
     consumer.subscribe([topic])
     out: list[float] = []
     idle_since = time.monotonic()
@@ -351,7 +353,8 @@ class ArrivalTail:
         from core.kafka import QUIET_LOGGER
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "logger": QUIET_LOGGER,
                                   "group.id": f"bench-{uuid.uuid4()}",
-                                  "auto.offset.reset": "latest", "enable.auto.commit": False})
+                                  "auto.offset.reset": "latest", "enable.auto.commit": False,
+                                  "isolation.level": "read_committed"})
         self.consumer.subscribe([topic])
         self.seen: list[tuple[int, float]] = []
         self.stopping = threading.Event()

@@ -243,7 +243,7 @@ def _per_event_consumer(bootstrap: str, topics: tuple[str, str], model: str, n: 
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-per-event",
-                         "auto.offset.reset": "earliest"})
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
     consumer.subscribe([topics[0]])
     done, start = 0, None

@@ -310,7 +310,8 @@ class LocalStack:
         if live:  # the rest keeps running: restarting it too would be a second fault
             log(f"Local stack is partly running; starting {', '.join(missing) or 'nothing'} "
                 f"(running: {', '.join(sorted(live))}).")
-        self._check_ports(set(missing))
+        # a process of ours that died may leave its port held for a moment
+        self._check_ports(set(missing), grace=30.0 if self.recorded_pids() else 0.0)
         dist = self._distribution or fetch_distribution()
         if "kafka" in missing and (self.run_dir / "kafka-data" / "meta.properties").exists():
             log(f"Reusing the data of an earlier run in {self.run_dir}.")
@@ -343,13 +344,19 @@ class LocalStack:
             raise
         return self.endpoints()
 
-    def _check_ports(self, wanted: set[str]) -> None:
+    def _check_ports(self, wanted: set[str], grace: float = 0.0) -> None:
+        """StackError for a port of `wanted` that another process holds; within `grace` s a
+        port is given time to be released (a process of ours that just died)."""
         cfg = self.config
+        deadline = time.monotonic() + grace
         for name, what, port, env in (
                 ("kafka", "Kafka", cfg.kafka_port, "FRAUD_LOCAL_KAFKA_PORT"),
                 ("kafka", "KRaft controller", cfg.controller_port, "FRAUD_LOCAL_CONTROLLER_PORT"),
                 ("connect", "Kafka Connect", cfg.connect_port, "FRAUD_LOCAL_CONNECT_PORT"),
                 ("ksqldb", "ksqlDB", cfg.ksqldb_port, "FRAUD_LOCAL_KSQLDB_PORT")):
+            while (name in wanted and not _port_free(cfg.host, port)
+                   and time.monotonic() < deadline):
+                time.sleep(0.5)
             if name in wanted and not _port_free(cfg.host, port):
                 raise StackError(
                     f"Port {port} on {cfg.host} (for {what}) is already in use by another "

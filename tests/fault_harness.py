@@ -1,0 +1,284 @@
+"""The fault harness: the whole pipeline on a stack of its own, a process killed (or stopped) in
+the middle of a replay and started again, then every record counted at every stage.
+
+What goes in is known exactly: a replay of synthetic payments through Connect's source file,
+labels a few seconds later through the labels file, a model whose alerts are computed here
+offline from the same lines. What comes out is counted as a read_committed reader sees it
+(records, not offsets: transaction markers take offsets too) and as ksqlDB's monitoring tables
+report it. A run is exact when each count equals what went in.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import orjson
+from model_factory import make_model
+from sidecar_harness import SidecarProcess
+from topology_project import copy_repo_project, run_fraudctl
+
+from core.artifact import read_artifact
+from core.kafka import consume_messages
+from infra.ksql_client import KsqlClient, pull_rows
+from infra.local import LocalStack, StackConfig
+from infra.local.stack import free_port
+from infra.rest import RestConfig
+from training.synth import synthesize, write_kaggle_csv
+
+#: FRAUD_FAULT_GUARANTEE=at_least_once runs the same tests on an at-least-once pipeline (stack,
+#: environment and sidecar): the kill -9 tests must then fail, which shows they can
+GUARANTEE = os.environ.get("FRAUD_FAULT_GUARANTEE", "exactly_once")
+EXACTLY_ONCE = GUARANTEE == "exactly_once"
+ROWS = int(os.environ.get("FRAUD_FAULT_ROWS", "4000"))
+RATE = float(os.environ.get("FRAUD_FAULT_RATE", "400"))
+LABEL_DELAY = 3.0
+ALERT_SHARE = 0.03  # the model's threshold flags this share of the payments
+FAULT_AT = 0.4  # the fault comes when this share of the replay has been written
+PROCESSES = ("kafka", "connect", "ksqldb", "sidecar")
+
+
+def start_fault_stack(run_dir: Path) -> LocalStack:
+    """A broker, Connect worker and ksqlDB server of the harness's own, on free ports."""
+    stack = LocalStack(StackConfig(run_dir=run_dir, kafka_port=free_port(),
+                                   controller_port=free_port(), connect_port=free_port(),
+                                   ksqldb_port=free_port(), exactly_once=EXACTLY_ONCE))
+    stack.up(timeout=300, log=lambda *_: None)
+    return stack
+
+
+@dataclass
+class Counts:
+    """What each stage holds for one run (topics read committed; tables summed)."""
+
+    raw: int = 0
+    features: int = 0
+    scored: int = 0
+    alerts: int = 0
+    events_scored: int = 0  # monitor events topic, one per scored payment
+    events_labelled: int = 0  # ... one per label that found its payment
+    table_events: int = 0  # MONITOR_ALERT_RATE
+    table_alerts: int = 0
+    drift_events: int = 0  # MONITOR_SCORE_DRIFT
+    latency_events: int = 0  # MONITOR_LATENCY
+    accuracy_events: int = 0  # MONITOR_ACCURACY_TOTALS
+    labelled: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def differences(self, expected: Counts) -> dict[str, tuple[int, int]]:
+        return {f.name: (getattr(self, f.name), getattr(expected, f.name)) for f in fields(self)
+                if getattr(self, f.name) != getattr(expected, f.name)}
+
+
+class PipelineRun:
+    """One topology with its own prefix and topics on the fault stack, one sidecar, one
+    replay; `counts()` reads every stage, `expected` is what went in."""
+
+    def __init__(self, stack: LocalStack, workdir: Path) -> None:
+        self.stack, self.workdir = stack, workdir
+        self.tag = uuid.uuid4().hex[:6]
+        self.root = workdir / "repo"
+        files = {"source": str(workdir / "connect" / "transactions.csv"),
+                 "alerts": str(workdir / "connect" / "alerts.jsonl"),
+                 "labels": str(workdir / "connect" / "labels.csv")}
+        endpoints = stack.endpoints()
+        spec = copy_repo_project(self.root, self.tag, {
+            "kafka": {"bootstrap_servers": endpoints["bootstrap_servers"]},
+            "connect": {"url": endpoints["connect_url"]},
+            "ksqldb": {"url": endpoints["ksqldb_url"]}}, files=files, base_env="compose",
+            guarantee=GUARANTEE)
+        self.topics, self.prefix = spec["vars"]["topics"], spec["prefix"].upper()
+        self.files = {k: Path(v) for k, v in files.items()}
+        self.bootstrap = endpoints["bootstrap_servers"]
+        self.ksql = KsqlClient(RestConfig(endpoints["ksqldb_url"], timeout=10))
+        self.sidecar: SidecarProcess | None = None
+        self.replayer: subprocess.Popen | None = None
+        self.model = workdir / "model.onnx"
+        self.expected = Counts()
+
+    # ----- set-up ------------------------------------------------------------------------------
+    def apply(self) -> None:
+        data = self.workdir / "kaggle.csv"
+        write_kaggle_csv(synthesize(ROWS, 0.01, seed=5), data)
+        self.data = data
+        make_model(self.model, seed=4, threshold=1.0)
+        self.files["source"].parent.mkdir(parents=True, exist_ok=True)
+        applied = run_fraudctl(self.root, "apply", "--auto-approve")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    def calibrate(self) -> None:
+        """Set the model's threshold so that ALERT_SHARE of this data set is flagged."""
+        from training.data import load_dataset
+
+        features = load_dataset(self.data).features.astype(np.float32)
+        scores = ort.InferenceSession(str(self.model)).run(["score"],
+                                                           {"features": features})[0]
+        make_model(self.model, seed=4, threshold=float(np.quantile(scores, 1 - ALERT_SHARE)))
+
+    def start_sidecar(self) -> None:
+        self.sidecar = SidecarProcess(
+            self.bootstrap, self.model,
+            (self.topics["features"], self.topics["scored"], f"{self.topics['scored']}.dlq"),
+            f"fault-{self.tag}", self.workdir, exactly_once=EXACTLY_ONCE,
+            instance_id=f"fault-{self.tag}").start()
+        self.sidecar.wait_ready(timeout=90)
+
+    def start_replay(self) -> None:
+        log = (self.workdir / "replay.log").open("ab")
+        self.replayer = subprocess.Popen(
+            [sys.executable, "-m", "fraudctl.cli", "replay", "--data", str(self.data),
+             "--rate", str(RATE), "--to", "file", "--file", str(self.files["source"]),
+             "--labels-file", str(self.files["labels"]), "--start-id", "1",
+             "--label-delay", str(LABEL_DELAY), "--normal-label-share", "0.2",
+             "--env", "it", "--project", str(self.root)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+
+    def wait_replayed(self, share: float, timeout: float = 120.0) -> None:
+        """Until `share` of the rows are in the source file (1.0: the replay has ended)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if share >= 1.0 and self.replayer.poll() is not None:
+                assert self.replayer.returncode == 0, (self.workdir / "replay.log").read_text()
+                return
+            if share < 1.0 and _lines(self.files["source"]) >= share * ROWS:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the replay did not reach {share:.0%} in {timeout:.0f}s")
+
+    # ----- the fault -----------------------------------------------------------------------------
+    def inject(self, process: str, sig: int) -> float:
+        """Stop `process` with `sig`, start it again; returns the seconds it was away."""
+        started = time.monotonic()
+        if process == "sidecar":
+            if sig == signal.SIGKILL:
+                self.sidecar.kill()
+            else:
+                self.sidecar.stop()
+            self.start_sidecar()
+        else:
+            assert self.stack.stop_process(process, sig, log=lambda *_: None) is not None
+            self.stack.up(timeout=300, log=lambda *_: None)  # starts only the one that died
+        return time.monotonic() - started
+
+    # ----- what went in ---------------------------------------------------------------------------
+    def expect(self) -> Counts:
+        """Offline: score the replayed lines with the same model, join the labels sent."""
+        lines = self.files["source"].read_text().splitlines()
+        ids = np.array([int(line.split(",", 1)[0]) for line in lines])
+        features = np.array([[float(x) for x in line.split(",")[3:33]] for line in lines],
+                            dtype=np.float32)
+        session = ort.InferenceSession(str(self.model))
+        scores = session.run(["score"], {"features": features})[0]
+        threshold = read_artifact(self.model).threshold
+        alert = dict(zip(ids.tolist(), (scores > threshold).tolist(), strict=True))
+        labels = {int(row.split(",")[0]): row.split(",")[1].strip('"')
+                  for row in self.files["labels"].read_text().splitlines()}
+        tp = sum(alert[i] and lab == "1" for i, lab in labels.items())
+        fp = sum(alert[i] and lab == "0" for i, lab in labels.items())
+        fn = sum(not alert[i] and lab == "1" for i, lab in labels.items())
+        tn = sum(not alert[i] and lab == "0" for i, lab in labels.items())
+        n, alerts = len(lines), int(sum(alert.values()))
+        self.expected = Counts(raw=n, features=n, scored=n, alerts=alerts, events_scored=n,
+                               events_labelled=len(labels), table_events=n, table_alerts=alerts,
+                               drift_events=n, latency_events=n, accuracy_events=n,
+                               labelled=len(labels), tp=tp, fp=fp, fn=fn, tn=tn)
+        return self.expected
+
+    # ----- what came out --------------------------------------------------------------------------
+    def table_counts(self) -> Counts:
+        def rows(table: str) -> list[dict]:
+            return pull_rows(self.ksql, f"SELECT * FROM {self.prefix}{table};")
+
+        def total(found: list[dict], column: str) -> int:
+            return sum(r.get(column) or 0 for r in found)
+
+        rate, drift = rows("MONITOR_ALERT_RATE"), rows("MONITOR_SCORE_DRIFT")
+        latency, accuracy = rows("MONITOR_LATENCY"), rows("MONITOR_ACCURACY_TOTALS")
+        return Counts(table_events=total(rate, "EVENTS"), table_alerts=total(rate, "ALERTS"),
+                      drift_events=total(drift, "EVENTS"),
+                      latency_events=total(latency, "EVENTS"),
+                      accuracy_events=total(accuracy, "EVENTS"),
+                      labelled=total(accuracy, "LABELLED"), tp=total(accuracy, "TP"),
+                      fp=total(accuracy, "FP"), fn=total(accuracy, "FN"),
+                      tn=total(accuracy, "TN"))
+
+    def topic_counts(self, into: Counts) -> Counts:
+        def read(topic: str, at_least: int) -> list:
+            return consume_messages(self.bootstrap, topic, at_least, timeout=60, idle_after=2.0,
+                                    isolation="read_committed")
+
+        e = self.expected
+        into.raw = len(read(self.topics["raw"], e.raw))
+        into.features = len(read(self.topics["features"], e.features))
+        into.scored = len(read(self.topics["scored"], e.scored))
+        into.alerts = len(read(self.topics["alerts"], e.alerts))
+        events = [orjson.loads(m.value()) for m in read(self.topics["monitor_events"],
+                                                        e.events_scored + e.events_labelled)]
+        into.events_labelled = sum(ev.get("LABEL") is not None for ev in events)
+        into.events_scored = len(events) - into.events_labelled
+        return into
+
+    def settle(self, timeout: float = 300.0) -> Counts:
+        """Wait until the tables reach what went in and stay there (or stop moving), then
+        count every stage."""
+        deadline = time.monotonic() + timeout
+        previous, still_since = None, time.monotonic()
+        tables = Counts()
+        while time.monotonic() < deadline:
+            try:
+                tables = self.table_counts()
+            except Exception as exc:  # ksqlDB still restoring after its restart
+                print(f"      tables not readable yet: {exc}", flush=True)
+                time.sleep(2)
+                continue
+            reached = not {k for k in tables.differences(self.expected)
+                           if k.startswith(("table_", "drift", "latency", "accuracy", "labelled",
+                                            "tp", "fp", "fn", "tn"))}
+            if tables != previous:
+                previous, still_since = tables, time.monotonic()
+            if reached and time.monotonic() - still_since >= 6:
+                break  # a few seconds more: repeats after a crash would still show
+            if not reached and time.monotonic() - still_since >= 45:
+                break  # stuck or past the mark: count what is there
+            time.sleep(2)
+        return self.topic_counts(tables)
+
+    # ----- tear-down -----------------------------------------------------------------------------
+    def close(self) -> None:
+        if self.replayer is not None and self.replayer.poll() is None:
+            self.replayer.terminate()
+            self.replayer.wait(10)
+        if self.sidecar is not None:
+            self.sidecar.stop()
+        run_fraudctl(self.root, "destroy", "--auto-approve", "--delete-topics")
+
+
+def _lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for _ in fh)
+    except FileNotFoundError:
+        return 0
+
+
+def report(fault: str, away: float, got: Counts, expected: Counts) -> str:
+    """One line per stage: what came out against what went in."""
+    rows = [f"fault: {fault} ({GUARANTEE}; {ROWS:,} payments at {RATE:g}/s; back after "
+            f"{away:.1f}s)"]
+    for name, value in asdict(got).items():
+        want = getattr(expected, name)
+        mark = "" if value == want else f"   <-- {value - want:+,}"
+        rows.append(f"  {name:16} {value:>8,} / {want:>8,}{mark}")
+    return "\n".join(rows)
