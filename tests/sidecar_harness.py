@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 class SidecarProcess:
     def __init__(self, bootstrap: str, model: Path, topics: tuple[str, str, str], group: str,
-                 workdir: Path, *, exactly_once: bool = False, instance_id: str = "t1",
+                 workdir: Path, *, exactly_once: bool = True, instance_id: str = "t1",
                  extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.log_path = workdir / f"sidecar-{instance_id}-{self.port}.log"
@@ -27,8 +27,7 @@ class SidecarProcess:
                      "--input-topic", topics[0], "--output-topic", topics[1],
                      "--dlq-topic", topics[2], "--group", group, "--instance-id", instance_id,
                      "--http-port", str(self.port), *extra]
-        if exactly_once:
-            self.args.append("--exactly-once")
+        self.args += ["--exactly-once", "true" if exactly_once else "false"]
         self.proc: subprocess.Popen | None = None
 
     @property

@@ -34,7 +34,7 @@ def _bench_e2e(args: argparse.Namespace) -> int:
     project = project_dir(args)
     env = load_environment(project, args.env)
     config = E2EConfig(rows=args.rows, rates=args.rates, seconds=args.seconds,
-                       ksql_properties={**env.query_properties, **dict(args.set or [])},
+                       ksql_properties=env.query_properties, overrides=dict(args.set or []),
                        partitions=args.partitions)
     if args.quick:
         config.rows, config.seconds = min(config.rows, 50_000), min(config.seconds, 8.0)

@@ -51,7 +51,8 @@ class E2EConfig:
     rows: int = 200_000
     rates: tuple[int, ...] = (2_000, 4_000, 8_000, 16_000, 30_000)
     seconds: float = 20.0  # how long each offered rate is held
-    ksql_properties: dict[str, str] = field(default_factory=dict)  # per-query streams settings
+    ksql_properties: dict[str, str] = field(default_factory=dict)  # the environment's settings
+    overrides: dict[str, str] = field(default_factory=dict)  # --set: over every query's own
     partitions: int | None = None  # default: the environment's
 
 
@@ -121,7 +122,9 @@ class BenchTopology:
     def create(self, logical_names) -> None:
         new = [self.specs[name] for name in logical_names]
         for spec in new:
-            self.ksql.execute(spec.text.strip(), properties=self.config.ksql_properties or None)
+            self.ksql.execute(spec.text.strip(), properties={
+                **self.config.ksql_properties, **spec.query_properties,
+                **self.config.overrides} or None)
             self.created.append(spec)
         for spec in new:
             if spec.logical in self.queries:
@@ -428,7 +431,8 @@ class E2EBench:
         meter.start()
         self.sidecar, _url = spawn_sidecar(self.bootstrap, self.model,
                                            (topics["features"], topics["scored"]),
-                                           f"fraud-bench-{t.tag}", self.workdir / "sidecar.log")
+                                           f"fraud-bench-{t.tag}", self.workdir / "sidecar.log",
+                                           exactly_once=self.env.exactly_once)
         meter.pids["sidecar"] = self.sidecar.pid
         meter.begin["sidecar"] = 0.0
         first, last = _wait_offsets(self.end_offsets, topics["scored"], n, every=0.2)
@@ -561,7 +565,8 @@ def run_e2e(project: Path, env: Environment, config: E2EConfig, model: Path,
     say(f"end-to-end bench on '{env.name}' (Kafka {env.bootstrap_servers}, ksqlDB "
         f"{env.ksqldb.url if env.ksqldb else '-'}), {config.rows:,} payments, "
         f"{env.variables.get('partitions')} partitions"
-        + (f", query settings {config.ksql_properties}" if config.ksql_properties else ""))
+        + f", {env.delivery_guarantee}, query settings {config.ksql_properties}"
+        + (f", overridden by {config.overrides}" if config.overrides else ""))
     data = synthetic_file(config.rows, workdir)
     lines = raw_payload(data, config.rows)
     bench = E2EBench(project, env, config, model, workdir, data, say)
@@ -578,4 +583,5 @@ def run_e2e(project: Path, env: Environment, config: E2EConfig, model: Path,
     return {"stages": [{"name": s.name, "per_second": s.per_second, "seconds": s.seconds,
                         "cpu": s.cpu} for s in stages],
             "rates": [r.__dict__ for r in rates], "sustained": sustained,
-            "settings": config.ksql_properties, "partitions": env.variables.get("partitions")}
+            "settings": {**config.ksql_properties, **config.overrides},
+            "guarantee": env.delivery_guarantee, "partitions": env.variables.get("partitions")}

@@ -192,7 +192,7 @@ def run_demo(args: argparse.Namespace, project: Path) -> int:
             return _live(args, at, data, (source, labels), sidecar_url, steps, stop, logs)
         from fraudctl.tasks.demo_check import run_and_check
 
-        return run_and_check(args, env, data, (source, labels), steps)
+        return run_and_check(args, env, data, (source, labels), steps, sidecar_url)
     return 0
 
 

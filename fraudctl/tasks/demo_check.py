@@ -18,8 +18,9 @@ from pathlib import Path
 import orjson
 
 from core.contract import S_IS_ANOMALY, S_MODEL_VERSION, S_SCORE, S_THRESHOLD
-from core.errors import CheckFailed
+from core.errors import CheckFailed, ServerError
 from fraudctl.tasks.monitor import latency_percentile, merged_buckets
+from fraudctl.tasks.stages import unanswered, waiting_stage
 from infra.ksql_client import KsqlClient, pull_rows
 
 DEFAULT_ROWS = 2_000
@@ -89,8 +90,10 @@ class RunRecords:
         return counts[0], counts[1], counts[2], counts[3]
 
 
-def run_and_check(args, env, data: Path, files: tuple[Path, Path], steps) -> int:
-    """Steps 5 to 7 of the demo without a terminal; returns the exit code."""
+def run_and_check(args, env, data: Path, files: tuple[Path, Path], steps,
+                  sidecar_url: str | None = None) -> int:
+    """Steps 5 to 7 of the demo without a terminal; returns the exit code. (`sidecar_url`:
+    where to ask the sidecar whether it is stalled, when the pipeline stops moving.)"""
     from core.kafka import TopicTail
     from fraudctl.tasks.replay import FileTarget, LabelPolicy, ReplayOptions, payments, replay
 
@@ -121,7 +124,7 @@ def run_and_check(args, env, data: Path, files: tuple[Path, Path], steps) -> int
                          f"{labels_file}", send)
         after = steps.run("wait until every row is scored and counted by the monitoring "
                           "tables", lambda: _wait(client, env, tails, ids, records, before,
-                                                  sent, args.timeout))
+                                                  sidecar_url, sent, args.timeout))
     finally:
         for tail in tails.values():
             tail.close()
@@ -146,13 +149,19 @@ def _quiet_totals(client: KsqlClient, env, timeout: float) -> Totals:
         lag = sum(client.lag(table) for table in tables)
         if current == previous and lag == 0:
             return current
+        down = unanswered(env) if current == previous else []
         if time.monotonic() > deadline:
             raise CheckFailed(f"the pipeline did not come to rest within {timeout:.0f}s "
                               f"(monitoring queries {lag} records behind); earlier records "
-                              "would be counted as this run's")
+                              "would be counted as this run's" + _servers_note(down))
         print(f"      earlier records still on their way: {current.events - previous.events:,}"
-              f" counted in the last 3 s, {lag:,} not yet consumed", flush=True)
+              f" counted in the last 3 s, {lag:,} not yet consumed by the monitoring queries"
+              + _servers_note(down), flush=True)
         previous = current
+
+
+def _servers_note(down: list[str]) -> str:
+    return ("; waiting on: " + "; ".join(down)) if down else ""
 
 
 def _collect(tails: dict, ids: range, records: RunRecords) -> None:
@@ -174,12 +183,19 @@ def _collect(tails: dict, ids: range, records: RunRecords) -> None:
 
 
 def _wait(client: KsqlClient, env, tails: dict, ids: range, records: RunRecords,
-          before: Totals, sent: int, timeout: float) -> Totals:
+          before: Totals, sidecar_url: str | None, sent: int, timeout: float) -> Totals:
     deadline = time.monotonic() + timeout
-    last_report = 0.0
+    last_report, last_change, seen = 0.0, time.monotonic(), None
+    after = Totals()
     while True:
         _collect(tails, ids, records)
-        after = Totals.read(client, env).minus(before)
+        try:
+            after = Totals.read(client, env).minus(before)
+        except ServerError as exc:  # ksqlDB away: keep waiting, say so below
+            print(f"      the monitoring tables cannot be read: {exc}", flush=True)
+        progress = (len(records.scored), records.dead_letters, after.events, after.labelled)
+        if progress != seen:
+            seen, last_change = progress, time.monotonic()
         done = len(records.scored) + records.dead_letters >= sent
         counted = (after.events >= len(records.scored)
                    and after.latency_events >= len(records.scored)
@@ -195,6 +211,12 @@ def _wait(client: KsqlClient, env, tails: dict, ids: range, records: RunRecords,
             print(f"      scored {len(records.scored):,}/{sent:,}, dead letters "
                   f"{records.dead_letters}, counted by ksqlDB {after.events:,}, labels "
                   f"matched {after.labelled:,}/{records.labels_sent:,}", flush=True)
+            if time.monotonic() - last_change > 10:  # stopped moving: say where and why
+                stage = waiting_stage(sent, len(records.scored) + records.dead_letters,
+                                      after.events, records.labels_sent, after.labelled)
+                print(f"      nothing moved for {time.monotonic() - last_change:.0f} s; "
+                      f"waiting at {stage}" + _servers_note(unanswered(env, sidecar_url)),
+                      flush=True)
             last_report = time.monotonic()
         time.sleep(1.0)
 

@@ -158,10 +158,22 @@ class RecentAlerts:
 
 def run(client: KsqlClient, env: Environment, interval: float, once: bool,
         sidecar_url: str | None = None) -> None:
+    """Refresh the view every `interval` s (once: print it and return). While a server does not
+    answer, the view says which, and keeps trying."""
+    from core.errors import ServerError
+    from fraudctl.tasks.stages import unanswered
+
     flow = Flow(sidecar_url)
     alerts = RecentAlerts(env) if not once else None
     while True:
-        text = render(snapshot(client, env), flow.line())
+        try:
+            text = render(snapshot(client, env), flow.line())
+        except ServerError as exc:
+            if once:
+                raise
+            down = unanswered(env, sidecar_url) or [f"ksqlDB: {exc}"]
+            text = time.strftime("fraud monitor  %H:%M:%S  (Ctrl-C to quit)\n\n") + \
+                "the monitoring tables cannot be read; waiting on:\n  " + "\n  ".join(down)
         if alerts is not None:
             text += "\n" + "\n".join(alerts.lines())
         print(text if once else "\x1b[2J\x1b[H" + text, flush=True)

@@ -17,16 +17,20 @@ from infra.topology.environment import Environment
 
 
 def spawn_sidecar(bootstrap: str, model: Path, topics: tuple[str, str], group: str,
-                  log: Path | None, *extra: str) -> tuple[subprocess.Popen, str]:
+                  log: Path | None, *extra: str,
+                  exactly_once: bool = True) -> tuple[subprocess.Popen, str]:
     """A sidecar scoring `topics` (features in, scored out; dead letters to scored + .dlq)
     with its output appended to `log` (or discarded); returns the process and its HTTP
-    address at once. `extra` are more of its flags."""
+    address at once. `extra` are more of its flags (its instance id is the group's name
+    unless they name one: one sidecar per group, the same transactional id after a
+    restart)."""
     port = free_port()
     features, scored = topics
     command = [sys.executable, "-m", "udf_server", "--bootstrap-servers", bootstrap,
                "--model", str(model), "--input-topic", features, "--output-topic", scored,
                "--dlq-topic", scored + DEAD_LETTER_SUFFIX, "--group", group,
-               "--http-port", str(port), *extra]
+               "--http-port", str(port), "--exactly-once", "true" if exactly_once else "false",
+               *(() if "--instance-id" in extra else ("--instance-id", group)), *extra]
     with (log.open("a") if log else open(os.devnull, "w")) as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
@@ -73,7 +77,8 @@ def start_sidecar(env: Environment, group: str, models: Path, logs: Path,
     topics = env.variables["topics"]
     log = logs / "sidecar.log"
     proc, url = spawn_sidecar(env.bootstrap_servers or "", models,
-                              (topics["features"], topics["scored"]), group, log)
+                              (topics["features"], topics["scored"]), group, log,
+                              exactly_once=env.exactly_once)
     stop.callback(terminate, proc)
     wait_ready(url, proc, log=log)
     return url

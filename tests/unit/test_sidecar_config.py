@@ -41,6 +41,12 @@ def test_a_flag_wins_over_its_variable_and_the_variable_over_the_default():
     assert config([*REQUIRED, "--exactly-once"]).exactly_once is True
 
 
+def test_exactly_once_is_the_default_and_can_be_turned_off():
+    assert config(REQUIRED).exactly_once is True
+    assert config([*REQUIRED, "--exactly-once", "false"]).exactly_once is False
+    assert config(REQUIRED, {"FRAUD_EXACTLY_ONCE": "false"}).exactly_once is False
+
+
 @pytest.mark.parametrize(("argv", "environ", "named"), [
     ([], {}, "--bootstrap-servers (or FRAUD_BOOTSTRAP_SERVERS) is required"),
     (["--bootstrap-servers", "b"], {}, "--model (or FRAUD_MODEL) is required"),
