@@ -48,11 +48,13 @@ _RDKAFKA_LOG = logging.getLogger("rdkafka")
 #: longest single wait of a blocking Kafka call; loops around it check for a stop in between
 CALL_WAIT = 2.0
 #: a batch's transaction is given up (aborted, re-read) when it cannot commit within this
-TRANSACTION_DEADLINE = 20.0
+TRANSACTION_DEADLINE = 10.0
 #: /healthz reports the sidecar stalled once it has made no progress for this long
 STALL_AFTER = 15.0
 #: how often a stalled sidecar repeats in its log why it waits
 STALL_LOG_EVERY = 5.0
+#: producers blocked for good (librdkafka #5456) that a process may leave behind before exiting
+MAX_ABANDONED = 5
 
 
 class FatalKafkaError(ServerError):
@@ -189,6 +191,8 @@ class Scorer:
         self.trouble = Trouble()
         self._last_probe = 0.0
         self._transaction_open = False
+        #: producers left blocked in a call that never returned (see _call_watched)
+        self.abandoned: list[Any] = []
 
     # ----- lifecycle ---------------------------------------------------------------------------
     @property
@@ -241,13 +245,13 @@ class Scorer:
                 self._process(messages)
             elif self._in_flight:  # idle: still deliver callbacks and commit what is done
                 self._commit_completed(final=False)
-            elif self.trouble.reason is not None:
+            else:
                 self._probe_brokers()
 
     def _probe_brokers(self) -> None:
-        """Idle after trouble: one metadata round trip (at most every STALL_LOG_EVERY s) shows
-        whether the brokers answer again; nothing else would clear the trouble while no
-        records arrive."""
+        """Idle: one metadata round trip (at most every STALL_LOG_EVERY s) shows whether the
+        brokers answer; while no records arrive nothing else would notice that they went
+        away, or clear the trouble once they are back."""
         now = time.monotonic()
         if now - self._last_probe < STALL_LOG_EVERY:
             return
@@ -285,6 +289,9 @@ class Scorer:
             _bounded(self.consumer.close, "consumer close", 10.0)
         if self.producer is not None:
             self.producer.flush(5)
+        if self.abandoned:
+            log.warning("%d abandoned producer(s) still blocked; the process exits without "
+                        "waiting for them", len(self.abandoned))
         log.info("stopped: consumed %d, scored %d, dead-lettered %d",
                  self.metrics.value("consumed_total"), self.metrics.value("scored_total"),
                  self.metrics.value("dead_lettered_total"))
@@ -526,7 +533,8 @@ class Scorer:
             if err is not None and err.fatal():
                 self.trouble.report(f"fatal transaction error: {err}")
             self.metrics.inc("commit_failures_total")
-            self._recover(str(err or exc), first)
+            self._recover(str(err or exc), first, abortable=err is not None
+                          and not err.fatal() and err.txn_requires_abort())
 
     def _wait_on_kafka(self, call, deadline: float, what: str) -> None:
         """`call(wait)` until it succeeds; a retriable error or a time-out is tried again, in
@@ -535,7 +543,8 @@ class Scorer:
 
         while True:
             try:
-                call(min(CALL_WAIT, max(0.1, deadline - time.monotonic())))
+                self._call_watched(call, min(CALL_WAIT, max(0.1, deadline - time.monotonic())),
+                                   deadline, what)
                 return
             except KafkaException as exc:
                 err = exc.args[0]
@@ -547,15 +556,69 @@ class Scorer:
             if time.monotonic() >= deadline:
                 raise _TransactionStuck(f"{what} did not complete in {TRANSACTION_DEADLINE:.0f} s")
 
-    def _recover(self, reason: str, first: dict[tuple[str, int], int]) -> None:
-        """Abort the failed transaction (or replace the producer where that fails too) and
-        go back to the group's committed offsets, so the batch is scored again."""
+    def _call_watched(self, call, wait: float, deadline: float, what: str) -> None:
+        """`call(wait)` in a helper thread, watched: librdkafka's send_offsets_to_transaction
+        can outlive its own timeout while the group coordinator's connection is down
+        (librdkafka issue #5456; seen here after a broker restart, blocked for minutes). While
+        it does, a metadata request connects to the brokers again (which lets the call go on);
+        past `deadline` or at a stop the producer is abandoned (replaced: a new one with the
+        same transactional id fences it) and the batch is given up."""
+        outcome: list[BaseException | None] = []
+
+        def run() -> None:
+            try:
+                call(wait)
+                outcome.append(None)
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=run, name=what, daemon=True)
+        worker.start()
+        while True:
+            worker.join(wait + 1.0)
+            if not worker.is_alive():
+                break
+            self.trouble.report(f"{what}: no answer {wait:.0f} s past its timeout")
+            _bounded(lambda: self.producer.list_topics(timeout=CALL_WAIT / 2),
+                     "metadata request", CALL_WAIT)
+            if self._stop.is_set() or time.monotonic() >= deadline:
+                self._abandon_producer(what)
+                if self._stop.is_set():
+                    raise _Stopping()
+                raise _TransactionStuck(f"{what} blocked past its deadline")
+        if outcome and outcome[0] is not None:
+            raise outcome[0]
+
+    def _abandon_producer(self, what: str) -> None:
+        """Leave a producer whose call never returned (it cannot be used or destroyed while
+        that call runs); FatalKafkaError once MAX_ABANDONED have piled up."""
+        self.abandoned.append(self.producer)
+        self.producer = None
+        self._transaction_open = False
+        self.metrics.inc("producers_abandoned_total")
+        log.error("%s never returned; this producer is abandoned and replaced (%d so far)",
+                  what, len(self.abandoned))
+        if len(self.abandoned) > MAX_ABANDONED:
+            raise FatalKafkaError(f"{len(self.abandoned)} producers blocked in Kafka calls that "
+                                  "never returned; restart the process")
+
+    def _recover(self, reason: str, first: dict[tuple[str, int], int],
+                 abortable: bool) -> None:
+        """Give the failed transaction up and go back to the group's committed offsets, so
+        the batch is scored again. An abortable error is aborted; a call that timed out cannot
+        be (librdkafka refuses an abort while a timed-out commit is pending), nor can a fatal
+        error: the producer is replaced, and its successor's init_transactions fences it and
+        aborts what it left open."""
         from confluent_kafka import KafkaException
 
-        log.warning("transaction not committed (%s); aborting, the batch will be re-read",
-                    reason)
+        log.warning("transaction not committed (%s); %s, the batch will be re-read", reason,
+                    "aborting it" if abortable else "replacing the producer")
         self.metrics.inc("transaction_recoveries_total")
         deadline = time.monotonic() + TRANSACTION_DEADLINE
+        if self.producer is None or not abortable:
+            self._new_transactional_producer()
+            self._rewind_to_committed(first)
+            return
         try:
             self._wait_on_kafka(self.producer.abort_transaction, deadline,
                                 "aborting the failed transaction")

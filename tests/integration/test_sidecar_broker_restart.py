@@ -86,7 +86,7 @@ def test_without_a_broker_the_sidecar_says_so_and_stops_on_sigterm(broker, tmp_p
         time.sleep(1)
     assert health is not None and health["status"] == "stalled", "healthz must say it"
     assert health["reason"] and health["seconds"] >= STALL_AFTER
-    assert "no progress for" in sidecar.log()
+    assert "no progress for" in sidecar.log_path.read_text()
     started = time.monotonic()
     code = sidecar.stop(timeout=20)
     print(f"\nno broker: healthz {health}; stopped {time.monotonic() - started:.1f}s after "

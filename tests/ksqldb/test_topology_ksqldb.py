@@ -37,12 +37,16 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
                                       f"{again.stdout}"
         assert "0 to create, 0 to update, 0 to recreate, 0 to delete, 15 unchanged" in (
             again.stdout)
-        # the environment's ksql_query_properties reached every query apply created
-        features = next(q for q in client.queries()
-                        if f"IT{tag.upper()}_TRANSACTIONS_FEATURES" in q["sinks"])
-        explained = client.execute(f"EXPLAIN {features['id']};")[0]["queryDescription"]
-        assert explained["overriddenProperties"].get("ksql.streams.commit.interval.ms") in (
-            5000, "5000")
+        # the environment's ksql_query_properties and each template's own reached the queries
+        def settings(logical):
+            query = next(q for q in client.queries()
+                         if f"IT{tag.upper()}_{logical}" in q["sinks"])
+            return client.query_properties(query["id"])
+
+        assert settings("TRANSACTIONS_FEATURES") == {
+            "ksql.streams.processing.guarantee": "exactly_once_v2",
+            "ksql.streams.commit.interval.ms": "100"}
+        assert settings("MONITOR_ALERT_RATE")["ksql.streams.commit.interval.ms"] == "2000"
         assert "No changes" in run_fraudctl(root, "apply", "--only", "ksql",
                                             "--auto-approve").stdout
         assert run_fraudctl(root, "status", "--only", "ksql").returncode == 0
@@ -74,3 +78,37 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
         assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
     left = [s["name"] for s in client.sources() if s["name"].startswith(f"IT{tag}_".upper())]
     assert left == []
+
+
+def test_an_at_least_once_topology_is_upgraded_in_place(stack, ksqldb_url, tmp_path):
+    """A topology applied at least once (as every one was before exactly-once became the
+    default) is planned as updates of its queries' settings, applied with CREATE OR REPLACE
+    (each query keeps its id, so its committed offsets: nothing is replayed)."""
+    tag = uuid.uuid4().hex[:6]
+    root = tmp_path / "repo"
+    copy_repo_project(root, tag, {"ksqldb": {"url": ksqldb_url},
+                                  "kafka": {"bootstrap_servers": stack.bootstrap_servers}},
+                      base_env="compose", guarantee="at_least_once")
+    client = KsqlClient(RestConfig(ksqldb_url))
+    env_file = root / "infra" / "environments" / "it.yaml"
+    try:
+        assert run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve").returncode == 0
+        before = {q["id"] for q in client.queries() if any(
+            s.startswith(f"IT{tag.upper()}_") for s in q["sinks"])}
+        env_file.write_text(env_file.read_text().replace("at_least_once", "exactly_once"))
+        plan = run_fraudctl(root, "plan", "--only", "ksql")
+        assert plan.returncode == 2, plan.stdout + plan.stderr
+        assert "0 to create, 12 to update, 0 to recreate, 0 to delete, 3 unchanged" in (
+            plan.stdout), plan.stdout
+        assert ("query settings change: ksql.streams.processing.guarantee at_least_once -> "
+                "exactly_once_v2") in plan.stdout
+        applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        after = {q["id"]: q for q in client.queries() if any(
+            s.startswith(f"IT{tag.upper()}_") for s in q["sinks"])}
+        assert set(after) == before, "the same queries, replaced in place"
+        assert {client.query_properties(qid)["ksql.streams.processing.guarantee"]
+                for qid in after} == {"exactly_once_v2"}
+        assert run_fraudctl(root, "plan", "--only", "ksql").returncode == 0
+    finally:
+        run_fraudctl(root, "destroy", "--only", "ksql", "--auto-approve", "--delete-topics")
