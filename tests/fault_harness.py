@@ -63,6 +63,7 @@ class Counts:
     features: int = 0
     scored: int = 0
     alerts: int = 0
+    alert_file_payments: int = 0  # distinct PAYMENT_IDs in the alerts file (a sink may repeat)
     events_scored: int = 0  # monitor events topic, one per scored payment
     events_labelled: int = 0  # ... one per label that found its payment
     table_events: int = 0  # MONITOR_ALERT_RATE
@@ -106,6 +107,7 @@ class PipelineRun:
         self.replayer: subprocess.Popen | None = None
         self.model = workdir / "model.onnx"
         self.expected = Counts()
+        self.alert_file_lines = 0
 
     # ----- set-up ------------------------------------------------------------------------------
     def apply(self) -> None:
@@ -168,8 +170,14 @@ class PipelineRun:
                 self.sidecar.stop()
             self.start_sidecar()
         else:
+            others = {n: p for n, p in self.stack.recorded_pids().items() if n != process}
             assert self.stack.stop_process(process, sig, log=lambda *_: None) is not None
-            self.stack.up(timeout=300, log=lambda *_: None)  # starts only the one that died
+            status = self.stack.status()["processes"]
+            assert not status[process]["alive"], "status must say which process is down"
+            assert all(status[n]["alive"] for n in others)
+            self.stack.up(timeout=300, log=lambda *_: None)
+            after = self.stack.recorded_pids()
+            assert {n: after[n] for n in others} == others, "up restarts only the dead one"
         return time.monotonic() - started
 
     # ----- what went in ---------------------------------------------------------------------------
@@ -190,7 +198,8 @@ class PipelineRun:
         fn = sum(not alert[i] and lab == "1" for i, lab in labels.items())
         tn = sum(not alert[i] and lab == "0" for i, lab in labels.items())
         n, alerts = len(lines), int(sum(alert.values()))
-        self.expected = Counts(raw=n, features=n, scored=n, alerts=alerts, events_scored=n,
+        self.expected = Counts(raw=n, features=n, scored=n, alerts=alerts,
+                               alert_file_payments=alerts, events_scored=n,
                                events_labelled=len(labels), table_events=n, table_alerts=alerts,
                                drift_events=n, latency_events=n, accuracy_events=n,
                                labelled=len(labels), tp=tp, fp=fp, fn=fn, tn=tn)
@@ -228,6 +237,9 @@ class PipelineRun:
                                                         e.events_scored + e.events_labelled)]
         into.events_labelled = sum(ev.get("LABEL") is not None for ev in events)
         into.events_scored = len(events) - into.events_labelled
+        lines = self.files["alerts"].read_text().splitlines()
+        into.alert_file_payments = len({orjson.loads(line)["PAYMENT_ID"] for line in lines})
+        self.alert_file_lines = len(lines)
         return into
 
     def settle(self, timeout: float = 300.0) -> Counts:
@@ -273,10 +285,11 @@ def _lines(path: Path) -> int:
         return 0
 
 
-def report(fault: str, away: float, got: Counts, expected: Counts) -> str:
+def report(fault: str, away: float, got: Counts, expected: Counts,
+           alert_file_lines: int = 0) -> str:
     """One line per stage: what came out against what went in."""
     rows = [f"fault: {fault} ({GUARANTEE}; {ROWS:,} payments at {RATE:g}/s; back after "
-            f"{away:.1f}s)"]
+            f"{away:.1f}s; alerts file: {alert_file_lines:,} lines, repeats allowed)"]
     for name, value in asdict(got).items():
         want = getattr(expected, name)
         mark = "" if value == want else f"   <-- {value - want:+,}"

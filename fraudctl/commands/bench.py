@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.values import key_value, non_negative, sizes, whole
 from fraudctl.options import project_dir, project_options
+from infra.topology.environment import GUARANTEES
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -33,6 +34,8 @@ def _bench_e2e(args: argparse.Namespace) -> int:
     import_tensorflow_quietly()
     project = project_dir(args)
     env = load_environment(project, args.env)
+    if args.guarantee:
+        env.choose_guarantee(args.guarantee)
     config = E2EConfig(rows=args.rows, rates=args.rates, seconds=args.seconds,
                        ksql_properties=env.query_properties, overrides=dict(args.set or []),
                        partitions=args.partitions)
@@ -66,6 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="how long each rate is held (default 20)")
     e2e.add_argument("--partitions", type=whole(1), help="partitions of every topic "
                                                          "(default: the environment's)")
+    e2e.add_argument("--guarantee", choices=GUARANTEES,
+                     help="the delivery guarantee of the bench's queries and sidecar (default: "
+                          "the environment's delivery_guarantee)")
     e2e.add_argument("--set", type=key_value, action="append", metavar="KEY=VALUE",
                      help="a ksqlDB streams property for the bench's queries, over the "
                           "environment's ksql_query_properties, e.g. "

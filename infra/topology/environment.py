@@ -92,6 +92,11 @@ class Environment:
     query_properties: dict[str, str] = field(default_factory=dict)
     delivery_guarantee: str = EXACTLY_ONCE
 
+    def choose_guarantee(self, guarantee: str) -> None:
+        """Run with `guarantee` instead of the file's (a benchmark comparing the two)."""
+        self.delivery_guarantee = guarantee
+        self.query_properties[PROCESSING_GUARANTEE] = STREAMS_GUARANTEE[guarantee]
+
     @property
     def exactly_once(self) -> bool:
         return self.delivery_guarantee == EXACTLY_ONCE

@@ -29,8 +29,10 @@ def test_counts_stay_exact_when_a_process_dies_mid_replay(fault_stack, tmp_path,
         run.wait_replayed(1.0, timeout=300)
         expected = run.expect()
         got = run.settle()
-        print("\n" + report(f"{process} {signal.Signals(sig).name}", away, got, expected))
-        assert got.differences(expected) == {}, report(process, away, got, expected)
+        shown = report(f"{process} {signal.Signals(sig).name}", away, got, expected,
+                       run.alert_file_lines)
+        print("\n" + shown)
+        assert got.differences(expected) == {}, shown
         assert expected.alerts > 0 and expected.tp > 0 and expected.fp > 0
     finally:
         run.close()

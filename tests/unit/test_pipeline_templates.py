@@ -133,6 +133,25 @@ def test_connectors_use_the_contract_topics():
     assert sink["topics"] == "transactions.alerts"
 
 
+@pytest.mark.parametrize("env_name", ["local", "compose", "prod.example"])
+def test_every_environment_runs_exactly_once(env_name):
+    env, specs = _specs(env_name)
+    assert env.exactly_once and env.isolation_level == "read_committed"
+    assert env.query_properties["ksql.streams.processing.guarantee"] == "exactly_once_v2"
+    for source in ("transactions_source", "labels_source"):
+        assert specs[source].config["exactly.once.support"] == "required"
+    # the file sink cannot be exactly once, but it must not write aborted alerts either
+    assert specs["alerts_sink"].config["consumer.override.isolation.level"] == "read_committed"
+    alerts = ks.parse(specs["alerts"].text)
+    assert "AS_VALUE(ID) AS PAYMENT_ID" in alerts.normal.upper().replace("`", ""), (
+        "each alert line names its payment, so a reader can drop repeats")
+    # the alert path commits often (its latency), the aggregations at the environment's pace
+    assert specs["alerts"].query_properties == {"ksql.streams.commit.interval.ms": "100"}
+    assert specs["transactions_features"].query_properties == {
+        "ksql.streams.commit.interval.ms": "100"}
+    assert specs["monitor_alert_rate"].query_properties == {}
+
+
 def test_prod_secrets_are_masked():
     env, _ = _specs("prod.example")
     assert env.ksqldb.basic_auth == ("fraud-deployer", "k-pass")
