@@ -133,7 +133,7 @@ class PipelineRun:
             self.bootstrap, self.model,
             (self.topics["features"], self.topics["scored"], f"{self.topics['scored']}.dlq"),
             f"fault-{self.tag}", self.workdir, exactly_once=EXACTLY_ONCE,
-            instance_id=f"fault-{self.tag}").start()
+            instance_id=f"fault-{self.tag}", extra=("--batch-size", "50")).start()
         self.sidecar.wait_ready(timeout=90)
 
     def start_replay(self) -> None:
@@ -164,7 +164,11 @@ class PipelineRun:
         """Stop `process` with `sig`, start it again; returns the seconds it was away."""
         started = time.monotonic()
         if process == "sidecar":
-            if sig == signal.SIGKILL:
+            if sig == signal.SIGKILL:  # while it works through a backlog: batches in flight
+                self.sidecar.proc.send_signal(signal.SIGSTOP)
+                time.sleep(3)
+                self.sidecar.proc.send_signal(signal.SIGCONT)
+                time.sleep(0.05)
                 self.sidecar.kill()
             else:
                 self.sidecar.stop()
@@ -293,5 +297,5 @@ def report(fault: str, away: float, got: Counts, expected: Counts,
     for name, value in asdict(got).items():
         want = getattr(expected, name)
         mark = "" if value == want else f"   <-- {value - want:+,}"
-        rows.append(f"  {name:16} {value:>8,} / {want:>8,}{mark}")
+        rows.append(f"  {name:20} {value:>8,} / {want:>8,}{mark}")
     return "\n".join(rows)
