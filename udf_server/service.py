@@ -513,7 +513,7 @@ class Scorer:
 
     def _in_transaction(self, matrix, good, bad, first, next_offsets) -> None:
         """One batch, one transaction; on any failure the batch is aborted and re-read."""
-        from confluent_kafka import KafkaException
+        from confluent_kafka import KafkaError, KafkaException
 
         deadline = time.monotonic() + TRANSACTION_DEADLINE
         try:
@@ -530,6 +530,12 @@ class Scorer:
             self.trouble.clear()
         except (KafkaException, _TransactionStuck) as exc:
             err = exc.args[0] if isinstance(exc, KafkaException) else None
+            if err is not None and err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED):
+                # another live process has this transactional id: fencing it back in turn
+                # would make two processes fence each other for ever
+                raise FatalKafkaError(f"fenced by another producer with transactional id "
+                                      f"{producer_settings(self.config)['transactional.id']}: "
+                                      "give each sidecar its own --instance-id") from None
             if err is not None and err.fatal():
                 self.trouble.report(f"fatal transaction error: {err}")
             self.metrics.inc("commit_failures_total")

@@ -73,20 +73,24 @@ def test_without_a_broker_the_sidecar_says_so_and_stops_on_sigterm(broker, tmp_p
     model = tmp_path / "model.onnx"
     make_model(model)
     sidecar = SidecarProcess(bootstrap, model, topics, "stall-group", tmp_path).start()
-    sidecar.wait_ready()
-    assert requests.get(sidecar.url + "/healthz", timeout=5).json() == {"status": "ok"}
-    broker.stop_process("kafka", signal.SIGKILL, log=lambda *a: None)
-    deadline = time.monotonic() + STALL_AFTER + 30
-    health = None
-    while time.monotonic() < deadline:
-        answer = requests.get(sidecar.url + "/healthz", timeout=5)
-        if answer.status_code == 503:
-            health = answer.json()
-            break
-        time.sleep(1)
-    assert health is not None and health["status"] == "stalled", "healthz must say it"
-    assert health["reason"] and health["seconds"] >= STALL_AFTER
-    assert "no progress for" in sidecar.log_path.read_text()
+    try:
+        sidecar.wait_ready()
+        assert requests.get(sidecar.url + "/healthz", timeout=5).json() == {"status": "ok"}
+        broker.stop_process("kafka", signal.SIGKILL, log=lambda *a: None)
+        deadline = time.monotonic() + STALL_AFTER + 30
+        health = None
+        while time.monotonic() < deadline:
+            answer = requests.get(sidecar.url + "/healthz", timeout=5)
+            if answer.status_code == 503:
+                health = answer.json()
+                break
+            time.sleep(1)
+        assert health is not None and health["status"] == "stalled", "healthz must say it"
+        assert health["reason"] and health["seconds"] >= STALL_AFTER
+        assert "no progress for" in sidecar.log_path.read_text()
+    except BaseException:
+        sidecar.proc.kill()
+        raise
     started = time.monotonic()
     code = sidecar.stop(timeout=20)
     print(f"\nno broker: healthz {health}; stopped {time.monotonic() - started:.1f}s after "
