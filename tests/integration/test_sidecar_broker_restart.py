@@ -32,12 +32,18 @@ def broker(stack, tmp_path):
     own.down(log=lambda *a: None)
 
 
-def test_exactly_once_sidecar_survives_a_broker_kill(broker, tmp_path):
+def _topics_and_model(broker, tmp_path):
+    """The sidecar's three topics on `broker` and a model to score with."""
     bootstrap = broker.endpoints()["bootstrap_servers"]
     topics = ("features", "scored", "dlq")
     create_topics(bootstrap, topics, partitions=3)
     model = tmp_path / "model.onnx"
     make_model(model)
+    return bootstrap, topics, model
+
+
+def test_exactly_once_sidecar_survives_a_broker_kill(broker, tmp_path):
+    bootstrap, topics, model = _topics_and_model(broker, tmp_path)
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
     sent = produce_features(producer, topics[0], feature_rows(30_000, seed=11))
     assert producer.flush(30) == 0
@@ -67,11 +73,7 @@ def test_exactly_once_sidecar_survives_a_broker_kill(broker, tmp_path):
 
 
 def test_without_a_broker_the_sidecar_says_so_and_stops_on_sigterm(broker, tmp_path):
-    bootstrap = broker.endpoints()["bootstrap_servers"]
-    topics = ("features", "scored", "dlq")
-    create_topics(bootstrap, topics, partitions=3)
-    model = tmp_path / "model.onnx"
-    make_model(model)
+    bootstrap, topics, model = _topics_and_model(broker, tmp_path)
     sidecar = SidecarProcess(bootstrap, model, topics, "stall-group", tmp_path).start()
     try:
         sidecar.wait_ready()
