@@ -43,6 +43,8 @@ RATE = float(os.environ.get("FRAUD_FAULT_RATE", "400"))
 LABEL_DELAY = 3.0
 ALERT_SHARE = 0.03  # the model's threshold flags this share of the payments
 FAULT_AT = 0.4  # the fault comes when this share of the replay has been written
+#: a stage that has not moved for this long is counted as it stands (a stuck pipeline fails)
+STUCK_AFTER = 120.0
 PROCESSES = ("kafka", "connect", "ksqldb", "sidecar")
 
 
@@ -241,16 +243,14 @@ class PipelineRun:
                                                         e.events_scored + e.events_labelled)]
         into.events_labelled = sum(ev.get("LABEL") is not None for ev in events)
         into.events_scored = len(events) - into.events_labelled
-        lines = self.files["alerts"].read_text().splitlines()
-        into.alert_file_payments = len({orjson.loads(line)["PAYMENT_ID"] for line in lines})
-        self.alert_file_lines = len(lines)
+        into.alert_file_payments = self.alert_file_payments()
         return into
 
-    def settle(self, timeout: float = 300.0) -> Counts:
-        """Wait until the tables reach what went in and stay there (or stop moving), then
-        count every stage."""
+    def settle(self, timeout: float = 360.0) -> Counts:
+        """Wait until the tables and the alerts file reach what went in and stay there (or
+        stop moving for STUCK_AFTER s), then count every stage."""
         deadline = time.monotonic() + timeout
-        previous, still_since = None, time.monotonic()
+        previous, still_since, said = None, time.monotonic(), 0.0
         tables = Counts()
         while time.monotonic() < deadline:
             try:
@@ -259,17 +259,31 @@ class PipelineRun:
                 print(f"      tables not readable yet: {exc}", flush=True)
                 time.sleep(2)
                 continue
-            reached = not {k for k in tables.differences(self.expected)
-                           if k.startswith(("table_", "drift", "latency", "accuracy", "labelled",
-                                            "tp", "fp", "fn", "tn"))}
+            tables.alert_file_payments = self.alert_file_payments()
+            behind = {k for k in tables.differences(self.expected)
+                      if k.startswith(("table_", "drift", "latency", "accuracy", "labelled",
+                                       "tp", "fp", "fn", "tn", "alert_file"))}
             if tables != previous:
                 previous, still_since = tables, time.monotonic()
-            if reached and time.monotonic() - still_since >= 6:
+            if not behind and time.monotonic() - still_since >= 6:
                 break  # a few seconds more: repeats after a crash would still show
-            if not reached and time.monotonic() - still_since >= 45:
+            if behind and time.monotonic() - still_since >= STUCK_AFTER:
                 break  # stuck or past the mark: count what is there
+            if behind and time.monotonic() - said >= 15:
+                said = time.monotonic()
+                shown = ", ".join(f"{k} {getattr(tables, k):,}" for k in sorted(behind))
+                print(f"      still behind: {shown}", flush=True)
             time.sleep(2)
         return self.topic_counts(tables)
+
+    def alert_file_payments(self) -> int:
+        """Distinct PAYMENT_IDs in the alerts file (the sink may write a line twice)."""
+        try:
+            lines = self.files["alerts"].read_text().splitlines()
+        except FileNotFoundError:
+            return 0
+        self.alert_file_lines = len(lines)
+        return len({orjson.loads(line)["PAYMENT_ID"] for line in lines if line.strip()})
 
     # ----- tear-down -----------------------------------------------------------------------------
     def close(self) -> None:

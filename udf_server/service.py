@@ -191,6 +191,7 @@ class Scorer:
         self.trouble = Trouble()
         self._last_probe = 0.0
         self._transaction_open = False
+        self._dlq_limit: int | None = None  # the dead-letter topic's max.message.bytes
         #: producers left blocked in a call that never returned (see _call_watched)
         self.abandoned: list[Any] = []
 
@@ -272,6 +273,7 @@ class Scorer:
         else:
             self.producer = Producer(producer_settings(cfg))
         self.consumer = Consumer(consumer_settings(cfg))
+        self._dlq_limit = _topic_max_message_bytes(self.consumer, cfg)
         self.consumer.subscribe([cfg.input_topic], on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
 
@@ -415,7 +417,7 @@ class Scorer:
                                                 msg.partition(), msg.offset(),
                                                 self.config.instance_id)
             value, headers = codec.fit_dead_letter(msg.value(), headers,
-                                                   self.config.dlq_max_value_bytes)
+                                                   self._dead_letter_room(msg.key(), headers))
             source = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
             try:
                 self._produce(self.config.dlq_topic, msg.key(), value, 0, headers,
@@ -427,6 +429,16 @@ class Scorer:
             self.metrics.inc("dead_lettered_total", reason=exc.reason)
             log.warning("dead-lettered %s[%d]@%d: %s", msg.topic(), msg.partition(),
                         msg.offset(), exc)
+
+    def _dead_letter_room(self, key: bytes | None, headers: list) -> int:
+        """How much of the original value a dead letter may carry: the configured cap, and
+        what the dead-letter topic's max.message.bytes leaves beside the key, the headers and
+        a record batch's framing (a dead letter the brokers refuse would abort the whole
+        batch's transaction, again on every try)."""
+        if self._dlq_limit is None:
+            return self.config.dlq_max_value_bytes
+        framing = 512 + len(key or b"") + sum(len(k) + len(v) + 8 for k, v in headers) + 64
+        return max(0, min(self.config.dlq_max_value_bytes, self._dlq_limit - framing))
 
     def _dead_letter_delivered(self, batch: InFlightBatch, source: str):
         """The delivery callback of one dead letter: a dead letter too large for the brokers
@@ -680,6 +692,25 @@ class Scorer:
                 self.consumer.seek(TopicPartition(tp.topic, tp.partition, offset))
             except KafkaException as exc:  # not being fetched yet: it starts at the commit
                 log.info("seek %s[%d] to %d: %s", tp.topic, tp.partition, offset, exc)
+
+
+def _topic_max_message_bytes(client, cfg: SidecarConfig) -> int | None:
+    """The dead-letter topic's max.message.bytes (None where it cannot be read: the topic
+    does not exist yet, or the principal may not describe it; the configured cap applies)."""
+    from confluent_kafka.admin import AdminClient, ConfigResource
+
+    admin = AdminClient({k: v for k, v in consumer_settings(cfg).items()
+                         if k in ("bootstrap.servers", "logger") or k.startswith(
+                             ("security.", "sasl.", "ssl."))})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, cfg.dlq_topic)
+    try:
+        found = admin.describe_configs([resource], request_timeout=CALL_WAIT * 2)[resource]
+        entry = found.result(timeout=CALL_WAIT * 2).get("max.message.bytes")
+        return int(entry.value) if entry is not None and entry.value else None
+    except Exception as exc:  # any failure: fall back to the configured cap
+        log.info("max.message.bytes of %s not known (%s); dead letters keep at most %d bytes",
+                 cfg.dlq_topic, exc, cfg.dlq_max_value_bytes)
+        return None
 
 
 def _bounded(call, what: str, seconds: float) -> None:

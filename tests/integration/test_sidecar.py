@@ -337,10 +337,16 @@ def test_records_near_kafkas_size_limits_are_dead_lettered_as_a_prefix(stack, to
         assert msg.value() == originals[msg.key()][:DEFAULT_DLQ_MAX_VALUE_BYTES]
 
 
-def test_a_dead_letter_the_broker_refuses_is_counted_and_skipped(stack, topics, tmp_path):
-    """The dead-letter topic takes at most 20,000 bytes a record: a 100,000-byte dead letter
-    can be written nowhere. It is logged and counted, and scoring goes on past it."""
-    dead, metrics, _ = _big_records_test(stack, topics, tmp_path, [100_000],
-                                         dlq_config={"max.message.bytes": "20000"})
-    assert dead == []
-    assert metrics == {"dead_lettered_total": 1, "dead_letter_failures_total": 1}
+def test_a_dead_letter_is_cut_to_what_its_topic_takes(stack, topics, tmp_path):
+    """The dead-letter topic takes at most 20,000 bytes a record: a 100,000-byte record's dead
+    letter carries the prefix that fits (a dead letter the brokers refused would abort its
+    batch's transaction on every try). Scoring goes on past it."""
+    dead, metrics, originals = _big_records_test(stack, topics, tmp_path, [100_000],
+                                                 dlq_config={"max.message.bytes": "20000"})
+    assert len(dead) == 1
+    headers = dict(dead[0].headers())
+    assert headers["fraud.dlq.truncated"] == b"true"
+    assert headers["fraud.dlq.original.bytes"] == b"100000"
+    assert 10_000 < len(dead[0].value()) < 20_000
+    assert originals[dead[0].key()].startswith(dead[0].value())
+    assert metrics == {"dead_lettered_total": 1, "dead_letter_failures_total": 0}

@@ -140,7 +140,8 @@ def test_a_failed_connector_shows_in_the_plan_and_a_fixed_config_applies(stack, 
     assert f"connector {name}: task 0 FAILED" in failed.stderr, failed.stderr
     plan = run_fraudctl(root, "plan")
     assert plan.returncode == 2
-    assert f"update    connect {name}  (restart: task 0 FAILED" in plan.stdout, plan.stdout
+    assert f"update    connect {name}  [at least once (a file sink: readers drop repeats by " \
+           f"payment ID)]  (restart: task 0 FAILED" in plan.stdout, plan.stdout
     assert run_fraudctl(root, "status").returncode == 3
 
     good = stack.connect_path(stack.file_dir_local) + f"/{name}.txt"

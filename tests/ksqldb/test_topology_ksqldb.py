@@ -58,7 +58,8 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
         assert changed.returncode == 2
         assert "0 to create, 1 to update, 0 to recreate, 0 to delete, 14 unchanged" in (
             changed.stdout), changed.stdout
-        assert f"update    ksql    IT{tag.upper()}_ALERTS  (filter changes)" in changed.stdout
+        assert (f"update    ksql    IT{tag.upper()}_ALERTS  [exactly_once_v2]  (filter changes)"
+                in changed.stdout), changed.stdout
         updated = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
         assert updated.returncode == 0, updated.stdout + updated.stderr
         assert run_fraudctl(root, "plan", "--only", "ksql").returncode == 0
@@ -98,7 +99,7 @@ def test_an_at_least_once_topology_is_upgraded_in_place(stack, ksqldb_url, tmp_p
         env_file.write_text(env_file.read_text().replace("at_least_once", "exactly_once"))
         plan = run_fraudctl(root, "plan", "--only", "ksql")
         assert plan.returncode == 2, plan.stdout + plan.stderr
-        assert "0 to create, 12 to update, 0 to recreate, 0 to delete, 3 unchanged" in (
+        assert "0 to create, 11 to update, 0 to recreate, 0 to delete, 4 unchanged" in (
             plan.stdout), plan.stdout
         assert ("query settings change: ksql.streams.processing.guarantee at_least_once -> "
                 "exactly_once_v2") in plan.stdout
