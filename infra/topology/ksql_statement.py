@@ -169,6 +169,13 @@ class Statement:
         text = f"{self.source_clause} {self.tail}"
         return any(re.search(rf"\b{w}\b", text) for w in ("JOIN", "GROUP BY", "WINDOW"))
 
+    @property
+    def is_stream_stream_join(self) -> bool:
+        """A JOIN with a WITHIN window. ksqlDB 7.9 replaces no stateful query, not even with
+        the same text ("Upgrades not yet supported for StreamStreamJoin", "... for
+        StreamWindowedAggregate"); this one, recreated, also writes its matches again."""
+        return bool(re.search(r"\bJOIN\b.*\bWITHIN\b", self.source_clause, flags=re.S))
+
 
 def parse(text: str) -> Statement:
     """Parse one statement; StatementError if there is not exactly one CREATE STREAM/TABLE."""

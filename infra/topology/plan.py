@@ -182,6 +182,8 @@ def _ksql_action(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
                             env.secrets.mask)
     if action == UNCHANGED and desired.is_query:
         action, why = _settings_change(query_properties(env, spec), current)
+        if action == UPDATE and desired.is_stateful:
+            action, why = RECREATE, why + "; " + _not_replaceable(desired)
     warnings = [f"query {qid} is not running: {states}"
                 for qid, states in current.not_running.items()]
     if action == UNCHANGED:
@@ -192,6 +194,17 @@ def _ksql_action(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
     return Change("ksql", spec.name, action, why, spec.logical, statement=statement,
                   live_type=current.type, terminate=list(current.write_queries),
                   warnings=warnings)
+
+
+def _not_replaceable(desired: ksql_statement.Statement) -> str:
+    """Why a stateful query's new settings need a recreate, and what that replays."""
+    if desired.is_stream_stream_join:
+        return ("ksqlDB cannot replace a stream-stream join in place: recreated, it reads its "
+                "inputs again from the start and writes its matches again (tables counting "
+                "its output then count them twice: rebuild that topic with `destroy "
+                "--delete-topics` and `apply` where that matters)")
+    return ("ksqlDB cannot replace an aggregation in place: recreated, the table is rebuilt "
+            "from its input topic")
 
 
 def _settings_change(wanted: dict[str, str], current: LiveSource) -> tuple[str, str]:
