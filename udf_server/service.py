@@ -55,6 +55,8 @@ STALL_AFTER = 15.0
 STALL_LOG_EVERY = 5.0
 #: producers blocked for good (librdkafka #5456) that a process may leave behind before exiting
 MAX_ABANDONED = 5
+#: bytes a record batch needs beside a dead letter's key, headers and value (with room to spare)
+DEAD_LETTER_FRAMING = 576
 
 
 class FatalKafkaError(ServerError):
@@ -273,7 +275,7 @@ class Scorer:
         else:
             self.producer = Producer(producer_settings(cfg))
         self.consumer = Consumer(consumer_settings(cfg))
-        self._dlq_limit = _topic_max_message_bytes(self.consumer, cfg)
+        self._dlq_limit = _topic_max_message_bytes(cfg)
         self.consumer.subscribe([cfg.input_topic], on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
 
@@ -437,7 +439,8 @@ class Scorer:
         batch's transaction, again on every try)."""
         if self._dlq_limit is None:
             return self.config.dlq_max_value_bytes
-        framing = 512 + len(key or b"") + sum(len(k) + len(v) + 8 for k, v in headers) + 64
+        framing = DEAD_LETTER_FRAMING + len(key or b"") + sum(len(k) + len(v) + 8
+                                                              for k, v in headers)
         return max(0, min(self.config.dlq_max_value_bytes, self._dlq_limit - framing))
 
     def _dead_letter_delivered(self, batch: InFlightBatch, source: str):
@@ -535,7 +538,8 @@ class Scorer:
             offsets = self._offsets(next_offsets)
             metadata = self.consumer.consumer_group_metadata()
             self._wait_on_kafka(lambda wait: self.producer.send_offsets_to_transaction(
-                offsets, metadata, wait), deadline, "sending the batch's offsets")
+                offsets, metadata, wait), deadline, "sending the batch's offsets",
+                watched=True)
             self._wait_on_kafka(self.producer.commit_transaction, deadline,
                                 "committing the batch's transaction")
             self._transaction_open = False
@@ -554,15 +558,20 @@ class Scorer:
             self._recover(str(err or exc), first, abortable=err is not None
                           and not err.fatal() and err.txn_requires_abort())
 
-    def _wait_on_kafka(self, call, deadline: float, what: str) -> None:
+    def _wait_on_kafka(self, call, deadline: float, what: str, watched: bool = False) -> None:
         """`call(wait)` until it succeeds; a retriable error or a time-out is tried again, in
-        waits of CALL_WAIT s, until `deadline` (_TransactionStuck) or a stop (_Stopping)."""
+        waits of CALL_WAIT s, until `deadline` (_TransactionStuck) or a stop (_Stopping).
+        `watched`: the call may outlive its own timeout, so it runs in a watched thread
+        (_call_watched); the others honour their timeouts and run here."""
         from confluent_kafka import KafkaException
 
         while True:
+            wait = min(CALL_WAIT, max(0.1, deadline - time.monotonic()))
             try:
-                self._call_watched(call, min(CALL_WAIT, max(0.1, deadline - time.monotonic())),
-                                   deadline, what)
+                if watched:
+                    self._call_watched(call, wait, deadline, what)
+                else:
+                    call(wait)
                 return
             except KafkaException as exc:
                 err = exc.args[0]
@@ -694,7 +703,7 @@ class Scorer:
                 log.info("seek %s[%d] to %d: %s", tp.topic, tp.partition, offset, exc)
 
 
-def _topic_max_message_bytes(client, cfg: SidecarConfig) -> int | None:
+def _topic_max_message_bytes(cfg: SidecarConfig) -> int | None:
     """The dead-letter topic's max.message.bytes (None where it cannot be read: the topic
     does not exist yet, or the principal may not describe it; the configured cap applies)."""
     from confluent_kafka.admin import AdminClient, ConfigResource
