@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import ServerError
@@ -29,12 +30,62 @@ def produce_waiting(producer, topic: str, value: bytes | None, key: bytes | None
             producer.poll(wait)
 
 
-def client_config(bootstrap_servers: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Base config for any client; `extra` carries librdkafka settings (security, sasl, ssl)."""
-    return {"bootstrap.servers": bootstrap_servers, **(extra or {})}
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Where a Kafka client connects and as whom: the bootstrap servers plus librdkafka's
+    security settings (`security.protocol`, `sasl.*`, `ssl.*`). `repr` hides the password."""
+
+    bootstrap_servers: str
+    security: Mapping[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if "password" in k else v) for k, v in self.security.items()}
+        return f"KafkaConnection({self.bootstrap_servers!r}, {shown})"
+
+    @property
+    def principal(self) -> str | None:
+        return self.security.get("sasl.username")
+
+    def config(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        return {"bootstrap.servers": self.bootstrap_servers, **self.security, **(extra or {})}
 
 
-def create_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int = 1,
+Connection = KafkaConnection | str
+
+
+def connection(target: Connection) -> KafkaConnection:
+    """A KafkaConnection from either one or a plain bootstrap string (no security)."""
+    return target if isinstance(target, KafkaConnection) else KafkaConnection(target)
+
+
+def client_config(target: Connection, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Base config for any client: where, as whom, then `extra` librdkafka settings."""
+    return connection(target).config(extra)
+
+
+def producer(target: Connection, settings: Mapping[str, Any] | None = None):
+    """A confluent_kafka Producer for `target` with more librdkafka `settings`."""
+    from confluent_kafka import Producer
+
+    return Producer(client_config(target, settings))
+
+
+def consumer(target: Connection, settings: Mapping[str, Any] | None = None,
+             isolation: str = "read_committed"):
+    """A confluent_kafka Consumer for `target`; reads committed records unless told."""
+    from confluent_kafka import Consumer
+
+    return Consumer(client_config(target, {"isolation.level": isolation, **(settings or {})}))
+
+
+def admin(target: Connection, settings: Mapping[str, Any] | None = None):
+    """A confluent_kafka AdminClient for `target`."""
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient(client_config(target, settings))
+
+
+def create_topics(bootstrap_servers: Connection, topics: Iterable[str], partitions: int = 1,
                   replication: int = 1, config: dict[str, str] | None = None,
                   extra: dict[str, Any] | None = None, timeout: float = 30.0) -> None:
     """Create topics that do not exist yet; an existing topic is left as it is."""
@@ -54,7 +105,7 @@ def create_topics(bootstrap_servers: str, topics: Iterable[str], partitions: int
             raise ServerError(f"could not create topic {topic}: {exc}") from None
 
 
-def consume_messages(bootstrap_servers: str, topic: str, count: int, timeout: float = 30.0,
+def consume_messages(bootstrap_servers: Connection, topic: str, count: int, timeout: float = 30.0,
                      isolation: str = "read_committed", extra: dict[str, Any] | None = None,
                      idle_after: float | None = None) -> list[Any]:
     """Read `topic` from the beginning until `count` messages arrived or `timeout` passed.
@@ -109,7 +160,7 @@ class TopicTail:
     on a topic that has older ones). `read()` returns every new message so far, each once;
     committed records only, unless `isolation` says otherwise."""
 
-    def __init__(self, bootstrap_servers: str, topic: str,
+    def __init__(self, bootstrap_servers: Connection, topic: str,
                  isolation: str = "read_committed") -> None:
         from confluent_kafka import Consumer
 

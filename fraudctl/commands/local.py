@@ -13,6 +13,13 @@ from fraudctl.options import confirm
 def _stack(args: argparse.Namespace):
     from infra.local import LocalStack, StackConfig
 
+    if getattr(args, "cluster", False):
+        from infra.local.cluster import ClusterConfig, LocalCluster
+
+        cluster = ClusterConfig()
+        if args.run_dir:
+            cluster.run_dir = Path(args.run_dir)
+        return LocalCluster(cluster)
     config = StackConfig()
     if args.run_dir:
         config.run_dir = Path(args.run_dir)
@@ -26,12 +33,24 @@ ENDPOINT_VARIABLES = {"bootstrap_servers": "BOOTSTRAP_SERVERS", "connect_url": "
                       "ksqldb_url": "KSQLDB_URL"}
 
 
-def _print_endpoints(endpoints: dict[str, str | None], as_json: bool) -> None:
+#: what the secured cluster adds to the endpoints (TLS, principals, every ksqlDB server)
+CLUSTER_KEYS = ("ksqldb_urls", "ca_file", "kafka_security", "credentials")
+
+
+def _print_endpoints(endpoints: dict, as_json: bool) -> None:
+    shown = {k: endpoints.get(k) for k in (*ENDPOINT_VARIABLES, *CLUSTER_KEYS)
+             if k in ENDPOINT_VARIABLES or k in endpoints}
     if as_json:
-        print(json.dumps({k: endpoints.get(k) for k in ENDPOINT_VARIABLES}))
-    else:
-        print(" ".join(f"{var}={endpoints[key]}" for key, var in ENDPOINT_VARIABLES.items()
-                       if endpoints.get(key)))
+        print(json.dumps(shown))
+        return
+    print(" ".join(f"{var}={endpoints[key]}" for key, var in ENDPOINT_VARIABLES.items()
+                   if endpoints.get(key)))
+    if endpoints.get("ca_file"):
+        folder = Path(next(iter(endpoints["credentials"].values()))).parent
+        print(f"TLS CA: {endpoints['ca_file']}; ksqlDB servers: "
+              f"{', '.join(endpoints['ksqldb_urls'])}; credentials of "
+              f"{', '.join(endpoints['credentials'])} in {folder}/<principal>.json "
+              "(`--env local-cluster` reads them)")
 
 
 def cmd_local_fetch(args: argparse.Namespace) -> int:
@@ -94,6 +113,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--run-dir", help="state, data and logs (default: cache dir/run/local)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument("--cluster", action="store_true",
+                        help="the secured cluster: 3 brokers (SASL_SSL, ACLs), 2 ksqlDB servers "
+                             "and Connect on HTTPS (ports from FRAUD_CLUSTER_BASE_PORT, "
+                             "default 19000; run dir: cache dir/run/cluster)")
     ports = argparse.ArgumentParser(add_help=False)
     ports.add_argument("--kafka-port", type=int, help="broker port (env FRAUD_LOCAL_KAFKA_PORT)")
     ports.add_argument("--controller-port", type=int,

@@ -28,6 +28,10 @@ CONFLUENT_MAVEN = "https://packages.confluent.io/maven/"
 EXTRA_REPOS_VAR = "FRAUD_MAVEN_REPOS"
 #: Connectors placed on Connect's plugin.path (not on the worker's classpath), as in production.
 PLUGINS = ("connect-file",)
+#: Jars for the secured cluster's Connect worker classpath (`extensions/`): the basic
+#: authentication REST extension, whose JAAS login module must be visible to the JDK's
+#: LoginContext, which a plugin's own class loader is not.
+EXTENSIONS = ("connect-basic-auth-extension",)
 
 
 def cache_root() -> Path:
@@ -49,6 +53,10 @@ class KafkaDistribution:
     @property
     def plugins(self) -> Path:
         return self.root / "plugins"
+
+    @property
+    def extensions(self) -> Path:
+        return self.root / "extensions"
 
     @property
     def classpath(self) -> str:
@@ -152,16 +160,24 @@ def fetch_distribution(version: str = KAFKA_VERSION, quiet: bool = False) -> Kaf
     """Resolve the Kafka and Connect jars once; later calls reuse the cache."""
     require_java()
     dist = KafkaDistribution(cache_root() / f"kafka-{version}")
-    if dist.is_complete():
+
+    def fetch_plugins(root: Path, plugins, folder: str = "plugins") -> None:
+        for plugin in plugins:
+            target = root / folder / plugin if folder == "plugins" else root / folder
+            _mvn(["dependency:copy", f"-Dartifact=org.apache.kafka:{plugin}:{version}",
+                  f"-DoutputDirectory={target}"], root / "maven.log")
+
+    if dist.is_complete():  # a cache made before an extension joined the list gains it
+        fetch_plugins(dist.root, [e for e in EXTENSIONS if not any(
+            dist.extensions.glob(f"{e}-*.jar"))], "extensions")
         return dist
 
     def steps(staging: Path) -> None:
-        log = staging / "maven.log"
         _mvn(["dependency:copy-dependencies", f"-Dkafka.version={version}",
-              "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"], log)
-        for plugin in PLUGINS:
-            _mvn(["dependency:copy", f"-Dartifact=org.apache.kafka:{plugin}:{version}",
-                  f"-DoutputDirectory={staging / 'plugins' / plugin}"], log)
+              "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
+             staging / "maven.log")
+        fetch_plugins(staging, PLUGINS)
+        fetch_plugins(staging, EXTENSIONS, "extensions")
 
     return _resolve(dist, f"Apache Kafka {version} and Kafka Connect from Maven Central",
                     steps, quiet)

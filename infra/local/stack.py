@@ -26,6 +26,7 @@ import socket
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,16 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+def kind(name: str) -> str:
+    """What a process of a stack is: `kafka-2` is a kafka process."""
+    return name.split("-")[0]
+
+
 class LocalStack:
     """The local broker, Connect worker and ksqlDB server described by a StackConfig."""
+
+    #: the processes, in start order (stopped in the reverse order)
+    processes: tuple[str, ...] = PROCESSES
 
     def __init__(self, config: StackConfig | None = None,
                  distribution: KafkaDistribution | None = None) -> None:
@@ -266,13 +275,18 @@ class LocalStack:
         return {"kafka": self.kafka_ready, "connect": self.connect_ready,
                 "ksqldb": self.ksqldb_ready}[name]
 
+    def _wanted(self, connect: bool, ksqldb: bool) -> list[str]:
+        """The processes `up` starts: brokers always, Connect and ksqlDB as asked."""
+        return [name for name in self.processes if kind(name) == "kafka"
+                or (kind(name) == "connect" and connect) or (kind(name) == "ksqldb" and ksqldb)]
+
     def status(self) -> dict[str, Any]:
         """Each process this stack started: pid, alive, ready; plus the endpoints."""
         live = self._live_pids()
         recorded = self.recorded_pids()
         processes = {}
-        for name in PROCESSES:
-            if name not in recorded and name != "kafka":
+        for name in self.processes:
+            if name not in recorded and kind(name) != "kafka":
                 continue  # not part of this stack (e.g. --no-ksqldb)
             alive = name in live
             processes[name] = {"pid": recorded.get(name), "alive": alive,
@@ -301,40 +315,40 @@ class LocalStack:
             except KsqlDbUnavailable as exc:  # the rest runs; say why ksqlDB does not
                 log(str(exc))
         live = self._live_pids()
-        wanted = {"kafka"} | ({"connect"} if connect else set()) | (
-            {"ksqldb"} if ksql_dist is not None else set())
-        if wanted <= set(live) and all(self._ready_check(n)() for n in wanted):
+        wanted = self._wanted(connect, ksql_dist is not None)
+        if set(wanted) <= set(live) and all(self._ready_check(n)() for n in wanted):
             log(f"Local stack already running (pids {', '.join(map(str, live.values()))}).")
             return self.endpoints()
-        missing = [name for name in PROCESSES if name in wanted and name not in live]
+        missing = [name for name in wanted if name not in live]
         if live:  # the rest keeps running: restarting it too would be a second fault
             log(f"Local stack is partly running; starting {', '.join(missing) or 'nothing'} "
                 f"(running: {', '.join(sorted(live))}).")
         # a process of ours that died may leave its port held for a moment
         self._check_ports(set(missing), grace=30.0 if self.recorded_pids() else 0.0)
         dist = self._distribution or fetch_distribution()
-        if "kafka" in missing and (self.run_dir / "kafka-data" / "meta.properties").exists():
-            log(f"Reusing the data of an earlier run in {self.run_dir}.")
+        self._prepare(log)
         pids: dict[str, int] = dict(live)
         started: list[str] = []
         deadline = time.monotonic() + timeout
+        brokers = [name for name in wanted if kind(name) == "kafka"]
         try:
-            if "kafka" in missing:
-                pids["kafka"] = self._start_kafka(dist)
-                started.append("kafka")
-                self._write_state(pids)
-            self._wait("kafka", pids["kafka"], deadline, log)
-            spawned = time.monotonic()
-            starters = {"connect": lambda: self._start_connect(dist),
-                        "ksqldb": lambda: self._start_ksqldb(ksql_dist)}
-            for name in ("connect", "ksqldb"):
+            for name in brokers:  # a KRaft quorum needs its majority up: started together
                 if name in missing:
-                    pids[name] = starters[name]()
+                    pids[name] = self._start(name, dist, ksql_dist)
                     started.append(name)
             self._write_state(pids)
-            for name in ("connect", "ksqldb"):  # started together, waited for in turn
-                if name in pids:
-                    self._wait(name, pids[name], deadline, log, started=spawned)
+            for name in brokers:
+                self._wait(name, pids[name], deadline, log)
+            self._brokers_ready(log)
+            spawned = time.monotonic()
+            servers = [name for name in wanted if name not in brokers]
+            for name in servers:
+                if name in missing:
+                    pids[name] = self._start(name, dist, ksql_dist)
+                    started.append(name)
+            self._write_state(pids)
+            for name in servers:  # started together, waited for in turn
+                self._wait(name, pids[name], deadline, log, started=spawned)
         except BaseException:
             if len(started) == len(wanted):
                 self.down(log=lambda *_: None)
@@ -344,16 +358,37 @@ class LocalStack:
             raise
         return self.endpoints()
 
+    def _prepare(self, log) -> None:
+        """Before any process starts (the cluster makes its certificates and credentials)."""
+        if (self.run_dir / "kafka-data" / "meta.properties").exists():
+            log(f"Reusing the data of an earlier run in {self.run_dir}.")
+
+    def _brokers_ready(self, log) -> None:
+        """Once every broker answers, before Connect and ksqlDB start (the cluster grants the
+        servers' own ACLs here)."""
+
+    def _start(self, name: str, dist: KafkaDistribution,
+               ksql_dist: KafkaDistribution | None) -> int:
+        if name == "kafka":
+            return self._start_kafka(dist)
+        if name == "connect":
+            return self._start_connect(dist)
+        return self._start_ksqldb(ksql_dist)
+
+    def _ports(self) -> list[tuple[str, str, int, str]]:
+        """(process, what, port, the variable that moves it) of every port this stack binds."""
+        cfg = self.config
+        return [("kafka", "Kafka", cfg.kafka_port, "FRAUD_LOCAL_KAFKA_PORT"),
+                ("kafka", "KRaft controller", cfg.controller_port, "FRAUD_LOCAL_CONTROLLER_PORT"),
+                ("connect", "Kafka Connect", cfg.connect_port, "FRAUD_LOCAL_CONNECT_PORT"),
+                ("ksqldb", "ksqlDB", cfg.ksqldb_port, "FRAUD_LOCAL_KSQLDB_PORT")]
+
     def _check_ports(self, wanted: set[str], grace: float = 0.0) -> None:
         """StackError for a port of `wanted` that another process holds; within `grace` s a
         port is given time to be released (a process of ours that just died)."""
         cfg = self.config
         deadline = time.monotonic() + grace
-        for name, what, port, env in (
-                ("kafka", "Kafka", cfg.kafka_port, "FRAUD_LOCAL_KAFKA_PORT"),
-                ("kafka", "KRaft controller", cfg.controller_port, "FRAUD_LOCAL_CONTROLLER_PORT"),
-                ("connect", "Kafka Connect", cfg.connect_port, "FRAUD_LOCAL_CONNECT_PORT"),
-                ("ksqldb", "ksqlDB", cfg.ksqldb_port, "FRAUD_LOCAL_KSQLDB_PORT")):
+        for name, what, port, env in self._ports():
             while (name in wanted and not _port_free(cfg.host, port)
                    and time.monotonic() < deadline):
                 time.sleep(0.5)
@@ -364,13 +399,14 @@ class LocalStack:
                     f"(or the matching `fraudctl local up` option).")
 
     def _java(self, dist: KafkaDistribution, name: str, main: str, *args: str,
-              heap: str | None = None, options: tuple[str, ...] = ()) -> list[str]:
+              heap: str | None = None, options: tuple[str, ...] = (),
+              classpath: str | None = None) -> list[str]:
         return ["java", f"-Xmx{heap or self.config.heap}", "-Xms128m", "-XX:+UseG1GC",
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
                 f"-Dfraud.logfile={self.run_dir / (name + '.log')}",
                 f"-Dfraud.rundir={self.run_dir}", *options,
-                "-cp", dist.classpath, main, *args]
+                "-cp", classpath or dist.classpath, main, *args]
 
     def _spawn(self, name: str, cmd: list[str]) -> int:
         out = (self.run_dir / f"{name}.out").open("ab")
@@ -506,8 +542,16 @@ class LocalStack:
     def down(self, timeout: float = 30.0, log=print) -> list[int]:
         """Stop the processes this stack started (ksqlDB and Connect first), return the pids
         stopped."""
-        stopped = [pid for name in reversed(PROCESSES)
+        servers = [name for name in reversed(self.processes) if kind(name) != "kafka"]
+        stopped = [pid for name in servers
                    if (pid := self.stop_process(name, timeout=timeout, log=log)) is not None]
+        # brokers all at once: a broker stopped after its quorum's majority has no controller
+        # to hand its partitions to and waits out its shutdown timeout
+        brokers = [name for name in self.processes if kind(name) == "kafka"]
+        with ThreadPoolExecutor(max_workers=len(brokers)) as pool:
+            stopped += [pid for pid in pool.map(
+                lambda name: self.stop_process(name, timeout=timeout, log=log), brokers)
+                if pid is not None]
         self.state_file.unlink(missing_ok=True)
         return stopped
 
