@@ -46,6 +46,12 @@ class KafkaConnection:
     def principal(self) -> str | None:
         return self.security.get("sasl.username")
 
+    @property
+    def where(self) -> str:
+        """'Kafka at <servers>' and, where there is one, 'as user <principal>' (for errors)."""
+        return f"Kafka at {self.bootstrap_servers}" + (
+            f" as user {self.principal}" if self.principal else "")
+
     def config(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         return {"bootstrap.servers": self.bootstrap_servers, **self.security, **(extra or {})}
 

@@ -228,7 +228,8 @@ def push_rows(client: KsqlClient, sql: str, limit: int, timeout: float = 60.0,
     url = client.base_url + "/query-stream"
     rows: list[dict[str, Any]] = []
     try:
-        with client.session.post(url, json=body, stream=True, timeout=timeout, headers={
+        with client.session.post(url, json=body, stream=True, timeout=timeout,
+                                 verify=client.verify, headers={
                 "Accept": "application/vnd.ksqlapi.delimited.v1"}) as response:
             if response.status_code != 200:
                 raise client._error("POST", url, response)

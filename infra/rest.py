@@ -44,6 +44,15 @@ class RestConfig:
     client_cert: str | None = None
     client_key: str | None = None
 
+    def __repr__(self) -> str:  # never the password
+        user = f"{self.basic_auth[0]}:***" if self.basic_auth else None
+        return (f"RestConfig(url={self.url!r}, user={user!r}, ca_bundle={self.ca_bundle!r}, "
+                f"timeout={self.timeout})")
+
+    @property
+    def user(self) -> str | None:
+        return self.basic_auth[0] if self.basic_auth else None
+
 
 def server_message(body: Any) -> str:
     """The human part of an error body (Connect and ksqlDB both use `message`)."""
@@ -68,8 +77,8 @@ class RestClient:
         self.session.headers["Accept"] = "application/json"
         if config.basic_auth:
             self.session.auth = config.basic_auth
-        if config.ca_bundle:
-            self.session.verify = config.ca_bundle
+        # given with every request: requests lets REQUESTS_CA_BUNDLE override a session's own
+        self.verify: str | bool = config.ca_bundle or True
         if config.client_cert:
             self.session.cert = ((config.client_cert, config.client_key)
                                  if config.client_key else config.client_cert)
@@ -90,7 +99,7 @@ class RestClient:
             if attempt:
                 time.sleep(self.config.backoff * 2 ** (attempt - 1))
             try:
-                response = self.session.request(method, url, json=json,
+                response = self.session.request(method, url, json=json, verify=self.verify,
                                                 timeout=timeout or self.config.timeout)
             except requests.exceptions.SSLError as exc:
                 raise ServerError(f"{self.server_name} at {url}: TLS error: {exc}",

@@ -50,7 +50,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             raise ConfigError(f"environment '{env.name}' has no Kafka bootstrap servers "
                               "(set BOOTSTRAP_SERVERS or start `fraudctl local up`)")
         topics = env.variables["topics"]
-        target = KafkaTarget(env.bootstrap_servers, topics["raw"], topics["labels_raw"])
+        target = KafkaTarget(env.kafka("replayer"), topics["raw"], topics["labels_raw"])
         where = f"topic {topics['raw']}" + (f", labels to {topics['labels_raw']}"
                                             if policy else "") + f" on {env.bootstrap_servers}"
     rate = f"{args.rate:g}/s" if args.rate > 0 else "full speed"

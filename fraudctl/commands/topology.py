@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from dataclasses import dataclass
@@ -12,9 +13,17 @@ from core.errors import ServerError, TemplateError
 from fraudctl.options import confirm, project_environment, project_options
 from infra.connect_client import ConnectClient, connector_failure
 from infra.ksql_client import KsqlClient, query_problem
+from infra.topology.acls import topology_acls
 from infra.topology.apply import build_steps, check_allowed, run_steps
 from infra.topology.environment import Environment
-from infra.topology.plan import LiveState, Plan, destroy_plan, make_plan, teardown_order
+from infra.topology.plan import (
+    UNCHANGED,
+    LiveState,
+    Plan,
+    destroy_plan,
+    make_plan,
+    teardown_order,
+)
 from infra.topology.render import ObjectSpec
 from infra.topology.state import StateStore
 from infra.topology.validate import validate_offline, validate_with_connect
@@ -63,10 +72,17 @@ class Planned:
 
 def _plan(args: argparse.Namespace) -> Planned:
     project, env = project_environment(args)
+    if args.only:  # a part of the templates implies only part of the rights: leave ACLs be
+        env = dataclasses.replace(env, manage_acls=False)
     specs = _specs(project, env, args.only)
     ksql, connect = _clients(env, args.only)
-    live = LiveState.read(ksql, connect, env.ksql_prefix)
+    live = LiveState.read(ksql, connect, env.ksql_prefix, _acl_reader(env))
     return Planned(env, make_plan(env, specs, live), live, ksql, connect)
+
+
+def _acl_reader(env: Environment):
+    """The operator's Kafka connection where the environment manages ACLs, else None."""
+    return env.kafka() if env.manage_acls else None
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -124,7 +140,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         print(plan.to_json(env.secrets.mask))
     else:
         for change in plan.changes:
-            print(env.secrets.mask(change.describe()))
+            if not (change.kind == "acl" and change.action == UNCHANGED):  # counted below
+                print(env.secrets.mask(change.describe()))
         print(plan.summary())
     return PLAN_CHANGES if plan.pending else PLAN_NO_CHANGES
 
@@ -155,17 +172,20 @@ def _carry_out(planned: Planned, auto_approve: bool, what: str, question: str,
     env, ksql = planned.env, planned.ksql
     state = StateStore(ksql, env.ksql_prefix, env.secrets.mask) if ksql is not None else None
     steps = build_steps(planned.plan, ksql, planned.connect, planned.live.ksql, state=state,
-                        local_files=env.local_stack,
-                        **step_options)
+                        local_files=env.local_stack or env.local_cluster,
+                        kafka=_acl_reader(env), **step_options)
     return len(run_steps(steps, env.secrets.mask, print).done)
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    _project, env = project_environment(args)
+    project, env = project_environment(args)
     ksql, connect = _clients(env, args.only)
     _skipped_note(env, args.only)
-    live = LiveState.read(ksql, connect, env.ksql_prefix)
-    plan = destroy_plan(env, live)
+    acls = None
+    if env.manage_acls and not args.only:  # what the templates grant goes too
+        acls = topology_acls(env, _specs(project, env, None))
+    live = LiveState.read(ksql, connect, env.ksql_prefix, _acl_reader(env) if acls else None)
+    plan = destroy_plan(env, live, acls)
     if not plan.changes:
         print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
         return 0

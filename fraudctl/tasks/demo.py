@@ -23,9 +23,11 @@ from pathlib import Path
 
 from core.errors import CheckFailed, ConfigError, FraudError, StackError
 from fraudctl.tasks.sidecar_process import start_sidecar, terminate
+from infra.topology.acls import sidecar_group
 from infra.topology.environment import Environment
 
 COMPOSE_DATA_DIR = "/data"  # where compose's Connect sees ./.data/connect
+LOCAL_CLUSTER = "local-cluster"  # the environment of `fraudctl local up --cluster`
 
 
 def docker_problem() -> str | None:
@@ -93,10 +95,11 @@ def _run(cmd: list[str]) -> None:
                          "(`docker compose logs SERVICE` shows each service)")
 
 
-def _start_local_stack(stop: ExitStack) -> None:
+def _start_local_stack(stop: ExitStack, cluster: bool = False) -> None:
     from infra.local import LocalStack
+    from infra.local.cluster import LocalCluster
 
-    stack = LocalStack()
+    stack = LocalCluster() if cluster else LocalStack()
     already = stack._live_pids()
     endpoints = stack.up(log=lambda text: print(f"      {text}", flush=True))
     if not endpoints.get("ksqldb_url"):
@@ -156,6 +159,10 @@ def run_demo(args: argparse.Namespace, project: Path) -> int:
         elif env_name == "local":
             steps.run("Kafka, Kafka Connect and ksqlDB (local stack, no Docker)",
                       lambda: _start_local_stack(stop), log=_stack_logs())
+        elif env_name == LOCAL_CLUSTER:
+            steps.run("three brokers, Kafka Connect and two ksqlDB servers (the secured local "
+                      "cluster)", lambda: _start_local_stack(stop, cluster=True),
+                      log=_stack_logs(cluster=True))
         else:
             steps.run(f"the servers of environment '{env_name}' (not started by the demo)",
                       lambda: None)
@@ -180,7 +187,7 @@ def run_demo(args: argparse.Namespace, project: Path) -> int:
         steps.run(f"train the autoencoder on {data.name}, export and promote the ONNX model "
                   f"(log: {train_log})", train, log=train_log)
         # the demo's own stacks follow template changes; a user's cluster is never recreated
-        own = ("--allow-recreate",) if env_name in ("local", "compose") else ()
+        own = ("--allow-recreate",) if env_name in ("local", LOCAL_CLUSTER, "compose") else ()
         steps.run("apply the topology (Connect connectors, ksqlDB streams and tables)",
                   lambda: _fraudctl("apply", *at, "--auto-approve", *own))
         sidecar_url = steps.run("start the scoring sidecar",
@@ -202,13 +209,14 @@ def _sidecar(env: Environment, env_name: str, project: Path, models: Path, logs:
         _run([*_compose(project), "up", "-d", "--build",
               "--wait", "sidecar"])
         return "http://127.0.0.1:8000"
-    return start_sidecar(env, f"fraud-demo-{env_name}", models, logs, stop)
+    return start_sidecar(env, sidecar_group(env), models, logs, stop)
 
 
-def _stack_logs() -> Path:
+def _stack_logs(cluster: bool = False) -> Path:
     from infra.local import StackConfig
+    from infra.local.cluster import ClusterConfig
 
-    return StackConfig().run_dir
+    return ClusterConfig().run_dir if cluster else StackConfig().run_dir
 
 
 def _live(args, at: tuple[str, ...], data: Path, files: tuple[Path, Path], sidecar_url: str,

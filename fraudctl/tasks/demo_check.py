@@ -102,7 +102,7 @@ def run_and_check(args, env, data: Path, files: tuple[Path, Path], steps,
     ids = range(first_id, first_id + rows)
     topics = env.variables["topics"]
     client = KsqlClient(env.ksqldb)
-    tails = {name: TopicTail(env.bootstrap_servers, topic) for name, topic in (
+    tails = {name: TopicTail(env.kafka("monitor"), topic) for name, topic in (
         ("scored", topics["scored"]), ("dlq", topics["scored"] + ".dlq"),
         ("alerts", topics["alerts"]), ("labels", topics["labels"]))}
     try:

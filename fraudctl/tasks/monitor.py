@@ -136,7 +136,7 @@ class RecentAlerts:
         if env.bootstrap_servers and topic:
             from core.kafka import TopicTail
 
-            self.tail = TopicTail(env.bootstrap_servers, topic)
+            self.tail = TopicTail(env.kafka("monitor"), topic)
 
     def lines(self) -> list[str]:
         if self.tail is None:

@@ -27,6 +27,7 @@ from typing import Protocol, TextIO
 
 from core.contract import DEMO_USERS, KAGGLE_COLUMNS, RAW_COLUMNS, label_line, raw_line
 from core.errors import DataError, ServerError, UsageError
+from core.kafka import Connection
 
 
 @dataclass
@@ -255,22 +256,21 @@ class KafkaTarget:
     broker is one clear error within `connect_timeout` seconds (librdkafka's own retry lines
     are kept quiet)."""
 
-    def __init__(self, bootstrap: str, payments_topic: str, labels_topic: str,
+    def __init__(self, kafka: Connection, payments_topic: str, labels_topic: str,
                  connect_timeout: float = 10.0) -> None:
-        from confluent_kafka import KafkaException, Producer
+        from confluent_kafka import KafkaException
 
-        from core.kafka import QUIET_LOGGER
+        from core.kafka import QUIET_LOGGER, connection, producer
         self.errors: list[str] = []
         self.topics = (payments_topic, labels_topic)
-        self.producer = Producer({
-            "bootstrap.servers": bootstrap, "linger.ms": 10, "enable.idempotence": True,
-            "logger": QUIET_LOGGER,
+        self.producer = producer(kafka, {
+            "linger.ms": 10, "enable.idempotence": True, "logger": QUIET_LOGGER,
             "on_delivery": lambda err, _m: self.errors.append(str(err)) if err else None})
         try:
             self.producer.list_topics(timeout=connect_timeout)
         except KafkaException as exc:
             raise ServerError(
-                f"Kafka at {bootstrap} did not answer within {connect_timeout:.0f}s "
+                f"{connection(kafka).where} did not answer within {connect_timeout:.0f}s "
                 f"({exc.args[0].str() if exc.args else exc}); is the broker running "
                 "(`fraudctl local status`) and BOOTSTRAP_SERVERS right?") from None
 

@@ -12,28 +12,35 @@ from pathlib import Path
 
 from core.contract import DEAD_LETTER_SUFFIX
 from core.errors import StackError
+from core.kafka import Connection, connection
 from infra.local.stack import free_port
 from infra.topology.environment import Environment
+from udf_server.config import KAFKA_ENV_PREFIX
 
 
-def spawn_sidecar(bootstrap: str, model: Path, topics: tuple[str, str], group: str,
+def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group: str,
                   log: Path | None, *extra: str,
                   exactly_once: bool = True) -> tuple[subprocess.Popen, str]:
     """A sidecar scoring `topics` (features in, scored out; dead letters to scored + .dlq)
     with its output appended to `log` (or discarded); returns the process and its HTTP
     address at once. `extra` are more of its flags (its instance id is the group's name
     unless they name one: one sidecar per group, the same transactional id after a
-    restart)."""
+    restart). The connection's security settings reach it as FRAUD_KAFKA_* variables, never
+    on its command line."""
     port = free_port()
     features, scored = topics
-    command = [sys.executable, "-m", "udf_server", "--bootstrap-servers", bootstrap,
+    kafka = connection(kafka)
+    environ = {**os.environ, **{KAFKA_ENV_PREFIX + key.upper().replace(".", "_"): value
+                                for key, value in kafka.security.items()}}
+    command = [sys.executable, "-m", "udf_server", "--bootstrap-servers",
+               kafka.bootstrap_servers,
                "--model", str(model), "--input-topic", features, "--output-topic", scored,
                "--dlq-topic", scored + DEAD_LETTER_SUFFIX, "--group", group,
                "--http-port", str(port), "--exactly-once", "true" if exactly_once else "false",
                *(() if "--instance-id" in extra else ("--instance-id", group)), *extra]
     with (log.open("a") if log else open(os.devnull, "w")) as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+                                stdin=subprocess.DEVNULL, env=environ)
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -76,7 +83,7 @@ def start_sidecar(env: Environment, group: str, models: Path, logs: Path,
     with `stop`; returns its URL once it is ready."""
     topics = env.variables["topics"]
     log = logs / "sidecar.log"
-    proc, url = spawn_sidecar(env.bootstrap_servers or "", models,
+    proc, url = spawn_sidecar(env.kafka("sidecar"), models,
                               (topics["features"], topics["scored"]), group, log,
                               exactly_once=env.exactly_once)
     stop.callback(terminate, proc)

@@ -40,15 +40,13 @@ def waiting_stage(sent: int, scored: int, counted: int, labels_sent: int,
 
 
 def _kafka_problem(env: Environment) -> str | None:
-    from confluent_kafka.admin import AdminClient
+    from core.kafka import QUIET_LOGGER, admin
 
-    from core.kafka import QUIET_LOGGER, client_config
-
-    admin = AdminClient(client_config(env.bootstrap_servers, {
+    client = admin(env.kafka(), {
         "socket.connection.setup.timeout.ms": int(CHECK_TIMEOUT * 1000),
-        "logger": QUIET_LOGGER}))
+        "logger": QUIET_LOGGER})
     try:
-        metadata = admin.list_topics(timeout=CHECK_TIMEOUT)
+        metadata = client.list_topics(timeout=CHECK_TIMEOUT)
     except Exception as exc:  # any client error: the broker did not answer in time
         return str(exc)
     return None if metadata.brokers else "no broker in its metadata"

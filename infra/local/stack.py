@@ -214,7 +214,8 @@ class LocalStack:
         return made
 
     def _write_state(self, pids: dict[str, int]) -> None:
-        state = {"pids": pids, **self.endpoints(ksqldb="ksqldb" in pids), "config": {
+        ksqldb = any(kind(name) == "ksqldb" for name in pids)
+        state = {"pids": pids, **self.endpoints(ksqldb=ksqldb), "config": {
             k: str(v) for k, v in asdict(self.config).items()}}
         self.state_file.write_text(json.dumps(state, indent=2) + "\n")
 
@@ -292,7 +293,7 @@ class LocalStack:
             processes[name] = {"pid": recorded.get(name), "alive": alive,
                                "ready": alive and self._ready_check(name)()}
         running = bool(live)
-        endpoints = self.endpoints(ksqldb="ksqldb" in recorded)
+        endpoints = self.endpoints(ksqldb=any(kind(n) == "ksqldb" for n in recorded))
         if not running:
             endpoints = dict.fromkeys(endpoints)
         return {"run_dir": str(self.run_dir), "running": running, **endpoints,

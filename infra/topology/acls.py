@@ -12,6 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.contract import DEAD_LETTER_SUFFIX
+from infra.topology import ksql_statement
+from infra.topology.environment import Environment
+from infra.topology.render import ObjectSpec
+from infra.topology.state import state_topic
+
 
 class Resource(StrEnum):
     TOPIC = "topic"
@@ -78,3 +84,73 @@ def connect_worker_acls(principal: str, group: str, internal_topics: Iterable[st
     for topic in internal_topics:
         acls += _each(principal, Resource.TOPIC, topic, (ALL,))
     return sorted(acls)
+
+
+#: the components whose Kafka principals the topology grants rights to
+COMPONENTS = ("ksqldb", "connect", "sidecar", "replayer", "monitor")
+#: our own readers' consumer groups (fraudctl's tails, checks and benches)
+READER_GROUPS = "fraudctl-"
+SIDECAR_TRANSACTIONS = "fraud-scorer."
+
+
+def sidecar_group(env: Environment) -> str:
+    """The consumer group of the environment's sidecars (`vars.sidecar_group`); a bench's or a
+    second deployment's group starts with it, and its transactional ids follow from it."""
+    return str(env.variables.get("sidecar_group") or f"fraud-demo-{env.name}")
+
+
+def topology_acls(env: Environment, specs: Iterable[ObjectSpec]) -> list[Acl]:
+    """Every right the pipeline's components need, derived from the templates and the
+    environment: ksqlDB reads (and creates) the topics of its streams and tables and writes
+    those its queries fill; each connector reads or writes its topic; the sidecar reads the
+    features and writes the scored records and dead letters in transactions; the replayer
+    writes the raw payments and labels; the monitor reads every pipeline topic. Empty where
+    the environment names no principal for a component (no ACLs to manage)."""
+    users = {c: env.kafka_principals[c][0] for c in COMPONENTS if c in env.kafka_principals}
+    acls: list[Acl] = []
+
+    def grant(component: str, resource: Resource, name: str, *operations: str,
+              pattern: Pattern = Pattern.LITERAL) -> None:
+        if component in users and name:
+            acls.extend(_each(users[component], resource, name, operations, pattern))
+
+    for spec in specs:
+        if spec.kind == "ksql":  # ksqlDB checks Read on a stream's topic when creating it
+            statement = ksql_statement.parse(spec.text)
+            grant("ksqldb", Resource.TOPIC, ksql_topic(statement), DESCRIBE, DESCRIBE_CONFIGS,
+                  CREATE, READ, *((WRITE,) if statement.is_query else ()))
+        elif spec.kind == "connect" and spec.config:
+            if spec.config.get("topic"):  # a source connector
+                grant("connect", Resource.TOPIC, spec.config["topic"], WRITE, DESCRIBE)
+            for topic in filter(None, (spec.config.get("topics") or "").split(",")):
+                grant("connect", Resource.TOPIC, topic.strip(), READ, DESCRIBE)
+                grant("connect", Resource.GROUP, f"connect-{spec.name}", READ)
+    # the state stream: what fraudctl applied, written and read back by its pull queries
+    grant("ksqldb", Resource.TOPIC, state_topic(env.prefix), DESCRIBE, DESCRIBE_CONFIGS, CREATE,
+          READ, WRITE)
+    topics = env.variables.get("topics") or {}
+    group = sidecar_group(env)
+    grant("sidecar", Resource.TOPIC, topics.get("features", ""), READ, DESCRIBE)
+    for written in (topics.get("scored"), (topics.get("scored") or "") + DEAD_LETTER_SUFFIX):
+        grant("sidecar", Resource.TOPIC, written or "", WRITE, DESCRIBE, DESCRIBE_CONFIGS)
+    grant("sidecar", Resource.GROUP, group, READ, pattern=Pattern.PREFIXED)
+    grant("sidecar", Resource.TRANSACTIONAL_ID, SIDECAR_TRANSACTIONS + group, WRITE, DESCRIBE,
+          pattern=Pattern.PREFIXED)
+    for written in ("raw", "labels_raw"):
+        grant("replayer", Resource.TOPIC, topics.get(written, ""), WRITE, DESCRIBE)
+    for topic in sorted(set(topics.values())):
+        grant("monitor", Resource.TOPIC, topic, READ, DESCRIBE)
+    grant("monitor", Resource.GROUP, READER_GROUPS, READ, pattern=Pattern.PREFIXED)
+    return sorted(set(acls))
+
+
+def ksql_topic(statement: ksql_statement.Statement) -> str:
+    """The topic behind a stream or table: its KAFKA_TOPIC, else ksqlDB's default (its name)."""
+    topic = statement.properties.get("KAFKA_TOPIC", "").strip().strip("'")
+    return topic or statement.name
+
+
+def owned_resources(acls: Iterable[Acl]) -> set[tuple[Resource, str, Pattern]]:
+    """The resources a set of rules is about: `plan` removes a managed principal's other rules
+    on these (a right the templates no longer need), never a rule on anything else."""
+    return {(a.resource, a.name, a.pattern) for a in acls}

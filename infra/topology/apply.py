@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import Refused, ServerError
+from infra.kafka_acl_client import create_acls, delete_acls
 from infra.topology import ksql_statement
 from infra.topology.plan import (
     CREATE,
@@ -23,6 +24,10 @@ from infra.topology.plan import (
 from infra.topology.state import StateStore
 
 Log = Callable[[str], None]
+
+
+#: ksqlDB's error code for a statement its Kafka principal is not authorized to run
+KSQL_FORBIDDEN = 40301
 
 
 class ApplyError(ServerError):
@@ -68,13 +73,16 @@ def check_allowed(plan: Plan, allow_recreate: bool, allow_delete: bool) -> None:
 
 def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,
                 delete_topics: bool = False, wait_timeout: float = 120.0,
-                state: StateStore | None = None, local_files: bool = False) -> list[Step]:
-    """Every server call the plan needs, in order.
+                state: StateStore | None = None, local_files: bool = False,
+                kafka=None) -> list[Step]:
+    """Every server call the plan needs, in order: rules granted, objects torn down and
+    built, rules revoked (`kafka`: the operator's KafkaConnection, for the ACL changes).
 
     `state`: where each CREATE is recorded (see infra.topology.state); `local_files`: Connect
     runs on this machine, so the directories of the connectors' files are made first. Each
     query runs with the settings its change carries (the environment's and its own)."""
-    steps: list[Step] = []
+    # the rights first (ksqlDB creates topics as its own principal), revoked last
+    steps: list[Step] = _acl_steps(plan, CREATE, kafka)
     still_using = _topic_users(live_sources)
     for change in teardown_order(plan, live_sources):
         if change.kind == "connect":
@@ -100,7 +108,7 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
                           change))
     state_missing = state is not None and state.name not in (live_sources or {})
     for change in plan.changes:
-        if change.action not in (CREATE, UPDATE, RECREATE):
+        if change.action not in (CREATE, UPDATE, RECREATE) or change.kind == "acl":
             continue
         verb = {CREATE: "create", UPDATE: "update", RECREATE: "create again"}[change.action]
         if change.kind == "ksql":
@@ -116,7 +124,20 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
             steps.append(Step(f"{verb} connector {change.name}",
                               _connector_put(connect, change, wait_timeout, local_files),
                               change))
-    return steps
+    return steps + _acl_steps(plan, DELETE, kafka)
+
+
+def _acl_steps(plan: Plan, action: str, kafka) -> list[Step]:
+    """One step per principal: grant (CREATE) or revoke (DELETE) its planned rules."""
+    by_principal: dict[str, list[Change]] = {}
+    for change in plan.changes:
+        if change.kind == "acl" and change.action == action:
+            by_principal.setdefault(change.acl.principal, []).append(change)
+    verb, call = ("grant", create_acls) if action == CREATE else ("revoke", delete_acls)
+    return [Step(f"{verb} User:{principal} {len(changes)} ACL rule(s): "
+                 + "; ".join(str(c.acl).split(" ", 1)[1] for c in changes),
+                 _bind(call, kafka, [c.acl for c in changes]), changes[0])
+            for principal, changes in sorted(by_principal.items())]
 
 
 def _topic_users(live_sources: dict[str, LiveSource] | None) -> dict[str, set[str]]:
@@ -173,6 +194,11 @@ def run_steps(steps: list[Step], mask: Callable[[str], str], log: Log) -> ApplyR
             statement = getattr(exc, "statement", "")
             if statement:
                 detail += f"\n  statement: {statement}"
+            if (getattr(exc, "body", None) or {}).get("error_code") == KSQL_FORBIDDEN:
+                detail += ("\n  ksqlDB's principal lacks a Kafka ACL: with `manage_acls: true` "
+                           "plan grants what the templates need. ksqlDB remembers a refusal "
+                           "for ksql.authorization.cache.expiry.time.secs (30 s by default): "
+                           "after granting, wait that long before applying again.")
             not_done = [s.description for s in steps[i:]]
             raise ApplyError(mask(
                 f"failed at step {i}/{len(steps)}: {step.description}\n  {detail}\n"

@@ -59,11 +59,18 @@ SCHEMA: dict[str, Any] = {
     "prefix": (text, True),
     "servers": ({
         "local_stack": (flag, False),
-        "kafka": ({"bootstrap_servers": (text, True)}, False),
+        "local_cluster": (flag, False),
+        "kafka": ({"bootstrap_servers": (text, True),
+                   # librdkafka settings every client of ours uses (security.protocol, ...)
+                   "security": ({"*": (setting_value, False)}, False),
+                   # one Kafka principal per component (operator, sidecar, replayer, monitor)
+                   "principals": ({"*": ({"username": (text, True),
+                                          "password": (text, True)}, False)}, False)}, False),
         "connect": (SERVER, False),
         "ksqldb": (SERVER, False),
     }, False),
     "delivery_guarantee": (guarantee, False),
+    "manage_acls": (flag, False),
     "ksql_query_properties": ({"*": (setting_value, False)}, False),
     "vars": ({
         "partitions": (whole(1), False),

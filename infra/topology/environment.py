@@ -5,6 +5,11 @@ variables templates read with `var()`. Strings may contain `${NAME}` placeholder
 process environment: those are secrets, masked wherever text is printed. KSQLDB_URL, CONNECT_URL
 and BOOTSTRAP_SERVERS override the file. `local_stack: true` finds a running `fraudctl local` stack.
 
+`local_cluster: true` finds a running `fraudctl local up --cluster` (TLS, SASL, basic auth).
+
+Kafka clients take `servers.kafka.security` (librdkafka settings) and, per component, the user
+and password of `servers.kafka.principals.<component>`: `env.kafka("sidecar")`.
+
 `delivery_guarantee` (exactly_once, the default, or at_least_once) is one choice for the whole
 pipeline: ksqlDB's processing guarantee for every query `apply` creates, the source connectors'
 `exactly.once.support`, the sidecar's transactions and the isolation level of our readers.
@@ -12,6 +17,7 @@ pipeline: ksqlDB's processing guarantee for every query `apply` creates, the sou
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -21,6 +27,7 @@ from typing import Any
 import yaml
 
 from core.errors import ConfigError
+from core.kafka import KafkaConnection
 from infra.rest import RestConfig
 from infra.topology import env_schema
 
@@ -34,6 +41,8 @@ GUARANTEES = (EXACTLY_ONCE, AT_LEAST_ONCE)
 PROCESSING_GUARANTEE = "ksql.streams.processing.guarantee"
 STREAMS_GUARANTEE = {EXACTLY_ONCE: "exactly_once_v2", AT_LEAST_ONCE: "at_least_once"}
 
+#: the principal of the topology engine (topics, ACLs) and of components the file names none for
+OPERATOR = "operator"
 MIN_SECRET_LENGTH = 6
 #: secrets a `local_stack` environment makes up for itself when the process environment lacks them
 LOCAL_SECRETS = frozenset({"FRAUD_USER_KEY_SALT"})
@@ -91,6 +100,27 @@ class Environment:
     #: the processing guarantee that `delivery_guarantee` implies unless set there)
     query_properties: dict[str, str] = field(default_factory=dict)
     delivery_guarantee: str = EXACTLY_ONCE
+    #: librdkafka security settings shared by every client (no credentials)
+    kafka_security: dict[str, str] = field(default_factory=dict)
+    #: component -> (user, password) of its Kafka principal
+    kafka_principals: dict[str, tuple[str, str]] = field(default_factory=dict)
+    local_cluster: bool = False
+    #: plan and apply the Kafka ACLs the topology implies (`manage_acls: true`)
+    manage_acls: bool = False
+
+    def kafka(self, component: str = OPERATOR) -> KafkaConnection:
+        """How `component` (operator, sidecar, replayer, monitor) reaches the brokers: the
+        bootstrap servers, the shared security settings and that component's principal (the
+        operator's where the environment names none for it)."""
+        if not self.bootstrap_servers:
+            raise ConfigError(f"environment '{self.name}' has no Kafka bootstrap servers "
+                              f"(servers.kafka.bootstrap_servers in {self.path}, or "
+                              "BOOTSTRAP_SERVERS)")
+        security = dict(self.kafka_security)
+        user = self.kafka_principals.get(component) or self.kafka_principals.get(OPERATOR)
+        if user:
+            security |= {"sasl.username": user[0], "sasl.password": user[1]}
+        return KafkaConnection(self.bootstrap_servers, security)
 
     def choose_guarantee(self, guarantee: str) -> None:
         """Run with `guarantee` instead of the file's (a benchmark comparing the two)."""
@@ -152,19 +182,27 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
     servers = raw.get("servers") or {}
     env = Environment(name=name, path=path, prefix=prefix, variables=raw.get("vars") or {},
                       ksqldb=None, connect=None, bootstrap_servers=None, secrets=secrets,
-                      local_stack=bool(servers.get("local_stack")))
-    if env.local_stack and not set(environ) >= LOCAL_SECRETS:
+                      local_stack=bool(servers.get("local_stack")),
+                      local_cluster=bool(servers.get("local_cluster")))
+    if (env.local_stack or env.local_cluster) and not set(environ) >= LOCAL_SECRETS:
         for name, value in _local_secrets().items():
             environ.setdefault(name, value)
     env.environ = environ
     env.delivery_guarantee = raw.get("delivery_guarantee", EXACTLY_ONCE)
+    env.manage_acls = bool(raw.get("manage_acls", False))
     env.query_properties = {PROCESSING_GUARANTEE: STREAMS_GUARANTEE[env.delivery_guarantee],
                             **{k: str(v) for k, v in
                                (raw.get("ksql_query_properties") or {}).items()}}
     if env.local_stack and discover_local:
         _discover_local(env, servers)
-    env.bootstrap_servers = environ.get("BOOTSTRAP_SERVERS") or (
-        servers.get("kafka") or {}).get("bootstrap_servers") or env.bootstrap_servers
+    if env.local_cluster and discover_local:
+        _discover_cluster(env, servers)
+    kafka = servers.get("kafka") or {}
+    env.bootstrap_servers = environ.get("BOOTSTRAP_SERVERS") or kafka.get(
+        "bootstrap_servers") or env.bootstrap_servers
+    env.kafka_security |= {k: str(v) for k, v in (kafka.get("security") or {}).items()}
+    env.kafka_principals |= {component: (user["username"], user["password"])
+                             for component, user in (kafka.get("principals") or {}).items()}
     env.connect = _server(path, "connect", servers, environ.get("CONNECT_URL"), env)
     env.ksqldb = _server(path, "ksqldb", servers, environ.get("KSQLDB_URL"), env)
     return env
@@ -254,3 +292,35 @@ def _discover_local(env: Environment, servers: dict) -> None:
         if kind not in servers:
             env.skipped[kind] = ("no local stack is running (start it with "
                                  f"`fraudctl local up`, or set {variable})")
+
+
+def _discover_cluster(env: Environment, servers: dict) -> None:
+    """Fill Kafka (with every component's principal), Connect and ksqlDB from a running
+    `fraudctl local up --cluster`; the credentials become secrets, masked everywhere."""
+    from infra.local.cluster import LocalCluster
+
+    cluster = LocalCluster()
+    state = cluster._read_state()
+    if not state:
+        for kind in ("connect", "ksqldb"):
+            if kind not in servers:
+                env.skipped[kind] = ("no local cluster is running (start it with "
+                                     "`fraudctl local up --cluster`)")
+        return
+    env.bootstrap_servers = state["bootstrap_servers"]
+    env.kafka_security = {**state["kafka_security"], "ssl.ca.location": state["ca_file"]}
+    for component, path in state["credentials"].items():
+        try:
+            user = json.loads(Path(path).read_text())
+        except (OSError, ValueError):
+            raise ConfigError(f"the local cluster's credentials of {component} ({path}) "
+                              "cannot be read; `fraudctl local reset --cluster` makes new "
+                              "ones") from None
+        env.kafka_principals[component] = (user["username"], env.secrets.add(
+            user["password"], f"the {component} password"))
+    operator = env.kafka_principals[OPERATOR]
+    rest = {"basic_auth": {"username": operator[0], "password": operator[1]},
+            "ca_bundle": state["ca_file"]}
+    servers.setdefault("connect", {"url": state["connect_url"], **rest})
+    if state.get("ksqldb_url"):
+        servers.setdefault("ksqldb", {"url": state["ksqldb_url"], **rest})

@@ -4,6 +4,10 @@ Actions: create, update (ksqlDB CREATE OR REPLACE where allowed; Connect PUT con
 recreate (terminate the writing queries, drop, create; every ksqlDB object downstream follows),
 delete (owned on the server, gone from the repo), unchanged, skipped (the environment has no
 such server). Only objects whose names carry the environment's prefix are ever touched.
+
+Where the environment manages ACLs (`manage_acls: true`), the Kafka rights the topology implies
+(infra.topology.acls) are planned beside the objects: rules to create, and a managed principal's
+rules on the topology's resources that it no longer needs, to delete.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from infra.connect_client import connector_failure
 from infra.ksql_client import query_problem
 from infra.topology import ksql_statement
+from infra.topology.acls import Acl, owned_resources, topology_acls
 from infra.topology.dag import downstream, topological_order
 from infra.topology.environment import PROCESSING_GUARANTEE, Environment
 from infra.topology.render import ObjectSpec
@@ -55,9 +60,13 @@ class LiveState:
     connectors: dict[str, LiveConnector] | None  # None: no Connect
     applied: dict[str, AppliedRecord] = field(default_factory=dict)  # what fraudctl applied
     topics: dict[str, tuple[int, int]] = field(default_factory=dict)  # -> partitions, replicas
+    #: the cluster's allow rules; None where ACLs are not managed (or no authorizer runs)
+    acls: set[Acl] | None = None
 
     @classmethod
-    def read(cls, ksql_client, connect_client, ksql_prefix: str = "") -> LiveState:
+    def read(cls, ksql_client, connect_client, ksql_prefix: str = "",
+             kafka=None) -> LiveState:
+        """What the servers hold now; `kafka` (a KafkaConnection) also reads the ACLs."""
         ksql = None
         applied: dict[str, AppliedRecord] = {}
         topics: dict[str, tuple[int, int]] = {}
@@ -86,7 +95,12 @@ class LiveState:
                                      if k != "name"},
                                     connector_failure(item.get("status") or {}))
                 for name, item in connect_client.connectors().items()}
-        return cls(ksql, connectors, applied, topics)
+        acls = None
+        if kafka is not None:
+            from infra.kafka_acl_client import list_acls
+
+            acls = list_acls(kafka)
+        return cls(ksql, connectors, applied, topics, acls)
 
 
 @dataclass
@@ -105,6 +119,7 @@ class Change:
     warnings: list[str] = field(default_factory=list)
     properties: dict[str, str] = field(default_factory=dict)  # ksql: the query's settings
     guarantee: str = ""  # the delivery guarantee the object runs with (shown by plan)
+    acl: Acl | None = None  # acl: the rule to create or delete
 
     def describe(self) -> str:
         text = f"{SYMBOL[self.action]:>3} {self.action:9} {self.kind:7} {self.name}"
@@ -125,8 +140,9 @@ class Plan:
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action not in (UNCHANGED, SKIPPED)]
 
-    def count(self, action: str) -> int:
-        return sum(c.action == action for c in self.changes)
+    def count(self, action: str, acls: bool = False) -> int:
+        """Objects (or, `acls=True`, ACL rules) planned for `action`."""
+        return sum(c.action == action and (c.kind == "acl") == acls for c in self.changes)
 
     def summary(self) -> str:
         parts = [f"{self.count(a)} to {a}" for a in (CREATE, UPDATE, RECREATE, DELETE)]
@@ -134,6 +150,12 @@ class Plan:
         text += f", {self.count(UNCHANGED)} unchanged"
         if self.count(SKIPPED):
             text += f", {self.count(SKIPPED)} skipped"
+        if any(c.kind == "acl" for c in self.changes):
+            text += (f"; ACL rules: {self.count(CREATE, True)} to create, "
+                     f"{self.count(DELETE, True)} to delete, {self.count(UNCHANGED, True)} "
+                     "unchanged")
+            if self.count(SKIPPED, True):
+                text += f", {self.count(SKIPPED, True)} skipped"
         return text + "."
 
     def to_json(self, mask) -> str:
@@ -153,7 +175,26 @@ def make_plan(env: Environment, specs: list[ObjectSpec], live: LiveState) -> Pla
             _check_topic(spec, changes[spec.logical], live)
     result = [changes[s.logical] for s in ordered]
     result += _deletions(env, specs, live)
-    return Plan(env.name, result)
+    return Plan(env.name, acl_changes(env, specs, live) + result)
+
+
+def acl_changes(env: Environment, specs: list[ObjectSpec], live: LiveState) -> list[Change]:
+    """The rules to create (wanted, missing) and to delete (a managed principal's rule on one
+    of the topology's resources that no template needs any more)."""
+    if not env.manage_acls:
+        return []
+    wanted = set(topology_acls(env, specs))
+    if live.acls is None:
+        return [Change("acl", str(a), SKIPPED, "the brokers run no authorizer", acl=a)
+                for a in sorted(wanted)]
+    principals = {a.principal for a in wanted}
+    resources = owned_resources(wanted)
+    stale = {a for a in live.acls if a.principal in principals
+             and (a.resource, a.name, a.pattern) in resources} - wanted
+    return ([Change("acl", str(a), UNCHANGED if a in live.acls else CREATE, acl=a)
+             for a in sorted(wanted)]
+            + [Change("acl", str(a), DELETE, "no template needs it", acl=a)
+               for a in sorted(stale)])
 
 
 def query_properties(env: Environment, spec: ObjectSpec) -> dict[str, str]:
@@ -390,13 +431,17 @@ def _drop_order(sources: dict[str, LiveSource]) -> list[str]:
     return order
 
 
-def destroy_plan(env: Environment, live: LiveState) -> Plan:
-    """Delete every owned object on the servers (the repository's templates play no part)."""
+def destroy_plan(env: Environment, live: LiveState,
+                 acls: list[Acl] | None = None) -> Plan:
+    """Delete every owned object on the servers (the repository's templates play no part),
+    and of `acls` (what the templates grant) the rules the cluster holds."""
     changes = [Change("ksql", n, DELETE, "destroy", live_type=s.type,
                       terminate=list(s.write_queries))
                for n, s in sorted((live.ksql or {}).items()) if n.startswith(env.ksql_prefix)]
     changes += [Change("connect", n, DELETE, "destroy") for n in sorted(live.connectors or {})
                 if n.startswith(env.prefix)]
+    changes += [Change("acl", str(a), DELETE, "destroy", acl=a)
+                for a in sorted(set(acls or ()) & (live.acls or set()))]
     return Plan(env.name, changes)
 
 

@@ -32,6 +32,11 @@ from infra.topology import ksql_statement
 STATE_OBJECT = "FRAUDCTL_STATE"
 
 
+def state_topic(prefix: str) -> str:
+    """The topic of an environment's state stream."""
+    return prefix.lower() + STATE_OBJECT.lower()
+
+
 def checksum(statement: ksql_statement.Statement) -> str:
     """Hash of a statement's normal form: what the template means, not how it is spaced."""
     return hashlib.sha256(statement.normal.encode()).hexdigest()
@@ -60,7 +65,7 @@ class StateStore:
         self.client = client
         self.mask = mask
         self.name = ksql_prefix + STATE_OBJECT
-        self.topic = ksql_prefix.lower() + STATE_OBJECT.lower()
+        self.topic = state_topic(ksql_prefix)
 
     def read(self, live_names: set[str]) -> dict[str, AppliedRecord]:
         """The latest record per object ({} where the state stream does not exist yet)."""
