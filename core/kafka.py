@@ -69,6 +69,43 @@ def client_config(target: Connection, extra: Mapping[str, Any] | None = None) ->
     return connection(target).config(extra)
 
 
+def verify(target: Connection, timeout: float = 15.0) -> None:
+    """Connect and read the cluster's metadata, or raise one clear ServerError naming the
+    servers and the principal: a refused password (librdkafka reports it only to its error
+    callback, while requests wait on), a TLS failure, or no answer within `timeout`."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    kafka = connection(target)
+    seen: list[Any] = []
+    client = admin(kafka, {"logger": QUIET_LOGGER, "error_cb": seen.append,
+                           "socket.connection.setup.timeout.ms": int(timeout * 1000)})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if client.list_topics(timeout=1.0).brokers:
+                return
+        except KafkaException as exc:
+            seen.append(exc.args[0] if exc.args else exc)
+        client.poll(0.1)  # serves error_cb, where librdkafka reports a refused login
+        for err in seen:
+            if getattr(err, "code", lambda: None)() == KafkaError._AUTHENTICATION:
+                raise ServerError(
+                    f"{kafka.where}: authentication failed ({_reason(err)}); check that "
+                    "user's password (and sasl.mechanism)", url=kafka.bootstrap_servers)
+            if getattr(err, "code", lambda: None)() == KafkaError._SSL:
+                raise ServerError(f"{kafka.where}: TLS failed ({_reason(err)}); check "
+                                  "ssl.ca.location", url=kafka.bootstrap_servers)
+    last = f" (last: {_reason(seen[-1])})" if seen else ""
+    raise ServerError(f"{kafka.where} did not answer within {timeout:.0f}s{last}; are the "
+                      "brokers running, and do security.protocol and the port match?",
+                      url=kafka.bootstrap_servers)
+
+
+def _reason(err: Any) -> str:
+    text = err.str() if hasattr(err, "str") else str(err)
+    return text.split(": ", 1)[-1] if text.count(": ") else text
+
+
 def producer(target: Connection, settings: Mapping[str, Any] | None = None):
     """A confluent_kafka Producer for `target` with more librdkafka `settings`."""
     from confluent_kafka import Producer

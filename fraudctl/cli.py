@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from core.errors import FraudError
 from fraudctl.commands import bench, demo, local, pipeline, sidecar, topology, training
+from fraudctl.options import mask_loaded
 
 #: the command groups, in the order `fraudctl --help` lists them
 COMMAND_GROUPS = (local, topology, pipeline, training, sidecar, bench, demo)
@@ -33,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except FraudError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {mask_loaded(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

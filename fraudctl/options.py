@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from core.errors import Refused, UsageError
-from infra.topology.environment import Environment, load_environment
+from infra.topology.environment import Environment, Secrets, load_environment
 
 
 def project_options(env_default: str | None = "local",
@@ -39,10 +39,24 @@ def find_project(start: Path | None = None) -> Path:
                      "--project PATH.")
 
 
+#: the secrets of every environment this process loaded: `mask_loaded` hides them in any text
+_LOADED: list[Secrets] = []
+
+
 def project_environment(args: argparse.Namespace) -> tuple[Path, Environment]:
     """The project of `--project` (or the working directory) and its environment `--env`."""
     project = project_dir(args)
-    return project, load_environment(project, args.env)
+    env = load_environment(project, args.env)
+    _LOADED.append(env.secrets)
+    return project, env
+
+
+def mask_loaded(text: str) -> str:
+    """`text` with every secret of the environments loaded so far hidden (errors the CLI
+    prints: no server's message may carry a password out)."""
+    for secrets in _LOADED:
+        text = secrets.mask(text)
+    return text
 
 
 def confirm(question: str, auto_approve: bool, what: str, flag: str = "--auto-approve") -> None:

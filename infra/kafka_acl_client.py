@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.errors import ServerError
-from core.kafka import QUIET_LOGGER, Connection, admin
+from core.kafka import QUIET_LOGGER, Connection, admin, connection, verify
 from infra.topology.acls import CLUSTER_NAME, Acl, Pattern, Resource
 
 TIMEOUT = 30.0
@@ -64,6 +64,7 @@ def list_acls(target: Connection) -> set[Acl] | None:
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AclBindingFilter
 
+    verify(target)  # a wrong password is an error at once, not a request that times out
     operation, permission, pattern, resource = _types()
     wanted = AclBindingFilter(resource.ANY, None, pattern.ANY, None, None, operation.ANY,
                               permission.ANY)
@@ -74,7 +75,8 @@ def list_acls(target: Connection) -> set[Acl] | None:
         err = exc.args[0] if exc.args else None
         if getattr(err, "code", lambda: None)() == KafkaError.SECURITY_DISABLED:
             return None
-        raise ServerError(f"listing the cluster's ACLs failed: {exc}") from None
+        raise ServerError(f"{connection(target).where}: listing the cluster's ACLs failed: "
+                          f"{exc}") from None
     return {acl for b in bindings if (acl := _acl(b)) is not None}
 
 

@@ -74,6 +74,8 @@ class KsqlClient(RestClient):
                 f"{exc} Statement: {statement.strip()[:200]} Run `fraudctl plan` to see what "
                 "the server has now, then apply again.", url=exc.url) from None
         except ServerError as exc:
+            if exc.status == 401:  # the credentials, not the statement: RestClient's message
+                raise
             if (isinstance(exc.body, dict) and exc.body.get("@type") in (
                     "statement_error", "generic_error")) or (
                     isinstance(exc.body, dict) and "error_code" in exc.body):

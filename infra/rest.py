@@ -128,6 +128,12 @@ class RestClient:
             body: Any = response.json()
         except ValueError:
             body = response.text
+        if response.status_code == 401:  # never the password itself
+            who = (f"the credentials of user {self.config.user}" if self.config.user
+                   else "a request without credentials (set servers.<kind>.basic_auth)")
+            return ServerError(
+                f"{self.server_name} at {self.base_url} refused {who}: HTTP 401 on {method} "
+                f"{url} (wrong user or password?)", status=401, body=body, url=url)
         return ServerError(
             f"{self.server_name} rejected {method} {url}: HTTP {response.status_code}: "
             f"{server_message(body)}", status=response.status_code, body=body, url=url)

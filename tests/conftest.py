@@ -15,6 +15,9 @@ from stack_fixture import (
     start_local_stack,
 )
 
+#: the secured cluster's tests (tests/cluster) run only when asked: `make test-cluster`
+collect_ignore = [] if os.environ.get("FRAUD_TEST_CLUSTER") else ["cluster"]
+
 #: the user-key salt the features stream needs (a secret; environments other than `local` read it
 #: from the process environment, and so do the `fraudctl` processes tests start)
 os.environ.setdefault("FRAUD_USER_KEY_SALT", "test-suite-salt")

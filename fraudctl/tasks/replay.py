@@ -258,21 +258,13 @@ class KafkaTarget:
 
     def __init__(self, kafka: Connection, payments_topic: str, labels_topic: str,
                  connect_timeout: float = 10.0) -> None:
-        from confluent_kafka import KafkaException
-
-        from core.kafka import QUIET_LOGGER, connection, producer
+        from core.kafka import QUIET_LOGGER, producer, verify
         self.errors: list[str] = []
         self.topics = (payments_topic, labels_topic)
         self.producer = producer(kafka, {
             "linger.ms": 10, "enable.idempotence": True, "logger": QUIET_LOGGER,
             "on_delivery": lambda err, _m: self.errors.append(str(err)) if err else None})
-        try:
-            self.producer.list_topics(timeout=connect_timeout)
-        except KafkaException as exc:
-            raise ServerError(
-                f"{connection(kafka).where} did not answer within {connect_timeout:.0f}s "
-                f"({exc.args[0].str() if exc.args else exc}); is the broker running "
-                "(`fraudctl local status`) and BOOTSTRAP_SERVERS right?") from None
+        verify(kafka, timeout=connect_timeout)  # a wrong password fails here, by name
 
     def _send(self, topic: str, line: str) -> None:
         from core.kafka import produce_waiting

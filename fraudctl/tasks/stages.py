@@ -40,16 +40,14 @@ def waiting_stage(sent: int, scored: int, counted: int, labels_sent: int,
 
 
 def _kafka_problem(env: Environment) -> str | None:
-    from core.kafka import QUIET_LOGGER, admin
+    from core.errors import ServerError
+    from core.kafka import verify
 
-    client = admin(env.kafka(), {
-        "socket.connection.setup.timeout.ms": int(CHECK_TIMEOUT * 1000),
-        "logger": QUIET_LOGGER})
     try:
-        metadata = client.list_topics(timeout=CHECK_TIMEOUT)
-    except Exception as exc:  # any client error: the broker did not answer in time
+        verify(env.kafka(), timeout=CHECK_TIMEOUT)
+    except ServerError as exc:
         return str(exc)
-    return None if metadata.brokers else "no broker in its metadata"
+    return None
 
 
 def _rest_problem(config, path: str) -> str | None:

@@ -415,6 +415,19 @@ class LocalCluster(LocalStack):
         return self._spawn(name, cmd)
 
 
+def free_base_port(host: str = "127.0.0.1") -> int:
+    """A base port whose every cluster port is free (tests run a cluster beside others)."""
+    import random
+
+    for _ in range(200):
+        base = random.randrange(10_000, 29_000, 100)
+        config = ClusterConfig(run_dir=Path("/nonexistent"), base_port=base)
+        ports = [port for *_, port, _var in LocalCluster(config)._ports()]
+        if all(_port_free(host, port) for port in ports):
+            return base
+    raise StackError("no free range of ports for a local cluster")
+
+
 def cluster_running(run_dir: Path | None = None) -> bool:
     """True when a cluster's state file names live processes (cheap: no connection)."""
     cluster = LocalCluster(ClusterConfig(run_dir=run_dir) if run_dir else None)

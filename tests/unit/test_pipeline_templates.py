@@ -18,6 +18,7 @@ INTENDED_EDGES = {
     "transactions_raw": set(),
     "transactions_features": {"transactions_raw"},
     "transactions_scored": {"transactions_features"},
+    "transactions_scored_dead_letters": {"transactions_features"},
     "alerts": {"transactions_scored"},
     "monitor_alert_rate": {"monitor_events"},
     "monitor_score_drift": {"monitor_events"},
@@ -45,10 +46,10 @@ def _specs(env_name):
 
 
 def test_the_documented_environments_exist():
-    assert {"local", "compose", "prod.example"} <= set(available(REPO))
+    assert {"local", "local-cluster", "compose", "prod.example"} <= set(available(REPO))
 
 
-@pytest.mark.parametrize("env_name", ["local", "compose", "prod.example"])
+@pytest.mark.parametrize("env_name", ["local", "local-cluster", "compose", "prod.example"])
 def test_every_template_renders_for_every_environment(env_name):
     env, specs = _specs(env_name)
     assert set(specs) == set(INTENDED_EDGES)
