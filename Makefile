@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup lint bench clean
+.PHONY: demo test test-cluster setup lint bench clean
 
 ## demo: the whole pipeline (Docker Compose where an engine answers, else the local stack)
 demo: $(STAMP)
@@ -15,6 +15,12 @@ test: $(STAMP)
 	$(BIN)/fraudctl local fetch
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## test-cluster: the secured three-broker cluster's tests (security, ACLs, failover); CI runs
+## them after `make test`
+test-cluster: $(STAMP)
+	$(BIN)/fraudctl local fetch
+	FRAUD_TEST_CLUSTER=1 $(BIN)/pytest tests/cluster $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

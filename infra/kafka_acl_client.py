@@ -28,14 +28,15 @@ def _types():
     return AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
 
-def _binding(acl: Acl):
-    from confluent_kafka.admin import AclBinding
+def _binding(acl: Acl, as_filter: bool = False):
+    """The admin API's rule (or, `as_filter`, the filter that matches exactly that rule)."""
+    from confluent_kafka.admin import AclBinding, AclBindingFilter
 
     operation, permission, pattern, resource = _types()
-    kind = LIBRDKAFKA_RESOURCE.get(acl.resource, acl.resource.upper())
-    return AclBinding(resource[kind], acl.name,
-                      pattern[acl.pattern.upper()], f"User:{acl.principal}", "*",
-                      operation[acl.operation.upper()], permission.ALLOW)
+    kind = AclBindingFilter if as_filter else AclBinding
+    return kind(resource[LIBRDKAFKA_RESOURCE.get(acl.resource, acl.resource.upper())],
+                acl.name, pattern[acl.pattern.upper()], f"User:{acl.principal}", "*",
+                operation[acl.operation.upper()], permission.ALLOW)
 
 
 def _acl(binding) -> Acl | None:
@@ -105,7 +106,8 @@ def delete_acls(target: Connection, acls: Iterable[Acl]) -> int:
     if not wanted:
         return 0
     client = _client(target)
-    futures = client.delete_acls([_binding(a) for a in wanted], request_timeout=TIMEOUT)
+    futures = client.delete_acls([_binding(a, as_filter=True) for a in wanted],
+                                 request_timeout=TIMEOUT)
     deleted = 0
     for binding, future in futures.items():
         try:

@@ -71,3 +71,19 @@ def rewrite_env(root: Path, change) -> None:
 
 def read_json(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def harness_servers(cluster: Cluster, ksqldb_server: int = 0):
+    """The fault harness's view of the cluster: the environment (ACLs managed, replicas 3),
+    counting as the monitor principal, scoring as the sidecar's, ksqlDB server
+    `ksqldb_server` (0 or 1) as the operator."""
+    from fault_harness import Servers
+
+    from infra.rest import RestConfig
+
+    ep = cluster.endpoints
+    return Servers(cluster_servers(cluster, ksqldb_server), "local-cluster",
+                   cluster.kafka("monitor"), cluster.kafka("sidecar"),
+                   RestConfig(ep["ksqldb_urls"][ksqldb_server], timeout=10,
+                              basic_auth=("operator", cluster.password("operator")),
+                              ca_bundle=ep["ca_file"]))

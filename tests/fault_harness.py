@@ -27,7 +27,7 @@ from sidecar_harness import SidecarProcess
 from topology_project import copy_repo_project, run_fraudctl
 
 from core.artifact import read_artifact
-from core.kafka import consume_messages
+from core.kafka import Connection, consume_messages
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.local import LocalStack, StackConfig
 from infra.local.stack import free_port
@@ -46,6 +46,28 @@ FAULT_AT = 0.4  # the fault comes when this share of the replay has been written
 #: a stage that has not moved for this long is counted as it stands (a stuck pipeline fails)
 STUCK_AFTER = 120.0
 PROCESSES = ("kafka", "connect", "ksqldb", "sidecar")
+
+
+@dataclass
+class Servers:
+    """How a run reaches its stack: the environment's `servers:` (on top of `base_env`), Kafka
+    as the counting reader and as the sidecar, and ksqlDB's REST settings."""
+
+    servers: dict
+    base_env: str
+    reader: Connection
+    sidecar: Connection
+    ksqldb: RestConfig
+
+
+def single_node(stack: LocalStack) -> Servers:
+    """The single-node stack: plain text, no credentials."""
+    endpoints = stack.endpoints()
+    return Servers({"kafka": {"bootstrap_servers": endpoints["bootstrap_servers"]},
+                    "connect": {"url": endpoints["connect_url"]},
+                    "ksqldb": {"url": endpoints["ksqldb_url"]}}, "compose",
+                   endpoints["bootstrap_servers"], endpoints["bootstrap_servers"],
+                   RestConfig(endpoints["ksqldb_url"], timeout=10))
 
 
 def start_fault_stack(run_dir: Path) -> LocalStack:
@@ -88,24 +110,23 @@ class PipelineRun:
     """One topology with its own prefix and topics on the fault stack, one sidecar, one
     replay; `counts()` reads every stage, `expected` is what went in."""
 
-    def __init__(self, stack: LocalStack, workdir: Path) -> None:
+    def __init__(self, stack: LocalStack, workdir: Path, servers: Servers | None = None) -> None:
         self.stack, self.workdir = stack, workdir
+        servers = servers or single_node(stack)
         self.tag = uuid.uuid4().hex[:6]
         self.root = workdir / "repo"
         files = {"source": str(workdir / "connect" / "transactions.csv"),
                  "alerts": str(workdir / "connect" / "alerts.jsonl"),
                  "labels": str(workdir / "connect" / "labels.csv")}
-        endpoints = stack.endpoints()
-        spec = copy_repo_project(self.root, self.tag, {
-            "kafka": {"bootstrap_servers": endpoints["bootstrap_servers"]},
-            "connect": {"url": endpoints["connect_url"]},
-            "ksqldb": {"url": endpoints["ksqldb_url"]}}, files=files, base_env="compose",
-            guarantee=GUARANTEE)
+        spec = copy_repo_project(self.root, self.tag, servers.servers, files=files,
+                                 base_env=servers.base_env, guarantee=GUARANTEE)
         self.topics, self.prefix = spec["vars"]["topics"], spec["prefix"].upper()
         self.files = {k: Path(v) for k, v in files.items()}
-        self.bootstrap = endpoints["bootstrap_servers"]
-        self.ksql = KsqlClient(RestConfig(endpoints["ksqldb_url"], timeout=10))
-        self.sidecar: SidecarProcess | None = None
+        self.reader, self.sidecar_kafka = servers.reader, servers.sidecar
+        self.ksql = KsqlClient(servers.ksqldb)
+        self.sidecars: list[SidecarProcess] = []
+        #: the group the environment's ACLs grant its sidecars (fraud-demo-<env>...)
+        self.group = f"fraud-demo-it-{self.tag}"
         self.replayer: subprocess.Popen | None = None
         self.model = workdir / "model.onnx"
         self.expected = Counts()
@@ -130,13 +151,22 @@ class PipelineRun:
                                                            {"features": features})[0]
         make_model(self.model, seed=4, threshold=float(np.quantile(scores, 1 - ALERT_SHARE)))
 
-    def start_sidecar(self) -> None:
-        self.sidecar = SidecarProcess(
-            self.bootstrap, self.model,
+    @property
+    def sidecar(self) -> SidecarProcess | None:
+        return self.sidecars[0] if self.sidecars else None
+
+    def start_sidecar(self, instance: int = 0) -> None:
+        """Sidecar `instance` of the run's group (started again under the same id)."""
+        sidecar = SidecarProcess(
+            self.sidecar_kafka, self.model,
             (self.topics["features"], self.topics["scored"], f"{self.topics['scored']}.dlq"),
-            f"fault-{self.tag}", self.workdir, exactly_once=EXACTLY_ONCE,
-            instance_id=f"fault-{self.tag}", extra=("--batch-size", "50")).start()
-        self.sidecar.wait_ready(timeout=90)
+            self.group, self.workdir, exactly_once=EXACTLY_ONCE,
+            instance_id=f"fault-{self.tag}-{instance}", extra=("--batch-size", "50")).start()
+        if instance < len(self.sidecars):
+            self.sidecars[instance] = sidecar
+        else:
+            self.sidecars.append(sidecar)
+        sidecar.wait_ready(timeout=90)
 
     def start_replay(self) -> None:
         log = (self.workdir / "replay.log").open("ab")
@@ -162,8 +192,9 @@ class PipelineRun:
         raise AssertionError(f"the replay did not reach {share:.0%} in {timeout:.0f}s")
 
     # ----- the fault -----------------------------------------------------------------------------
-    def inject(self, process: str, sig: int) -> float:
-        """Stop `process` with `sig`, start it again; returns the seconds it was away."""
+    def inject(self, process: str, sig: int, restart: bool = True) -> float:
+        """Stop `process` with `sig` and (unless not `restart`: its peers take over) start it
+        again; returns the seconds it was away."""
         started = time.monotonic()
         if process == "sidecar":
             if sig == signal.SIGKILL:  # while it works through a backlog: batches in flight
@@ -174,13 +205,16 @@ class PipelineRun:
                 self.sidecar.kill()
             else:
                 self.sidecar.stop()
-            self.start_sidecar()
+            if restart:
+                self.start_sidecar()
         else:
             others = {n: p for n, p in self.stack.recorded_pids().items() if n != process}
             assert self.stack.stop_process(process, sig, log=lambda *_: None) is not None
             status = self.stack.status()["processes"]
             assert not status[process]["alive"], "status must say which process is down"
             assert all(status[n]["alive"] for n in others)
+            if not restart:
+                return time.monotonic() - started
             self.stack.up(timeout=300, log=lambda *_: None)
             after = self.stack.recorded_pids()
             assert {n: after[n] for n in others} == others, "up restarts only the dead one"
@@ -231,7 +265,7 @@ class PipelineRun:
 
     def topic_counts(self, into: Counts) -> Counts:
         def read(topic: str, at_least: int) -> list:
-            return consume_messages(self.bootstrap, topic, at_least, timeout=60, idle_after=2.0,
+            return consume_messages(self.reader, topic, at_least, timeout=60, idle_after=2.0,
                                     isolation="read_committed")
 
         e = self.expected
@@ -290,8 +324,8 @@ class PipelineRun:
         if self.replayer is not None and self.replayer.poll() is None:
             self.replayer.terminate()
             self.replayer.wait(10)
-        if self.sidecar is not None:
-            self.sidecar.stop()
+        for sidecar in self.sidecars:
+            sidecar.stop()
         run_fraudctl(self.root, "destroy", "--auto-approve", "--delete-topics")
 
 

@@ -11,16 +11,21 @@ from pathlib import Path
 
 import requests
 
+from core.kafka import Connection, connection
 from infra.local.stack import free_port
+from udf_server.config import kafka_environment
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 class SidecarProcess:
-    def __init__(self, bootstrap: str, model: Path, topics: tuple[str, str, str], group: str,
-                 workdir: Path, *, exactly_once: bool = True, instance_id: str = "t1",
-                 extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, bootstrap: Connection, model: Path, topics: tuple[str, str, str],
+                 group: str, workdir: Path, *, exactly_once: bool = True,
+                 instance_id: str = "t1", extra: tuple[str, ...] = ()) -> None:
         self.port = free_port()
+        kafka = connection(bootstrap)
+        bootstrap = kafka.bootstrap_servers
+        self.environ = kafka_environment(kafka.security)  # credentials: not on the command line
         self.log_path = workdir / f"sidecar-{instance_id}-{self.port}.log"
         self.args = [sys.executable, "-m", "fraudctl.cli", "score",
                      "--bootstrap-servers", bootstrap, "--model", str(model),
@@ -37,7 +42,8 @@ class SidecarProcess:
     def start(self) -> SidecarProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, cwd=REPO,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                     env={**os.environ, **self.environ,
+                                          "PYTHONUNBUFFERED": "1"})
         log.close()
         return self
 

@@ -135,6 +135,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"a librdkafka setting (also {KAFKA_ENV_PREFIX}<KEY>)")
 
 
+def kafka_environment(settings: Mapping[str, str]) -> dict[str, str]:
+    """The FRAUD_KAFKA_* variables that carry librdkafka `settings` to a sidecar process (the
+    way to pass a password: never on its command line)."""
+    return {KAFKA_ENV_PREFIX + key.upper().replace(".", "_"): value
+            for key, value in settings.items()}
+
+
 def kafka_settings(pairs: list[str], environ: Mapping[str, str]) -> dict[str, str]:
     """librdkafka settings from FRAUD_KAFKA_SECURITY_PROTOCOL=... style variables and -X k=v."""
     settings = {key[len(KAFKA_ENV_PREFIX):].lower().replace("_", "."): value

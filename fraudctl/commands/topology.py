@@ -189,11 +189,14 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     if not plan.changes:
         print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
         return 0
-    for change in teardown_order(plan, live.ksql):
-        print(change.describe())
+    revoked = [c for c in plan.changes if c.kind == "acl"]
+    for change in [*teardown_order(plan, live.ksql), *revoked]:
+        print(env.secrets.mask(change.describe()))
     topics = " and their topics" if args.delete_topics else " (topics are kept)"
+    rules = f" and revoke {len(revoked)} ACL rule(s)" if revoked else ""
     done = _carry_out(Planned(env, plan, live, ksql, connect), args.auto_approve, "destroy",
-                      f"Destroy {len(plan.changes)} object(s){topics} in '{env.name}'?",
+                      f"Destroy {len(plan.changes) - len(revoked)} object(s){topics}{rules} "
+                      f"in '{env.name}'?",
                       delete_topics=args.delete_topics)
     print(f"Destroyed: {done} step(s).")
     return 0

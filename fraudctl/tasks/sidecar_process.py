@@ -15,7 +15,7 @@ from core.errors import StackError
 from core.kafka import Connection, connection
 from infra.local.stack import free_port
 from infra.topology.environment import Environment
-from udf_server.config import KAFKA_ENV_PREFIX
+from udf_server.config import kafka_environment
 
 
 def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group: str,
@@ -30,8 +30,7 @@ def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group
     port = free_port()
     features, scored = topics
     kafka = connection(kafka)
-    environ = {**os.environ, **{KAFKA_ENV_PREFIX + key.upper().replace(".", "_"): value
-                                for key, value in kafka.security.items()}}
+    environ = {**os.environ, **kafka_environment(kafka.security)}
     command = [sys.executable, "-m", "udf_server", "--bootstrap-servers",
                kafka.bootstrap_servers,
                "--model", str(model), "--input-topic", features, "--output-topic", scored,

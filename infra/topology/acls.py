@@ -33,7 +33,7 @@ class Pattern(StrEnum):
 
 #: the cluster resource's one name
 CLUSTER_NAME = "kafka-cluster"
-READ, WRITE, CREATE, DESCRIBE = "read", "write", "create", "describe"
+READ, WRITE, CREATE, DELETE, DESCRIBE = "read", "write", "create", "delete", "describe"
 DESCRIBE_CONFIGS, ALL = "describe_configs", "all"
 
 
@@ -115,10 +115,12 @@ def topology_acls(env: Environment, specs: Iterable[ObjectSpec]) -> list[Acl]:
             acls.extend(_each(users[component], resource, name, operations, pattern))
 
     for spec in specs:
-        if spec.kind == "ksql":  # ksqlDB checks Read on a stream's topic when creating it
+        # ksqlDB checks Read on a stream's topic when creating it, and deletes the topics of
+        # what it drops with DELETE TOPIC (destroy --delete-topics, a rebuilt windowed table)
+        if spec.kind == "ksql":
             statement = ksql_statement.parse(spec.text)
             grant("ksqldb", Resource.TOPIC, ksql_topic(statement), DESCRIBE, DESCRIBE_CONFIGS,
-                  CREATE, READ, *((WRITE,) if statement.is_query else ()))
+                  CREATE, READ, DELETE, *((WRITE,) if statement.is_query else ()))
         elif spec.kind == "connect" and spec.config:
             if spec.config.get("topic"):  # a source connector
                 grant("connect", Resource.TOPIC, spec.config["topic"], WRITE, DESCRIBE)
@@ -127,7 +129,7 @@ def topology_acls(env: Environment, specs: Iterable[ObjectSpec]) -> list[Acl]:
                 grant("connect", Resource.GROUP, f"connect-{spec.name}", READ)
     # the state stream: what fraudctl applied, written and read back by its pull queries
     grant("ksqldb", Resource.TOPIC, state_topic(env.prefix), DESCRIBE, DESCRIBE_CONFIGS, CREATE,
-          READ, WRITE)
+          READ, WRITE, DELETE)
     topics = env.variables.get("topics") or {}
     group = sidecar_group(env)
     grant("sidecar", Resource.TOPIC, topics.get("features", ""), READ, DESCRIBE)

@@ -134,8 +134,7 @@ def _acl_steps(plan: Plan, action: str, kafka) -> list[Step]:
         if change.kind == "acl" and change.action == action:
             by_principal.setdefault(change.acl.principal, []).append(change)
     verb, call = ("grant", create_acls) if action == CREATE else ("revoke", delete_acls)
-    return [Step(f"{verb} User:{principal} {len(changes)} ACL rule(s): "
-                 + "; ".join(str(c.acl).split(" ", 1)[1] for c in changes),
+    return [Step(f"{verb} User:{principal} {len(changes)} ACL rule(s) (listed above)",
                  _bind(call, kafka, [c.acl for c in changes]), changes[0])
             for principal, changes in sorted(by_principal.items())]
 
