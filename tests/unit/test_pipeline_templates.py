@@ -13,7 +13,9 @@ from infra.topology.validate import validate_offline
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {"CONNECT_PASSWORD": "c-pass", "KSQLDB_PASSWORD": "k-pass",
-           "FRAUD_USER_KEY_SALT": "pepper-77"}
+           "FRAUD_USER_KEY_SALT": "pepper-77",
+           **{f"KAFKA_{c}_PASSWORD": f"{c.lower()}-secret-1" for c in (
+               "OPERATOR", "KSQLDB", "CONNECT", "SIDECAR", "REPLAYER", "MONITOR")}}
 INTENDED_EDGES = {
     "transactions_raw": set(),
     "transactions_features": {"transactions_raw"},
