@@ -32,10 +32,12 @@ import orjson
 
 from core.contract import S_SCORED_AT
 from core.errors import CheckFailed, ConfigError, FraudError, TemplateError
-from core.kafka import produce_waiting
+from core.kafka import QUIET_LOGGER, Connection, consumer, produce_waiting, producer
 from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate
+from infra.kafka_acl_client import create_acls, delete_acls
 from infra.ksql_client import KsqlClient
 from infra.topology import ksql_statement
+from infra.topology.acls import READER_GROUPS, sidecar_group, topology_acls
 from infra.topology.dag import topological_order
 from infra.topology.environment import Environment
 from infra.topology.render import ObjectSpec, render_project
@@ -114,6 +116,10 @@ class BenchTopology:
                         if ksql_statement.parse(s.text).is_query]
         self.ksql = KsqlClient(env.ksqldb)
         self.created: list[ObjectSpec] = []
+        #: where the environment manages ACLs, the rights its throw-away topics need
+        self.acls = topology_acls(env, specs) if env.manage_acls else []
+        if self.acls:
+            create_acls(env.kafka(), self.acls)
 
     @property
     def topics(self) -> dict[str, str]:
@@ -140,7 +146,8 @@ class BenchTopology:
                    if n in self.queries)
 
     def drop(self) -> None:
-        """Drop what the bench created, readers first, with their topics."""
+        """Drop what the bench created, readers first, with their topics (and revoke the
+        rights it granted)."""
         for spec in reversed(self.created):
             kind = ksql_statement.parse(spec.text).kind
             for statement in (f"DROP {kind} IF EXISTS {spec.name} DELETE TOPIC;",
@@ -152,20 +159,18 @@ class BenchTopology:
                     error = exc
             else:
                 print(f"  (could not drop {spec.name}: {error})", file=sys.stderr)
+        if self.acls:
+            delete_acls(self.env.kafka(), self.acls)
 
 
 class EndOffsets:
     """How many records topics hold (the sum of their partitions' end offsets), read with one
     client for the whole run: polled often, it must not add a connection each time."""
 
-    def __init__(self, bootstrap: str) -> None:
-        from confluent_kafka import Consumer
-
-        from core.kafka import QUIET_LOGGER
+    def __init__(self, kafka: Connection) -> None:
         # read_committed: end offsets are then the last stable offsets (committed records)
-        self.consumer = Consumer({"bootstrap.servers": bootstrap,
-                                  "group.id": "fraud-bench-offsets", "logger": QUIET_LOGGER,
-                                  "isolation.level": "read_committed"})
+        self.consumer = consumer(kafka, {"group.id": f"{READER_GROUPS}bench-offsets",
+                                         "logger": QUIET_LOGGER})
 
     def __call__(self, topic: str) -> int:
         from confluent_kafka import TopicPartition
@@ -229,14 +234,11 @@ def _label_for(line: bytes) -> bytes:
 class PacedProducer:
     """Produces lines to a topic at a steady rate (or as fast as it can with rate 0)."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        from confluent_kafka import Producer
-
-        from core.kafka import QUIET_LOGGER
+    def __init__(self, kafka: Connection, topic: str) -> None:
         self.topic = topic
-        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
-                                  "batch.num.messages": 10_000, "logger": QUIET_LOGGER,
-                                  "queue.buffering.max.messages": 500_000})
+        self.producer = producer(kafka, {"linger.ms": 5, "batch.num.messages": 10_000,
+                                         "logger": QUIET_LOGGER,
+                                         "queue.buffering.max.messages": 500_000})
 
     def run(self, lines: list[bytes], rate: float, seconds: float | None = None,
             offset: int = 0, limit: int | None = None) -> int:
@@ -281,23 +283,20 @@ class StageResult:
         return f"{rate:,.0f} payments/s" if rate is not None else "too fast to time (more --rows)"
 
 
-def _read_all(bootstrap: str, topic: str, n: int) -> list[tuple[bytes, bytes]]:
+def _read_all(kafka: Connection, topic: str, n: int) -> list[tuple[bytes, bytes]]:
     from core.kafka import consume_messages
 
-    return [(m.key(), m.value()) for m in consume_messages(bootstrap, topic, n, timeout=300)]
+    return [(m.key(), m.value()) for m in consume_messages(kafka, topic, n, timeout=300)]
 
 
-def _produce_keyed(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> None:
+def _produce_keyed(kafka: Connection, topic: str, records: list[tuple[bytes, bytes]]) -> None:
     """Keyed records with Java's partitioner (as the sidecar writes them), as fast as it can."""
-    from confluent_kafka import Producer
-
-    from core.kafka import QUIET_LOGGER
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "logger": QUIET_LOGGER,
-                         "partitioner": "murmur2_random",
-                         "queue.buffering.max.messages": 500_000})
+    writer = producer(kafka, {"linger.ms": 5, "logger": QUIET_LOGGER,
+                              "partitioner": "murmur2_random",
+                              "queue.buffering.max.messages": 500_000})
     for key, value in records:
-        produce_waiting(producer, topic, value, key)
-    producer.flush(60)
+        produce_waiting(writer, topic, value, key)
+    writer.flush(60)
 
 
 @dataclass
@@ -314,22 +313,19 @@ class RateResult:
     cpu: dict[str, float | None]
 
 
-def _latencies(bootstrap: str, topic: str, since_ms: float, until_ms: float,
+def _latencies(kafka: Connection, topic: str, since_ms: float, until_ms: float,
                field_name: str) -> list[float]:
     """Latency (ms) of the records of `topic` whose timestamp lies in [since, until): from the
     record's time to its `field_name` (epoch ms)."""
-    from confluent_kafka import Consumer
-
-    from core.kafka import QUIET_LOGGER
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "isolation.level": "read_committed", "logger": QUIET_LOGGER})
-    consumer.subscribe([topic])
+    reader = consumer(kafka, {"group.id": f"{READER_GROUPS}bench-{uuid.uuid4()}",
+                              "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                              "logger": QUIET_LOGGER})
+    reader.subscribe([topic])
     out: list[float] = []
     idle_since = time.monotonic()
     try:
         while time.monotonic() - idle_since < 3.0:
-            batch = consumer.consume(5_000, timeout=0.5)
+            batch = reader.consume(5_000, timeout=0.5)
             if not batch:
                 continue
             idle_since = time.monotonic()
@@ -340,7 +336,7 @@ def _latencies(bootstrap: str, topic: str, since_ms: float, until_ms: float,
                 if since_ms <= ts < until_ms:
                     out.append(orjson.loads(msg.value())[field_name] - ts)
     finally:
-        consumer.close()
+        reader.close()
     return out
 
 
@@ -348,16 +344,13 @@ class ArrivalTail:
     """Consumes a topic in a thread from now on and keeps, per record, the time from the
     record's timestamp to its arrival here (ms), with the record's timestamp."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, kafka: Connection, topic: str) -> None:
         import threading
 
-        from confluent_kafka import Consumer
-
-        from core.kafka import QUIET_LOGGER
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "logger": QUIET_LOGGER,
-                                  "group.id": f"bench-{uuid.uuid4()}",
-                                  "auto.offset.reset": "latest", "enable.auto.commit": False,
-                                  "isolation.level": "read_committed"})
+        self.consumer = consumer(kafka, {"logger": QUIET_LOGGER,
+                                         "group.id": f"{READER_GROUPS}bench-{uuid.uuid4()}",
+                                         "auto.offset.reset": "latest",
+                                         "enable.auto.commit": False})
         self.consumer.subscribe([topic])
         self.seen: list[tuple[int, float]] = []
         self.stopping = threading.Event()
@@ -397,15 +390,17 @@ class E2EBench:
         self.env, self.config, self.model, self.workdir, self.say = (
             env, config, model, workdir, say)
         self.data = data
-        self.bootstrap = env.bootstrap_servers
+        self.reader, self.writer = env.kafka("monitor"), env.kafka("replayer")
         self.pids: dict[str, int | None] = {"kafka": None, "ksqldb": None}
-        if env.local_stack:
+        if env.local_stack or env.local_cluster:  # the CPU of the brokers and ksqlDB servers
             from infra.local import LocalStack
+            from infra.local.cluster import LocalCluster
 
-            recorded = LocalStack().recorded_pids()
-            self.pids = {"kafka": recorded.get("kafka"), "ksqldb": recorded.get("ksqldb")}
+            stack = LocalCluster() if env.local_cluster else LocalStack()
+            self.pids = {name: pid for name, pid in stack.recorded_pids().items()
+                         if name.split("-")[0] in ("kafka", "ksqldb")}
         self.sidecar: subprocess.Popen | None = None
-        self.end_offsets = EndOffsets(self.bootstrap)
+        self.end_offsets = EndOffsets(self.reader)
 
     def stages(self, lines: list[bytes]) -> list[StageResult]:
         """Each stage alone, on a backlog of len(lines) payments."""
@@ -429,9 +424,10 @@ class E2EBench:
         t.create([SCORED_OBJECT])
         meter = CpuMeter({**self.pids, "sidecar": None})
         meter.start()
-        self.sidecar, _url = spawn_sidecar(self.bootstrap, self.model,
+        self.sidecar, _url = spawn_sidecar(self.env.kafka("sidecar"), self.model,
                                            (topics["features"], topics["scored"]),
-                                           f"fraud-bench-{t.tag}", self.workdir / "sidecar.log",
+                                           f"{sidecar_group(self.env)}-bench-{t.tag}",
+                                           self.workdir / "sidecar.log",
                                            exactly_once=self.env.exactly_once)
         meter.pids["sidecar"] = self.sidecar.pid
         meter.begin["sidecar"] = 0.0
@@ -440,7 +436,7 @@ class E2EBench:
         self._report(results[-1], f"first record {first:.1f}s after the process started")
 
         downstream = t.rest()
-        scored = _read_all(self.bootstrap, topics["scored"], n)
+        scored = _read_all(self.reader, topics["scored"], n)
         started = time.monotonic()
         t.create(downstream)
         while t.lag(downstream) > 0:
@@ -450,7 +446,7 @@ class E2EBench:
         meter = CpuMeter(self.pids)
         meter.start()
         started = time.monotonic()
-        _produce_keyed(self.bootstrap, topics["scored"], scored)
+        _produce_keyed(self.env.kafka("sidecar"), topics["scored"], scored)
         time.sleep(1.0)
         while (lag := t.lag(downstream)) > 0:
             if time.monotonic() - started > 900:
@@ -468,7 +464,7 @@ class E2EBench:
         from fraudctl.tasks.replay import KafkaTarget, ReplayOptions, payments, replay
 
         options = ReplayOptions(rate=0, limit=n, start_id=1)
-        target = KafkaTarget(self.bootstrap, self.topology.topics["raw"],
+        target = KafkaTarget(self.writer, self.topology.topics["raw"],
                              self.topology.topics["labels_raw"])
         replay(payments(self.data, options), target, options, progress=io.StringIO())
 
@@ -482,10 +478,10 @@ class E2EBench:
         """The whole pipeline at each offered rate, highest last; stops at the first rate it
         cannot hold."""
         topics = self.topology.topics
-        producer = PacedProducer(self.bootstrap, topics["raw"])
-        labels = PacedProducer(self.bootstrap, topics["labels_raw"])
+        producer = PacedProducer(self.writer, topics["raw"])
+        labels = PacedProducer(self.writer, topics["labels_raw"])
         label_lines = [_label_for(line) for line in lines[::10]]
-        alert_tail = ArrivalTail(self.bootstrap, topics["alerts"])
+        alert_tail = ArrivalTail(self.reader, topics["alerts"])
         results = []
         try:
             for rate in self.config.rates:
@@ -510,7 +506,7 @@ class E2EBench:
                     time.sleep(0.5)
                 drain = time.monotonic() - drained
                 cpu = meter.stop()
-                scored = _latencies(self.bootstrap, topics["scored"], since, until,
+                scored = _latencies(self.reader, topics["scored"], since, until,
                                     S_SCORED_AT)
                 alerts = alert_tail.between(since, until)
                 # kept up: the backlog did not grow in the second half of the load (beyond
