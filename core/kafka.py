@@ -216,9 +216,13 @@ class TopicTail:
 
     def _follow_new_partitions(self, start_at_end: bool) -> None:
         """Assign partitions not followed yet (a topic created later is read from its start)."""
-        from confluent_kafka import TopicPartition
+        from confluent_kafka import KafkaError, TopicPartition
 
         metadata = self.consumer.list_topics(self.topic, timeout=30).topics.get(self.topic)
+        if metadata is not None and metadata.error is not None and metadata.error.code() in (
+                KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED):
+            raise ServerError(f"reading {self.topic}: {metadata.error.str()} (the reader's "
+                              "principal has no Read/Describe ACL on it)")
         found = set(metadata.partitions if metadata and not metadata.error else {})
         if found <= set(self.positions):
             return

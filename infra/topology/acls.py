@@ -140,7 +140,8 @@ def topology_acls(env: Environment, specs: Iterable[ObjectSpec]) -> list[Acl]:
           pattern=Pattern.PREFIXED)
     for written in ("raw", "labels_raw"):
         grant("replayer", Resource.TOPIC, topics.get(written, ""), WRITE, DESCRIBE)
-    for topic in sorted(set(topics.values())):
+    dead_letters = {topics["scored"] + DEAD_LETTER_SUFFIX} if topics.get("scored") else set()
+    for topic in sorted(set(topics.values()) | dead_letters):
         grant("monitor", Resource.TOPIC, topic, READ, DESCRIBE)
     grant("monitor", Resource.GROUP, READER_GROUPS, READ, pattern=Pattern.PREFIXED)
     return sorted(set(acls))

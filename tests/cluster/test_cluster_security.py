@@ -121,6 +121,8 @@ def test_the_sidecar_principal_is_refused_what_its_acls_do_not_grant(cluster, ap
     refused = _write_error(sidecar, topics["alerts"])
     assert refused and "authoriz" in refused.lower(), refused
     assert _write_error(cluster.kafka("replayer"), topics["raw"]) is None
+    for topic in (*topics.values(), topics["scored"] + ".dlq"):  # the demo checks read them all
+        assert _read_error(cluster.kafka("monitor"), topic, "fraudctl-probe") is None, topic
     print(f"sidecar reading {topics['raw']} / writing {topics['alerts']}: refused as "
           f"expected ({refused})")
 

@@ -41,7 +41,7 @@ def test_each_component_gets_its_own_topics_and_no_other():
     assert replayer == {topics["raw"]: {"write", "describe"},
                         topics["labels_raw"]: {"write", "describe"}}
     monitor = _rights(acls, "fraud-monitor")
-    assert set(monitor) == set(topics.values())
+    assert set(monitor) == set(topics.values()) | {topics["scored"] + ".dlq"}
     assert all(ops == {"read", "describe"} for ops in monitor.values())
     connect = _rights(acls, "fraud-connect")
     assert connect[topics["raw"]] == {"write", "describe"}
