@@ -19,8 +19,9 @@ from infra.ksql_client import pull_rows
 pytestmark = [pytest.mark.slow]
 
 
-def _run_through(run: PipelineRun, fault, capsys, name: str) -> None:
-    """Apply, score, replay; `fault()` at FAULT_AT of the replay; count every stage."""
+def _run_through(run: PipelineRun, fault, capsys, name: str, counted=lambda: None) -> None:
+    """Apply, score, replay; `fault()` at FAULT_AT of the replay; count every stage, then
+    `counted()` (before the run's objects are destroyed)."""
     run.apply()
     run.calibrate()
     run.start_sidecar()
@@ -33,6 +34,7 @@ def _run_through(run: PipelineRun, fault, capsys, name: str) -> None:
         run.wait_replayed(1.0, timeout=300)
         expected = run.expect()
         got = run.settle()
+        counted()
         shown = report(name, away, got, expected, run.alert_file_lines)
         with capsys.disabled():
             print("\n" + shown, flush=True)
@@ -84,7 +86,7 @@ def test_one_ksqldb_server_killed_the_other_takes_over(cluster, tmp_path, capsys
 
     try:
         _run_through(run, fault, capsys, "ksqlDB server 1 SIGKILL (server 2 takes over; "
-                                         "server 1 stays down)")
+                                         "server 1 stays down)", counted=stop.set)
     finally:
         stop.set()
         cluster.stack.up(timeout=300, log=lambda *_: None)
@@ -100,6 +102,7 @@ def test_one_ksqldb_server_killed_the_other_takes_over(cluster, tmp_path, capsys
               f"failed ({span}; first: {reasons[0] if reasons else '-'}), longest wait for "
               f"an answer {longest:.1f}s", flush=True)
     assert longest < 60
+    assert not failed, f"pull queries failed on the surviving server: {reasons[:3]}"
 
 
 def test_one_of_two_sidecars_killed_the_other_takes_its_partitions(cluster, tmp_path, capsys):
