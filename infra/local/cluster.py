@@ -19,6 +19,7 @@ import json
 import secrets
 import subprocess
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,6 @@ from core.kafka import QUIET_LOGGER, KafkaConnection, admin
 from infra.local.certificates import TlsFiles, ensure_tls
 from infra.local.jars import KafkaDistribution, cache_root
 from infra.local.stack import (
-    FILE_SINK,
-    FILE_SOURCE,
     KSQLDB_LOG4J_CONFIG,
     LocalStack,
     _env_int,
@@ -139,8 +138,9 @@ class LocalCluster(LocalStack):
         path.chmod(0o600)
         return made
 
-    @property
+    @cached_property
     def tls(self) -> TlsFiles:
+        """The CA and certificate (made on first use; read once per instance)."""
         return ensure_tls(self.run_dir / "tls")
 
     def kafka_connection(self, principal: str = "operator") -> KafkaConnection:
@@ -172,6 +172,7 @@ class LocalCluster(LocalStack):
         self.run_dir.chmod(0o700)
         for principal in ("broker", *PRINCIPALS):
             self.password(principal)
+        self.__dict__.pop("tls", None)  # made afresh if `reset` deleted the run directory
         if not (self.run_dir / "tls" / "ca.pem").exists():
             log("making the cluster's certificate authority and server certificate (once)")
         self.tls  # noqa: B018 - made here, before the servers that read it
@@ -191,7 +192,8 @@ class LocalCluster(LocalStack):
     def _ready_check(self, name: str):
         return {"kafka": lambda: self._broker_ready(_number(name)),
                 "connect": self.connect_ready,
-                "ksqldb": lambda: self._ksqldb_server_ready(_number(name))}[name.split("-")[0]]
+                "ksqldb": lambda: self.ksqldb_ready(self.config.ksqldb_urls[_number(name) - 1]),
+                }[name.split("-")[0]]
 
     def _broker_ready(self, node: int) -> bool:
         if _port_free(self.config.host, self.config.kafka_port(node)):
@@ -206,27 +208,12 @@ class LocalCluster(LocalStack):
             return False
         return any(b.id == node for b in metadata.brokers.values())
 
-    def _rest(self, url: str, user: str = "operator") -> requests.Response | None:
+    def _rest_get(self, url: str, user: str = "operator") -> requests.Response | None:
         try:
             return requests.get(url, timeout=2, verify=str(self.tls.ca_pem),
                                 auth=(user, self.password(user)))
         except requests.RequestException:
             return None
-
-    def connect_ready(self) -> bool:
-        root = self._rest(self.config.connect_url + "/")
-        plugins = self._rest(self.config.connect_url + "/connector-plugins")
-        if root is None or plugins is None or 200 not in {root.status_code} or (
-                plugins.status_code != 200):
-            return False
-        classes = {p.get("class") for p in plugins.json()}
-        return FILE_SOURCE in classes and FILE_SINK in classes
-
-    def _ksqldb_server_ready(self, server: int) -> bool:
-        info = self._rest(self.config.ksqldb_urls[server - 1] + "/info")
-        if info is None or info.status_code != 200:
-            return False
-        return info.json().get("KsqlServerInfo", {}).get("serverStatus") == "RUNNING"
 
     def _ports(self) -> list[tuple[str, str, int, str]]:
         cfg, var = self.config, "FRAUD_CLUSTER_BASE_PORT"
@@ -426,9 +413,3 @@ def free_base_port(host: str = "127.0.0.1") -> int:
         if all(_port_free(host, port) for port in ports):
             return base
     raise StackError("no free range of ports for a local cluster")
-
-
-def cluster_running(run_dir: Path | None = None) -> bool:
-    """True when a cluster's state file names live processes (cheap: no connection)."""
-    cluster = LocalCluster(ClusterConfig(run_dir=run_dir) if run_dir else None)
-    return bool(cluster._live_pids())

@@ -252,23 +252,27 @@ class LocalStack:
             return False
         return bool(metadata.brokers)
 
-    def connect_ready(self) -> bool:
+    def _rest_get(self, url: str) -> requests.Response | None:
+        """GET a server's URL for a readiness check; None where it does not answer (the
+        secured cluster adds its CA and credentials)."""
         try:
-            root = requests.get(self.config.connect_url + "/", timeout=2)
-            plugins = requests.get(self.config.connect_url + "/connector-plugins", timeout=2)
+            return requests.get(url, timeout=2)
         except requests.RequestException:
-            return False
-        if root.status_code != 200 or plugins.status_code != 200:
+            return None
+
+    def connect_ready(self) -> bool:
+        root = self._rest_get(self.config.connect_url + "/")
+        plugins = self._rest_get(self.config.connect_url + "/connector-plugins")
+        if root is None or plugins is None or root.status_code != 200 or (
+                plugins.status_code != 200):
             return False
         classes = {p.get("class") for p in plugins.json()}
         return FILE_SOURCE in classes and FILE_SINK in classes
 
-    def ksqldb_ready(self) -> bool:
-        try:
-            info = requests.get(self.config.ksqldb_url + "/info", timeout=2)
-        except requests.RequestException:
-            return False
-        if info.status_code != 200:
+    def ksqldb_ready(self, url: str | None = None) -> bool:
+        """The ksqlDB server at `url` (this stack's by default) answers RUNNING."""
+        info = self._rest_get((url or self.config.ksqldb_url) + "/info")
+        if info is None or info.status_code != 200:
             return False
         return info.json().get("KsqlServerInfo", {}).get("serverStatus") == "RUNNING"
 
