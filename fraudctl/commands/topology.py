@@ -3,98 +3,47 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import ServerError, TemplateError
+from core.errors import ServerError
 from fraudctl.options import confirm, project_environment, project_options
-from infra.connect_client import ConnectClient, connector_failure
-from infra.ksql_client import KsqlClient, query_problem
-from infra.topology.acls import topology_acls
-from infra.topology.apply import build_steps, check_allowed, run_steps
+from infra.connect_client import connector_failure
+from infra.ksql_client import query_problem
+from infra.topology.apply import check_allowed
+from infra.topology.engine import Engine, ValidationFailed, load_manifest
 from infra.topology.environment import Environment
-from infra.topology.plan import (
-    UNCHANGED,
-    LiveState,
-    Plan,
-    destroy_plan,
-    make_plan,
-    teardown_order,
-)
-from infra.topology.render import ObjectSpec
-from infra.topology.state import StateStore
-from infra.topology.validate import validate_offline, validate_with_connect
+from infra.topology.kinds import Action, ObjectKind
+from infra.topology.manifest import Manifest
+from infra.topology.plan import teardown_order
+from infra.topology.validate import validate_with_connect
 
 PLAN_NO_CHANGES, PLAN_CHANGES = 0, 2
 
 
-class ValidationFailed(TemplateError):
-    """Validation found problems; the message lists each with its template and line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(None, None, message)
-
-
-def _specs(project: Path, env: Environment, only: str | None) -> list[ObjectSpec]:
-    specs, errors = validate_offline(project, env, only)
-    if errors:
-        raise ValidationFailed(env.secrets.mask(
-            f"{len(errors)} problem(s) in the templates:\n" + "\n".join(f"  {e}" for e in errors)))
-    return specs
-
-
-def _clients(env: Environment, only: str | None):
-    ksql = KsqlClient(env.ksqldb) if env.ksqldb and only in (None, "ksql") else None
-    connect = ConnectClient(env.connect) if env.connect and only in (None, "connect") else None
-    return ksql, connect
+def _engine(args: argparse.Namespace) -> Engine:
+    project, env = project_environment(args)
+    return Engine.load(project, env, args.only)
 
 
 def _skipped_note(env: Environment, only: str | None) -> None:
-    for kind, why in env.skipped.items():
-        wanted = {"ksqldb": "ksql", "connect": "connect"}[kind]
-        if only in (None, wanted):
-            print(f"note: {kind} objects are skipped: {why}", file=sys.stderr)
-
-
-@dataclass
-class Planned:
-    """A plan and what it was made from: the environment, the live state and the clients."""
-
-    env: Environment
-    plan: Plan
-    live: LiveState
-    ksql: KsqlClient | None
-    connect: ConnectClient | None
-
-
-def _plan(args: argparse.Namespace) -> Planned:
-    project, env = project_environment(args)
-    if args.only:  # a part of the templates implies only part of the rights: leave ACLs be
-        env = dataclasses.replace(env, manage_acls=False)
-    specs = _specs(project, env, args.only)
-    ksql, connect = _clients(env, args.only)
-    live = LiveState.read(ksql, connect, env.ksql_prefix, _acl_reader(env))
-    return Planned(env, make_plan(env, specs, live), live, ksql, connect)
-
-
-def _acl_reader(env: Environment):
-    """The operator's Kafka connection where the environment manages ACLs, else None."""
-    return env.kafka() if env.manage_acls else None
+    for server, why in env.skipped.items():
+        if only in (None, ObjectKind.of_server(server)):
+            print(f"note: {server} objects are skipped: {why}", file=sys.stderr)
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     project, env = project_environment(args)
-    specs = _specs(project, env, args.only)
+    specs = load_manifest(project, env, args.only)
     out = Path(args.out) if args.out else None
     for spec in specs:
-        text = (spec.text.strip() if spec.kind == "ksql"
+        ksql = spec.kind == ObjectKind.KSQL
+        text = (spec.text.strip() if ksql
                 else json.dumps({"name": spec.name, "config": spec.config}, indent=2))
         text = env.secrets.mask(text)
         if out:
-            target = out / spec.kind / (spec.logical + (".sql" if spec.kind == "ksql" else ".json"))
+            target = out / spec.kind / (spec.logical + (".sql" if ksql else ".json"))
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text + "\n")
         else:
@@ -105,9 +54,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    project, env = project_environment(args)
-    specs = _specs(project, env, args.only)
-    _, connect = _clients(env, args.only)
+    engine = _engine(args)
+    env, specs, connect = engine.env, engine.manifest, engine.connect
     checked = "templates"
     if connect is not None and not _reachable(connect):
         print(f"note: Kafka Connect at {connect.base_url} does not answer; its own config "
@@ -133,22 +81,23 @@ def _reachable(client) -> bool:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    planned = _plan(args)
-    env, plan = planned.env, planned.plan
+    engine = _engine(args)
+    env, plan = engine.env, engine.plan().plan
     _skipped_note(env, args.only)
     if args.json:
         print(plan.to_json(env.secrets.mask))
     else:
         for change in plan.changes:
-            if not (change.kind == "acl" and change.action == UNCHANGED):  # counted below
+            if not (change.kind == ObjectKind.ACL and change.action == Action.UNCHANGED):
                 print(env.secrets.mask(change.describe()))
         print(plan.summary())
     return PLAN_CHANGES if plan.pending else PLAN_NO_CHANGES
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    planned = _plan(args)
-    env, plan = planned.env, planned.plan
+    engine = _engine(args)
+    planned = engine.plan()
+    env, plan = engine.env, planned.plan
     _skipped_note(env, args.only)
     for change in plan.pending:
         print(env.secrets.mask(change.describe()))
@@ -157,54 +106,37 @@ def cmd_apply(args: argparse.Namespace) -> int:
         print("No changes. The servers match the templates.")
         return 0
     check_allowed(plan, args.allow_recreate, args.allow_delete)
-    done = _carry_out(planned, args.auto_approve, "apply",
-                      f"Apply {len(plan.pending)} change(s) to '{env.name}'?",
-                      wait_timeout=args.timeout)
+    confirm(f"Apply {len(plan.pending)} change(s) to '{env.name}'?", args.auto_approve, "apply")
+    done = engine.carry_out(planned, wait_timeout=args.timeout)
     print(f"Applied: {done} step(s) for {len(plan.pending)} change(s).")
     return 0
 
 
-def _carry_out(planned: Planned, auto_approve: bool, what: str, question: str,
-               **step_options) -> int:
-    """Confirm, then run every step of the plan; returns the number of steps done. (Each
-    CREATE is recorded in the state stream; a destroy plan has none.)"""
-    confirm(question, auto_approve, what)
-    env, ksql = planned.env, planned.ksql
-    state = StateStore(ksql, env.ksql_prefix, env.secrets.mask) if ksql is not None else None
-    steps = build_steps(planned.plan, ksql, planned.connect, planned.live.ksql, state=state,
-                        local_files=env.local_stack or env.local_cluster,
-                        kafka=_acl_reader(env), **step_options)
-    return len(run_steps(steps, env.secrets.mask, print).done)
-
-
 def cmd_destroy(args: argparse.Namespace) -> int:
-    project, env = project_environment(args)
-    ksql, connect = _clients(env, args.only)
+    engine = _engine(args)
+    env = engine.env
     _skipped_note(env, args.only)
-    acls = None
-    if env.manage_acls and not args.only:  # what the templates grant goes too
-        acls = topology_acls(env, _specs(project, env, None))
-    live = LiveState.read(ksql, connect, env.ksql_prefix, _acl_reader(env) if acls else None)
-    plan = destroy_plan(env, live, acls)
+    planned = engine.destroy_plan()
+    plan, live = planned.plan, planned.live
     if not plan.changes:
         print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
         return 0
-    revoked = [c for c in plan.changes if c.kind == "acl"]
+    revoked = [c for c in plan.changes if c.kind == ObjectKind.ACL]
     for change in [*teardown_order(plan, live.ksql), *revoked]:
         print(env.secrets.mask(change.describe()))
     topics = " and their topics" if args.delete_topics else " (topics are kept)"
     rules = f" and revoke {len(revoked)} ACL rule(s)" if revoked else ""
-    done = _carry_out(Planned(env, plan, live, ksql, connect), args.auto_approve, "destroy",
-                      f"Destroy {len(plan.changes) - len(revoked)} object(s){topics}{rules} "
-                      f"in '{env.name}'?",
-                      delete_topics=args.delete_topics)
+    confirm(f"Destroy {len(plan.changes) - len(revoked)} object(s){topics}{rules} in "
+            f"'{env.name}'?", args.auto_approve, "destroy")
+    done = engine.carry_out(planned, delete_topics=args.delete_topics)
     print(f"Destroyed: {done} step(s).")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     _project, env = project_environment(args)
-    ksql, connect = _clients(env, args.only)
+    engine = Engine(env, Manifest([]), args.only).connected()
+    ksql, connect = engine.ksql, engine.connect
     _skipped_note(env, args.only)
     healthy = True
     if connect is not None:

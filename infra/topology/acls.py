@@ -15,6 +15,7 @@ from enum import StrEnum
 from core.contract import DEAD_LETTER_SUFFIX
 from infra.topology import ksql_statement
 from infra.topology.environment import Environment
+from infra.topology.kinds import ObjectKind
 from infra.topology.render import ObjectSpec
 from infra.topology.state import state_topic
 
@@ -117,11 +118,10 @@ def topology_acls(env: Environment, specs: Iterable[ObjectSpec]) -> list[Acl]:
     for spec in specs:
         # ksqlDB checks Read on a stream's topic when creating it, and deletes the topics of
         # what it drops with DELETE TOPIC (destroy --delete-topics, a rebuilt windowed table)
-        if spec.kind == "ksql":
-            statement = ksql_statement.parse(spec.text)
-            grant("ksqldb", Resource.TOPIC, ksql_topic(statement), DESCRIBE, DESCRIBE_CONFIGS,
-                  CREATE, READ, DELETE, *((WRITE,) if statement.is_query else ()))
-        elif spec.kind == "connect" and spec.config:
+        if spec.statement is not None:
+            grant("ksqldb", Resource.TOPIC, ksql_topic(spec.statement), DESCRIBE,
+                  DESCRIBE_CONFIGS, CREATE, READ, DELETE, *((WRITE,) if spec.is_query else ()))
+        elif spec.kind == ObjectKind.CONNECT and spec.config:
             if spec.config.get("topic"):  # a source connector
                 grant("connect", Resource.TOPIC, spec.config["topic"], WRITE, DESCRIBE)
             for topic in filter(None, (spec.config.get("topics") or "").split(",")):

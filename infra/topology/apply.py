@@ -10,17 +10,8 @@ from pathlib import Path
 
 from core.errors import Refused, ServerError
 from infra.kafka_acl_client import create_acls, delete_acls
-from infra.topology import ksql_statement
-from infra.topology.plan import (
-    CREATE,
-    DELETE,
-    RECREATE,
-    UPDATE,
-    Change,
-    LiveSource,
-    Plan,
-    teardown_order,
-)
+from infra.topology.kinds import Action, ObjectKind
+from infra.topology.plan import Change, LiveSource, Plan, teardown_order
 from infra.topology.state import StateStore
 
 Log = Callable[[str], None]
@@ -42,7 +33,6 @@ class ChangeNotAllowed(Refused):
 class Step:
     description: str
     run: Callable[[], None]
-    change: Change
 
 
 @dataclass
@@ -53,8 +43,8 @@ class ApplyResult:
 def check_allowed(plan: Plan, allow_recreate: bool, allow_delete: bool) -> None:
     """Refuse destructive changes that were not allowed explicitly, before touching a server."""
     problems = []
-    recreate = [c.name for c in plan.changes if c.action == RECREATE]
-    delete = [c.name for c in plan.changes if c.action == DELETE]
+    recreate = [c.name for c in plan.changes if c.action == Action.RECREATE]
+    delete = [c.name for c in plan.changes if c.action == Action.DELETE]
     if recreate and not allow_recreate:
         problems.append(f"recreate {', '.join(recreate)} (pass --allow-recreate)")
     if delete and not allow_delete:
@@ -82,60 +72,75 @@ def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] |
     runs on this machine, so the directories of the connectors' files are made first. Each
     query runs with the settings its change carries (the environment's and its own)."""
     # the rights first (ksqlDB creates topics as its own principal), revoked last
-    steps: list[Step] = _acl_steps(plan, CREATE, kafka)
+    return (_acl_steps(plan, Action.CREATE, kafka)
+            + _teardown_steps(plan, ksql, connect, live_sources, delete_topics)
+            + _build_steps(plan, ksql, connect, live_sources, wait_timeout, state, local_files)
+            + _acl_steps(plan, Action.DELETE, kafka))
+
+
+def _teardown_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,
+                    delete_topics: bool) -> list[Step]:
+    """Connectors deleted, queries terminated and objects dropped, readers first."""
+    steps: list[Step] = []
     still_using = _topic_users(live_sources)
     for change in teardown_order(plan, live_sources):
-        if change.kind == "connect":
+        if change.kind == ObjectKind.CONNECT:
             steps.append(Step(f"delete connector {change.name}",
-                              _bind(connect.delete, change.name), change))
+                              _bind(connect.delete, change.name)))
             continue
         for query_id in change.terminate:
             steps.append(Step(f"terminate query {query_id} (writes {change.name})",
-                              _bind(ksql.execute, f"TERMINATE {query_id};"), change))
+                              _bind(ksql.execute, f"TERMINATE {query_id};")))
         users = still_using.get(_topic_of(live_sources, change.name), set())
         users.discard(change.name)
         # ksqlDB deletes a topic only with its last source (several may share one). A table
         # a query builds is rebuilt from its source when recreated, and ksqlDB refuses an old
         # topic whose settings (e.g. a window's retention) differ: its topic goes with it.
         last = not users
-        rebuilt = (change.action == RECREATE and change.live_type == "TABLE"
+        rebuilt = (change.action == Action.RECREATE and change.live_type == "TABLE"
                    and bool(change.terminate))
-        deleting = (delete_topics and change.action == DELETE) or rebuilt
+        deleting = (delete_topics and change.action == Action.DELETE) or rebuilt
         topic = " DELETE TOPIC" if deleting and last else ""
         steps.append(Step(f"drop {change.live_type.lower()} {change.name}{topic}",
                           _bind(ksql.execute,
-                                f"DROP {change.live_type} IF EXISTS {change.name}{topic};"),
-                          change))
+                                f"DROP {change.live_type} IF EXISTS {change.name}{topic};")))
+    return steps
+
+
+def _build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,
+                 wait_timeout: float, state: StateStore | None,
+                 local_files: bool) -> list[Step]:
+    """Objects created, updated or created again, in dependency order."""
+    steps: list[Step] = []
     state_missing = state is not None and state.name not in (live_sources or {})
     for change in plan.changes:
-        if change.action not in (CREATE, UPDATE, RECREATE) or change.kind == "acl":
+        if not change.action.builds or change.kind == ObjectKind.ACL:
             continue
-        verb = {CREATE: "create", UPDATE: "update", RECREATE: "create again"}[change.action]
-        if change.kind == "ksql":
+        verb = change.action.verb
+        if change.kind == ObjectKind.KSQL:
             if state_missing:  # once, before the first CREATE it records
                 steps.append(Step("create the state stream (what fraudctl applied)",
-                                  state.ensure, change))
+                                  state.ensure))
                 state_missing = False
             steps.append(Step(f"{verb} {change.name}",
-                              _ksql_create(ksql, change, wait_timeout, state), change))
+                              _ksql_create(ksql, change, wait_timeout, state)))
         else:
             if change.restart:
                 verb += " and restart"
             steps.append(Step(f"{verb} connector {change.name}",
-                              _connector_put(connect, change, wait_timeout, local_files),
-                              change))
-    return steps + _acl_steps(plan, DELETE, kafka)
+                              _connector_put(connect, change, wait_timeout, local_files)))
+    return steps
 
 
-def _acl_steps(plan: Plan, action: str, kafka) -> list[Step]:
+def _acl_steps(plan: Plan, action: Action, kafka) -> list[Step]:
     """One step per principal: grant (CREATE) or revoke (DELETE) its planned rules."""
     by_principal: dict[str, list[Change]] = {}
     for change in plan.changes:
-        if change.kind == "acl" and change.action == action:
+        if change.kind == ObjectKind.ACL and change.action == action:
             by_principal.setdefault(change.acl.principal, []).append(change)
-    verb, call = ("grant", create_acls) if action == CREATE else ("revoke", delete_acls)
+    verb, call = ("grant", create_acls) if action == Action.CREATE else ("revoke", delete_acls)
     return [Step(f"{verb} User:{principal} {len(changes)} ACL rule(s) (listed above)",
-                 _bind(call, kafka, [c.acl for c in changes]), changes[0])
+                 _bind(call, kafka, [c.acl for c in changes]))
             for principal, changes in sorted(by_principal.items())]
 
 
@@ -161,8 +166,9 @@ def _ksql_create(ksql, change: Change, timeout: float, state: StateStore | None)
     def run() -> None:
         ksql.execute(_terminated(change.statement), properties=change.properties or None)
         if state is not None:  # recorded at once: a query that then fails to run is resumable
-            state.record(change.name, change.statement, ksql.statement_of(change.name))
-        if ksql_statement.parse(change.statement).is_query:
+            state.record(change.name, change.statement, ksql.statement_of(change.name),
+                         change.checksum)
+        if change.query:
             ksql.wait_query_running(change.name, timeout)
     return run
 

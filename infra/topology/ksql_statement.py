@@ -16,13 +16,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from core.errors import TemplateError
+
 _CREATE = re.compile(
     r"^CREATE\s+(?:OR\s+REPLACE\s+)?(?P<kind>STREAM|TABLE)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
     r"(?P<name>`[^`]+`|[A-Z_][A-Z0-9_]*)\s*", re.S)
 
 
-class StatementError(ValueError):
-    """The file's text is not exactly one CREATE STREAM/TABLE statement."""
+class StatementError(TemplateError):
+    """The file's text is not exactly one CREATE STREAM/TABLE statement (the caller knows the
+    file: `render` gives it one)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(None, None, message)
 
 
 def strip_comments(text: str) -> str:

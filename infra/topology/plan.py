@@ -18,17 +18,20 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from infra.connect_client import connector_failure
+from infra.kafka_acl_client import list_acls
 from infra.ksql_client import query_problem
 from infra.topology import ksql_statement
 from infra.topology.acls import Acl, owned_resources, topology_acls
-from infra.topology.dag import downstream, topological_order
 from infra.topology.environment import PROCESSING_GUARANTEE, Environment
+from infra.topology.kinds import Action, ObjectKind
+from infra.topology.manifest import Manifest
 from infra.topology.render import ObjectSpec
 from infra.topology.state import STATE_OBJECT, AppliedRecord, StateStore, checksum
 
 CREATE, UPDATE, RECREATE, DELETE, UNCHANGED, SKIPPED = (
-    "create", "update", "recreate", "delete", "unchanged", "skipped")
-SYMBOL = {CREATE: "+", UPDATE: "~", RECREATE: "-/+", DELETE: "-", UNCHANGED: " ", SKIPPED: "?"}
+    Action.CREATE, Action.UPDATE, Action.RECREATE, Action.DELETE, Action.UNCHANGED,
+    Action.SKIPPED)
+KSQL, CONNECT, ACL = ObjectKind.KSQL, ObjectKind.CONNECT, ObjectKind.ACL
 
 
 @dataclass
@@ -95,19 +98,15 @@ class LiveState:
                                      if k != "name"},
                                     connector_failure(item.get("status") or {}))
                 for name, item in connect_client.connectors().items()}
-        acls = None
-        if kafka is not None:
-            from infra.kafka_acl_client import list_acls
-
-            acls = list_acls(kafka)
+        acls = list_acls(kafka) if kafka is not None else None
         return cls(ksql, connectors, applied, topics, acls)
 
 
 @dataclass
 class Change:
-    kind: str  # ksql or connect
+    kind: ObjectKind
     name: str  # server name
-    action: str
+    action: Action
     reason: str = ""
     logical: str | None = None
     statement: str | None = None  # ksql: what will be sent
@@ -120,9 +119,14 @@ class Change:
     properties: dict[str, str] = field(default_factory=dict)  # ksql: the query's settings
     guarantee: str = ""  # the delivery guarantee the object runs with (shown by plan)
     acl: Acl | None = None  # acl: the rule to create or delete
+    query: bool = False  # ksql: a persistent query writes it (apply waits for it to run)
+    checksum: str = ""  # ksql: of the desired statement's normal form (the state records it)
+
+    def __post_init__(self) -> None:
+        self.kind, self.action = ObjectKind(self.kind), Action(self.action)
 
     def describe(self) -> str:
-        text = f"{SYMBOL[self.action]:>3} {self.action:9} {self.kind:7} {self.name}"
+        text = f"{self.action.symbol:>3} {self.action:9} {self.kind:7} {self.name}"
         text += f"  [{self.guarantee}]" if self.guarantee else ""
         text += f"  ({self.reason})" if self.reason else ""
         lines = [text] + [f"      warning: {w}" for w in self.warnings]
@@ -140,9 +144,9 @@ class Plan:
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action not in (UNCHANGED, SKIPPED)]
 
-    def count(self, action: str, acls: bool = False) -> int:
+    def count(self, action: Action, acls: bool = False) -> int:
         """Objects (or, `acls=True`, ACL rules) planned for `action`."""
-        return sum(c.action == action and (c.kind == "acl") == acls for c in self.changes)
+        return sum(c.action == action and (c.kind == ACL) == acls for c in self.changes)
 
     def summary(self) -> str:
         parts = [f"{self.count(a)} to {a}" for a in (CREATE, UPDATE, RECREATE, DELETE)]
@@ -150,7 +154,7 @@ class Plan:
         text += f", {self.count(UNCHANGED)} unchanged"
         if self.count(SKIPPED):
             text += f", {self.count(SKIPPED)} skipped"
-        if any(c.kind == "acl" for c in self.changes):
+        if any(c.kind == ACL for c in self.changes):
             text += (f"; ACL rules: {self.count(CREATE, True)} to create, "
                      f"{self.count(DELETE, True)} to delete, {self.count(UNCHANGED, True)} "
                      "unchanged")
@@ -163,37 +167,38 @@ class Plan:
                                 "changes": [asdict(c) for c in self.changes]}, indent=2))
 
 
-def make_plan(env: Environment, specs: list[ObjectSpec], live: LiveState) -> Plan:
-    ordered = topological_order(specs)
+def make_plan(env: Environment, specs: Manifest | list[ObjectSpec], live: LiveState) -> Plan:
+    """What to do, per object of the topology (in dependency order), then the deletions; the
+    ACL rules first where the environment manages them."""
+    manifest = Manifest.of(specs)
     changes: dict[str, Change] = {}
-    for spec in ordered:
-        changes[spec.logical] = (_ksql_change(env, spec, live) if spec.kind == "ksql"
+    for spec in manifest:
+        changes[spec.logical] = (_ksql_change(env, spec, live) if spec.kind == KSQL
                                  else _connect_change(env, spec, live.connectors))
-    _cascade_recreates(specs, changes, live.ksql or {})
-    for spec in ordered:
-        if spec.kind == "ksql":
-            _check_topic(spec, changes[spec.logical], live)
-    result = [changes[s.logical] for s in ordered]
-    result += _deletions(env, specs, live)
-    return Plan(env.name, acl_changes(env, specs, live) + result)
+    _cascade_recreates(manifest, changes, live.ksql or {})
+    for spec in manifest.of_kind(KSQL):
+        _check_topic(spec, changes[spec.logical], live)
+    result = [changes[s.logical] for s in manifest]
+    result += _deletions(env, manifest, live)
+    return Plan(env.name, acl_changes(env, manifest, live) + result)
 
 
-def acl_changes(env: Environment, specs: list[ObjectSpec], live: LiveState) -> list[Change]:
+def acl_changes(env: Environment, specs: Manifest, live: LiveState) -> list[Change]:
     """The rules to create (wanted, missing) and to delete (a managed principal's rule on one
     of the topology's resources that no template needs any more)."""
     if not env.manage_acls:
         return []
     wanted = set(topology_acls(env, specs))
     if live.acls is None:
-        return [Change("acl", str(a), SKIPPED, "the brokers run no authorizer", acl=a)
+        return [Change(ACL, str(a), SKIPPED, "the brokers run no authorizer", acl=a)
                 for a in sorted(wanted)]
     principals = {a.principal for a in wanted}
     resources = owned_resources(wanted)
     stale = {a for a in live.acls if a.principal in principals
              and (a.resource, a.name, a.pattern) in resources} - wanted
-    return ([Change("acl", str(a), UNCHANGED if a in live.acls else CREATE, acl=a)
+    return ([Change(ACL, str(a), UNCHANGED if a in live.acls else CREATE, acl=a)
              for a in sorted(wanted)]
-            + [Change("acl", str(a), DELETE, "no template needs it", acl=a)
+            + [Change(ACL, str(a), DELETE, "no template needs it", acl=a)
                for a in sorted(stale)])
 
 
@@ -204,7 +209,8 @@ def query_properties(env: Environment, spec: ObjectSpec) -> dict[str, str]:
 
 def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
     change = _ksql_action(env, spec, live)
-    if ksql_statement.parse(spec.text).is_query:
+    change.query, change.checksum = spec.is_query, checksum(spec.statement)
+    if spec.is_query:
         change.properties = query_properties(env, spec)
         change.guarantee = change.properties.get(PROCESSING_GUARANTEE, "server default")
     return change
@@ -212,13 +218,14 @@ def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
 
 def _ksql_action(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
     if live.ksql is None:
-        return Change("ksql", spec.name, SKIPPED, env.skipped.get("ksqldb", "no ksqlDB"),
+        return Change(KSQL, spec.name, SKIPPED, env.skipped.get(KSQL.server, "no ksqlDB"),
                       spec.logical)
-    desired = ksql_statement.parse(spec.text)
+    desired = spec.statement
     current = live.ksql.get(spec.name)
     if current is None:
-        return Change("ksql", spec.name, CREATE, "", spec.logical, statement=spec.text.strip())
-    shown = ksql_statement.parse(env.secrets.mask(spec.text))
+        return Change(KSQL, spec.name, CREATE, "", spec.logical, statement=spec.text.strip())
+    masked = env.secrets.mask(spec.text)
+    shown = desired if masked == spec.text else ksql_statement.parse(masked)
     action, why = _classify(desired, shown, current, live.applied.get(spec.name),
                             env.secrets.mask)
     if action == UNCHANGED and desired.is_query:
@@ -228,11 +235,11 @@ def _ksql_action(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:
     warnings = [f"query {qid} is not running: {states}"
                 for qid, states in current.not_running.items()]
     if action == UNCHANGED:
-        return Change("ksql", spec.name, UNCHANGED, "", spec.logical, warnings=warnings)
+        return Change(KSQL, spec.name, UNCHANGED, "", spec.logical, warnings=warnings)
     statement = spec.text.strip()
     if action == UPDATE:
         statement = _or_replace(statement)
-    return Change("ksql", spec.name, action, why, spec.logical, statement=statement,
+    return Change(KSQL, spec.name, action, why, spec.logical, statement=statement,
                   live_type=current.type, terminate=list(current.write_queries),
                   warnings=warnings)
 
@@ -334,23 +341,23 @@ def _connect_change(env: Environment, spec: ObjectSpec,
 def _connect_action(env: Environment, spec: ObjectSpec,
                     live: dict[str, LiveConnector] | None) -> Change:
     if live is None:
-        return Change("connect", spec.name, SKIPPED, env.skipped.get("connect", "no Connect"),
+        return Change(CONNECT, spec.name, SKIPPED, env.skipped.get(CONNECT.server, "no Connect"),
                       spec.logical)
     current = live.get(spec.name)
     if current is None:
-        return Change("connect", spec.name, CREATE, "", spec.logical, config=spec.config)
+        return Change(CONNECT, spec.name, CREATE, "", spec.logical, config=spec.config)
     failed = current.failure is not None
     if current.config == spec.config:
         if not failed:
-            return Change("connect", spec.name, UNCHANGED, "", spec.logical)
-        return Change("connect", spec.name, UPDATE, f"restart: {current.failure}", spec.logical,
+            return Change(CONNECT, spec.name, UNCHANGED, "", spec.logical)
+        return Change(CONNECT, spec.name, UPDATE, f"restart: {current.failure}", spec.logical,
                       config=spec.config, restart=True)
     keys = sorted(k for k in set(current.config) | set(spec.config)
                   if current.config.get(k) != spec.config.get(k))
     why = f"config changes: {', '.join(keys)}"
     if failed:
         why += f"; now {current.failure}"
-    return Change("connect", spec.name, UPDATE, why, spec.logical, config=spec.config,
+    return Change(CONNECT, spec.name, UPDATE, why, spec.logical, config=spec.config,
                   restart=failed)
 
 
@@ -359,7 +366,7 @@ def _check_topic(spec: ObjectSpec, change: Change, live: LiveState) -> None:
     replicas differ from its WITH clause: find that before anything is torn down."""
     if change.action not in (CREATE, RECREATE):
         return
-    desired = ksql_statement.parse(spec.text)
+    desired = spec.statement
     topic = desired.properties.get("KAFKA_TOPIC", "").strip("'") or desired.name
     if topic not in live.topics:
         return
@@ -379,15 +386,14 @@ def _check_topic(spec: ObjectSpec, change: Change, live: LiveState) -> None:
             "sets it): delete the topic first if apply says so")
 
 
-def _cascade_recreates(specs: list[ObjectSpec], changes: dict[str, Change],
+def _cascade_recreates(manifest: Manifest, changes: dict[str, Change],
                        live: dict[str, LiveSource]) -> None:
     for logical, change in list(changes.items()):
         if change.action != RECREATE:
             continue
-        for other in downstream(specs, logical):
-            dep = changes[other]
-            if dep.kind == "ksql" and dep.action in (UNCHANGED, UPDATE):
-                spec = next(s for s in specs if s.logical == other)
+        for spec in manifest.downstream(logical):
+            dep = changes[spec.logical]
+            if dep.kind == KSQL and dep.action in (UNCHANGED, UPDATE):
                 current = live[dep.name]
                 dep.action = RECREATE
                 dep.reason = f"follows {change.name}, which is recreated"
@@ -396,7 +402,7 @@ def _cascade_recreates(specs: list[ObjectSpec], changes: dict[str, Change],
                 dep.terminate = list(current.write_queries)
 
 
-def _deletions(env: Environment, specs: list[ObjectSpec], live: LiveState) -> list[Change]:
+def _deletions(env: Environment, specs: Manifest, live: LiveState) -> list[Change]:
     wanted = {s.name for s in specs} | {env.ksql_prefix + STATE_OBJECT}
     deletions: list[Change] = []
     if live.ksql is not None:
@@ -404,20 +410,20 @@ def _deletions(env: Environment, specs: list[ObjectSpec], live: LiveState) -> li
                  if n.startswith(env.ksql_prefix) and n not in wanted}
         for name in _drop_order(owned):
             source = owned[name]
-            deletions.append(Change("ksql", name, DELETE, "no template defines it any more",
+            deletions.append(Change(KSQL, name, DELETE, "no template defines it any more",
                                     live_type=source.type,
                                     terminate=list(source.write_queries)))
     if live.connectors is not None:
         for name in sorted(live.connectors):
             if name.startswith(env.prefix) and name not in wanted:
-                deletions.append(Change("connect", name, DELETE,
+                deletions.append(Change(CONNECT, name, DELETE,
                                         "no template defines it any more"))
     return deletions
 
 
 def _drop_order(sources: dict[str, LiveSource]) -> list[str]:
     """Readers before what they read (a source read by others cannot be dropped first)."""
-    order, placed = [], set()
+    order: list[str] = []
     remaining = dict(sources)
     while remaining:
         ready = sorted(n for n, s in remaining.items()
@@ -426,7 +432,6 @@ def _drop_order(sources: dict[str, LiveSource]) -> list[str]:
             ready = sorted(remaining)  # a cycle on the server: drop in name order
         for name in ready:
             order.append(name)
-            placed.add(name)
             del remaining[name]
     return order
 
@@ -435,12 +440,12 @@ def destroy_plan(env: Environment, live: LiveState,
                  acls: list[Acl] | None = None) -> Plan:
     """Delete every owned object on the servers (the repository's templates play no part),
     and of `acls` (what the templates grant) the rules the cluster holds."""
-    changes = [Change("ksql", n, DELETE, "destroy", live_type=s.type,
+    changes = [Change(KSQL, n, DELETE, "destroy", live_type=s.type,
                       terminate=list(s.write_queries))
                for n, s in sorted((live.ksql or {}).items()) if n.startswith(env.ksql_prefix)]
-    changes += [Change("connect", n, DELETE, "destroy") for n in sorted(live.connectors or {})
+    changes += [Change(CONNECT, n, DELETE, "destroy") for n in sorted(live.connectors or {})
                 if n.startswith(env.prefix)]
-    changes += [Change("acl", str(a), DELETE, "destroy", acl=a)
+    changes += [Change(ACL, str(a), DELETE, "destroy", acl=a)
                 for a in sorted(set(acls or ()) & (live.acls or set()))]
     return Plan(env.name, changes)
 
@@ -450,9 +455,9 @@ def teardown_order(plan: Plan, live: dict[str, LiveSource] | None) -> list[Chang
     reading a dropped stream's topic, or a source writing one, would have the broker
     auto-create it again with default settings), then the ksqlDB objects to drop (deletions
     and the drop half of recreates), readers first."""
-    connectors = [c for c in plan.changes if c.kind == "connect" and c.action == DELETE]
+    connectors = [c for c in plan.changes if c.kind == CONNECT and c.action == DELETE]
     drops = {c.name: c for c in plan.changes
-             if c.kind == "ksql" and c.action in (DELETE, RECREATE)}
+             if c.kind == KSQL and c.action in (DELETE, RECREATE)}
     if not drops:
         return connectors
     known = {n: (live or {}).get(n, LiveSource(n, drops[n].live_type or "STREAM", ""))

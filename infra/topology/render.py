@@ -24,7 +24,9 @@ from typing import Any
 import jinja2
 
 from core.errors import FraudError, TemplateError
+from infra.topology import ksql_statement
 from infra.topology.environment import Environment
+from infra.topology.kinds import ObjectKind
 
 KSQL_DIR, CONNECT_DIR = "ksql", "connect"
 _MISSING = object()
@@ -34,7 +36,7 @@ _MISSING = object()
 class ObjectSpec:
     """One desired object: a ksqlDB stream/table or a Kafka Connect connector."""
 
-    kind: str  # "ksql" or "connect"
+    kind: ObjectKind
     logical: str  # the file name without extension
     name: str  # the name on the server
     source: Path
@@ -43,10 +45,17 @@ class ObjectSpec:
     refs: dict[str, int | None] = field(default_factory=dict)  # logical name -> line
     #: this query's own Kafka Streams settings (`query_properties()`), over the environment's
     query_properties: dict[str, str] = field(default_factory=dict)
+    #: ksqlDB objects: the statement, parsed once when rendered
+    statement: ksql_statement.Statement | None = None
 
     @property
     def key(self) -> str:
         return f"{self.kind}:{self.logical}"
+
+    @property
+    def is_query(self) -> bool:
+        """A ksqlDB object that a persistent query writes (CREATE ... AS SELECT)."""
+        return self.statement is not None and self.statement.is_query
 
 
 class _Abort(Exception):
@@ -72,9 +81,9 @@ def _line_from_traceback(exc: BaseException, filename: str) -> int | None:
     return line
 
 
-def template_files(project: Path) -> list[tuple[str, Path]]:
-    files = [("ksql", p) for p in sorted((project / KSQL_DIR).glob("*.sql"))]
-    files += [("connect", p) for p in sorted((project / CONNECT_DIR).glob("*.json"))]
+def template_files(project: Path) -> list[tuple[ObjectKind, Path]]:
+    files = [(ObjectKind.KSQL, p) for p in sorted((project / KSQL_DIR).glob("*.sql"))]
+    files += [(ObjectKind.CONNECT, p) for p in sorted((project / CONNECT_DIR).glob("*.json"))]
     return files
 
 
@@ -84,7 +93,7 @@ def render_project(project: Path, env: Environment,
     jinja_env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(project)),
                                    undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                                    autoescape=False)
-    logical_kinds: dict[str, str] = {}
+    logical_kinds: dict[str, ObjectKind] = {}
     for kind, path in template_files(project):
         logical_kinds.setdefault(path.stem, kind)
     specs: list[ObjectSpec] = []
@@ -92,94 +101,115 @@ def render_project(project: Path, env: Environment,
     for kind, path in template_files(project):
         if only and kind != only:
             continue
-        spec, error = _render_one(project, jinja_env, env, kind, path, logical_kinds)
-        if error:
+        context = _TemplateContext(project, jinja_env, env, kind, path, logical_kinds)
+        try:
+            specs.append(context.render())
+        except TemplateError as error:
             errors.append(error)
-        elif spec:
-            specs.append(spec)
     return specs, errors
 
 
-def _render_one(project: Path, jinja_env: jinja2.Environment, env: Environment, kind: str,
-                path: Path, logical_kinds: dict[str, str]):
-    rel = path.relative_to(project)
-    template_name = rel.as_posix()
-    logical = path.stem
-    refs: dict[str, int | None] = {}
-    own_properties: dict[str, str] = {}
+class _TemplateContext:
+    """What one template sees (`this`, `ref()`, `var()`, ...) and what it recorded."""
 
-    def query_properties(settings: dict) -> str:
-        if kind != "ksql" or not isinstance(settings, dict):
-            raise _Abort(_template_line(template_name, jinja_env),
-                         "query_properties() takes a mapping of Kafka Streams settings and "
-                         "belongs in a ksql/ template")
-        own_properties.update({str(k): str(v) for k, v in settings.items()})
+    def __init__(self, project: Path, jinja_env: jinja2.Environment, env: Environment,
+                 kind: ObjectKind, path: Path, logical_kinds: dict[str, ObjectKind]) -> None:
+        self.rel = path.relative_to(project)
+        self.template_name = self.rel.as_posix()
+        self.jinja_env, self.env, self.kind = jinja_env, env, kind
+        self.logical_kinds = logical_kinds
+        self.refs: dict[str, int | None] = {}
+        self.own_properties: dict[str, str] = {}
+        self.this = self.name_of(path.stem, kind)
+
+    def name_of(self, logical: str, kind: ObjectKind | None = None) -> str:
+        kind = kind or self.logical_kinds.get(logical)
+        return (self.env.connector_name(logical) if kind == ObjectKind.CONNECT
+                else self.env.ksql_name(logical))
+
+    def _abort(self, message: str) -> _Abort:
+        return _Abort(_template_line(self.template_name, self.jinja_env), message)
+
+    def query_properties(self, settings: dict) -> str:
+        if self.kind != ObjectKind.KSQL or not isinstance(settings, dict):
+            raise self._abort("query_properties() takes a mapping of Kafka Streams settings "
+                              "and belongs in a ksql/ template")
+        self.own_properties.update({str(k): str(v) for k, v in settings.items()})
         return ""
 
-    def name_of(other: str) -> str:
-        return (env.connector_name(other) if logical_kinds.get(other) == "connect"
-                else env.ksql_name(other))
+    def ref(self, other: str) -> str:
+        self.refs.setdefault(other, _template_line(self.template_name, self.jinja_env))
+        return self.name_of(other)
 
-    def ref(other: str) -> str:
-        refs.setdefault(other, _template_line(template_name, jinja_env))
-        return name_of(other)
-
-    def depends_on(other: str) -> str:
-        ref(other)
+    def depends_on(self, other: str) -> str:
+        self.ref(other)
         return ""
 
-    def var(dotted: str, default: Any = _MISSING) -> Any:
-        value: Any = env.variables
+    def var(self, dotted: str, default: Any = _MISSING) -> Any:
+        value: Any = self.env.variables
         for part in dotted.split("."):
             if isinstance(value, dict) and part in value:
                 value = value[part]
             elif default is not _MISSING:
                 return default
             else:
-                line = _template_line(template_name, jinja_env)
-                raise _Abort(line, f"unknown variable '{dotted}' (not in {env.path.name} vars)")
+                raise self._abort(f"unknown variable '{dotted}' (not in "
+                                  f"{self.env.path.name} vars)")
         return value
 
-    def secret(name: str) -> str:
-        if name not in env.environ:
-            raise _Abort(_template_line(template_name, jinja_env),
-                         f"secret '{name}' is not set in the process environment (export "
-                         f"{name}=...; see docs/OPERATIONS.md, 'Environments and secrets')")
+    def secret(self, name: str) -> str:
+        if name not in self.env.environ:
+            raise self._abort(f"secret '{name}' is not set in the process environment (export "
+                              f"{name}=...; see docs/OPERATIONS.md, 'Environments and "
+                              "secrets')")
         try:
-            return env.secrets.add(env.environ[name], f"secret '{name}'")
+            return self.env.secrets.add(self.env.environ[name], f"secret '{name}'")
         except FraudError as exc:
-            raise _Abort(_template_line(template_name, jinja_env), str(exc)) from None
+            raise self._abort(str(exc)) from None
 
-    this = env.connector_name(logical) if kind == "connect" else env.ksql_name(logical)
-    try:
-        template = jinja_env.get_template(template_name)
-        text = template.render(this=this, ref=ref, depends_on=depends_on, var=var,
-                               secret=secret, env_name=env.name,
-                               query_properties=query_properties,
-                               exactly_once=env.exactly_once)
-    except _Abort as exc:
-        line, message = exc.args
-        return None, TemplateError(rel, line, message)
-    except jinja2.TemplateSyntaxError as exc:
-        return None, TemplateError(rel, exc.lineno, f"template syntax error: {exc.message}")
-    except jinja2.UndefinedError as exc:
-        filename = jinja_env.get_template(template_name).filename
-        return None, TemplateError(rel, _line_from_traceback(exc, filename),
-                                   f"undefined: {exc.message}")
-    spec = ObjectSpec(kind, logical, this, rel, text, refs=refs,
-                      query_properties=own_properties)
-    if kind == "connect":
+    def render(self) -> ObjectSpec:
+        """The rendered object; TemplateError (file, line) where the template is at fault."""
+        text = self._text()
+        spec = ObjectSpec(self.kind, self.rel.stem, self.this, self.rel, text, refs=self.refs,
+                          query_properties=self.own_properties)
+        if self.kind == ObjectKind.CONNECT:
+            spec.config = _connector_config(self.rel, self.this, text)
+        else:
+            try:
+                spec.statement = ksql_statement.parse(text)
+            except ksql_statement.StatementError as exc:
+                raise TemplateError(self.rel, None, exc.message) from None
+        return spec
+
+    def _text(self) -> str:
+        rel = self.rel
         try:
-            config = json.loads(text)
-        except json.JSONDecodeError as exc:
-            return None, TemplateError(rel, exc.lineno,
-                                       f"invalid JSON after rendering: {exc.msg}")
-        if not isinstance(config, dict) or "connector.class" not in config:
-            return None, TemplateError(rel, None, "a connector template must render to a JSON "
-                                                  "object with 'connector.class'")
-        if "name" in config and config["name"] != this:
-            return None, TemplateError(rel, None, f"'name' is {config['name']!r}; leave it out "
-                                                  f"(the file name makes it {this!r})")
-        spec.config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()
-                       if k != "name"}
-    return spec, None
+            return self.jinja_env.get_template(self.template_name).render(
+                this=self.this, ref=self.ref, depends_on=self.depends_on, var=self.var,
+                secret=self.secret, env_name=self.env.name,
+                query_properties=self.query_properties, exactly_once=self.env.exactly_once)
+        except _Abort as exc:
+            line, message = exc.args
+            raise TemplateError(rel, line, message) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(rel, exc.lineno, f"template syntax error: {exc.message}") from None
+        except jinja2.UndefinedError as exc:
+            filename = self.jinja_env.get_template(self.template_name).filename
+            raise TemplateError(rel, _line_from_traceback(exc, filename),
+                                f"undefined: {exc.message}") from None
+
+
+def _connector_config(rel: Path, this: str, text: str) -> dict[str, str]:
+    """A connector template's rendered JSON as Connect's flat config (without `name`)."""
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TemplateError(rel, exc.lineno, f"invalid JSON after rendering: {exc.msg}") from None
+    if not isinstance(config, dict) or "connector.class" not in config:
+        raise TemplateError(rel, None, "a connector template must render to a JSON object with "
+                                       "'connector.class'")
+    if "name" in config and config["name"] != this:
+        raise TemplateError(rel, None, f"'name' is {config['name']!r}; leave it out (the file "
+                                       f"name makes it {this!r})")
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()
+            if k != "name"}

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from infra.ksql_client import pull_rows
 from infra.topology import ksql_statement
 
 STATE_OBJECT = "FRAUDCTL_STATE"
@@ -69,8 +70,6 @@ class StateStore:
 
     def read(self, live_names: set[str]) -> dict[str, AppliedRecord]:
         """The latest record per object ({} where the state stream does not exist yet)."""
-        from infra.ksql_client import pull_rows
-
         if self.name not in live_names:
             return {}
         latest: dict[str, AppliedRecord] = {}
@@ -92,9 +91,11 @@ class StateStore:
     def ensure(self) -> None:
         self.client.execute(self.create_statement())
 
-    def record(self, name: str, statement: str, server_statement: str) -> None:
-        """Record that `name` now stands on the server as `statement` defines it."""
-        digest = checksum(ksql_statement.parse(statement))
+    def record(self, name: str, statement: str, server_statement: str,
+               digest: str = "") -> None:
+        """Record that `name` now stands on the server as `statement` defines it (`digest`:
+        its checksum, as the plan computed it; taken from the text where not given)."""
+        digest = digest or checksum(ksql_statement.parse(statement))
         self.client.execute(
             f"INSERT INTO {self.name} (OBJECT, CHECKSUM, STATEMENT, SERVER_STATEMENT, APPLIED_AT)"
             f" VALUES ({_literal(name)}, {_literal(digest)}, {_literal(self.mask(statement))}, "

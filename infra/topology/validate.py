@@ -5,28 +5,38 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.errors import TemplateError
-from infra.topology import ksql_statement
-from infra.topology.dag import check_references, find_cycle
 from infra.topology.environment import Environment
+from infra.topology.kinds import ObjectKind
+from infra.topology.manifest import Manifest
 from infra.topology.render import ObjectSpec, render_project
 
 
 def validate_offline(project: Path, env: Environment,
-                     only: str | None = None) -> tuple[list[ObjectSpec], list[TemplateError]]:
-    """Render and check templates; returns the objects and every problem found."""
+                     only: str | None = None) -> tuple[Manifest, list[TemplateError]]:
+    """Render and check templates once; returns the topology (every object that rendered, in
+    dependency order) and every problem found."""
     specs, errors = render_project(project, env, only)
     all_specs, all_errors = specs, errors
     if only:  # references may cross kinds: check them against everything
         all_specs, all_errors = render_project(project, env)
     failed = {Path(e.file).stem: Path(e.file).as_posix() for e in all_errors}
+    errors = errors + _name_errors(specs)
+    everything = Manifest(all_specs)
+    errors += [e for e in everything.graph.reference_errors(failed)
+               if only is None or any(e.file == s.source for s in specs)]
+    cycle = everything.graph.cycle()
+    if cycle:
+        errors.append(cycle)
+    return (everything if not only else Manifest(specs)), errors
+
+
+def _name_errors(specs: list[ObjectSpec]) -> list[TemplateError]:
+    """Each ksqlDB statement declares the name its file gives it, and no name twice."""
+    errors = []
     names: dict[str, ObjectSpec] = {}
     for spec in specs:
-        if spec.kind != "ksql":
-            continue
-        try:
-            statement = ksql_statement.parse(spec.text)
-        except ksql_statement.StatementError as exc:
-            errors.append(TemplateError(spec.source, None, str(exc)))
+        statement = spec.statement
+        if statement is None:
             continue
         if statement.name != spec.name:
             errors.append(TemplateError(spec.source, None, (
@@ -36,22 +46,13 @@ def validate_offline(project: Path, env: Environment,
             errors.append(TemplateError(spec.source, None, f"{statement.name} is also defined "
                                         f"by {names[statement.name].source}"))
         names.setdefault(statement.name, spec)
-    errors += [e for e in check_references(all_specs, failed)
-               if only is None or any(e.file == s.source for s in specs)]
-    cycle = find_cycle(all_specs)
-    if cycle:
-        first = next(s for s in all_specs if s.logical == cycle[0])
-        errors.append(TemplateError(first.source, first.refs.get(cycle[1]),
-                                    "dependency cycle: " + " -> ".join(cycle)))
-    return specs, errors
+    return errors
 
 
-def validate_with_connect(specs: list[ObjectSpec], client) -> list[TemplateError]:
+def validate_with_connect(specs: Manifest, client) -> list[TemplateError]:
     """Connect's PUT /connector-plugins/{class}/config/validate, its messages per field."""
     errors = []
-    for spec in specs:
-        if spec.kind != "connect":
-            continue
+    for spec in specs.of_kind(ObjectKind.CONNECT):
         result = client.validate(spec.config["connector.class"], {**spec.config,
                                                                    "name": spec.name})
         for item in result.get("configs", []):
