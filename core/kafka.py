@@ -133,12 +133,12 @@ def create_topics(bootstrap_servers: Connection, topics: Iterable[str], partitio
                   extra: dict[str, Any] | None = None, timeout: float = 30.0) -> None:
     """Create topics that do not exist yet; an existing topic is left as it is."""
     from confluent_kafka import KafkaError
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.admin import NewTopic
 
-    admin = AdminClient(client_config(bootstrap_servers, extra))
+    client = admin(bootstrap_servers, extra)
     new = [NewTopic(t, num_partitions=partitions, replication_factor=replication,
                     config=config or {}) for t in topics]
-    for topic, future in admin.create_topics(new, operation_timeout=timeout).items():
+    for topic, future in client.create_topics(new, operation_timeout=timeout).items():
         try:
             future.result(timeout=timeout)
         except Exception as exc:
@@ -158,16 +158,15 @@ def consume_messages(bootstrap_servers: Connection, topic: str, count: int, time
     committed records only by default: an aborted transaction's records are not what the
     pipeline wrote (offsets are no count either: transaction markers take offsets too).
     """
-    from confluent_kafka import Consumer, KafkaError
+    from confluent_kafka import KafkaError
 
-    consumer = Consumer(client_config(bootstrap_servers, {
+    reader = consumer(bootstrap_servers, {
         "group.id": f"fraudctl-reader-{uuid.uuid4().hex[:8]}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
-        "isolation.level": isolation,
         **(extra or {}),
-    }))
-    consumer.subscribe([topic])
+    }, isolation=isolation)
+    reader.subscribe([topic])
     messages: list[Any] = []
     deadline = time.monotonic() + timeout
     last_new = time.monotonic()
@@ -176,7 +175,7 @@ def consume_messages(bootstrap_servers: Connection, topic: str, count: int, time
             if len(messages) >= count and (idle_after is None
                                            or time.monotonic() - last_new >= idle_after):
                 break
-            batch = consumer.consume(num_messages=10000, timeout=0.2)
+            batch = reader.consume(num_messages=10000, timeout=0.2)
             for msg in batch:
                 err = msg.error()
                 if err is None:
@@ -187,7 +186,7 @@ def consume_messages(bootstrap_servers: Connection, topic: str, count: int, time
                                         KafkaError.UNKNOWN_TOPIC_OR_PART):
                     raise ServerError(f"consuming {topic}: {err}")
     finally:
-        consumer.close()
+        reader.close()
     return messages
 
 
@@ -205,12 +204,10 @@ class TopicTail:
 
     def __init__(self, bootstrap_servers: Connection, topic: str,
                  isolation: str = "read_committed") -> None:
-        from confluent_kafka import Consumer
-
         self.topic = topic
-        self.consumer = Consumer(client_config(bootstrap_servers, {
+        self.consumer = consumer(bootstrap_servers, {
             "group.id": f"fraudctl-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
-            "isolation.level": isolation, "logger": QUIET_LOGGER}))
+            "logger": QUIET_LOGGER}, isolation=isolation)
         self.positions: dict[int, int] = {}
         self._follow_new_partitions(start_at_end=True)
 

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 from core.errors import ServerError
+from core.waiting import wait_until
 from infra.rest import RestClient
 
 
@@ -60,30 +61,29 @@ class ConnectClient(RestClient):
         Right after a config change or a restart, Connect still reports the old FAILED state
         for a moment: a failure counts only once it has lasted `settle` seconds, and then
         raises with the first line of its trace."""
-        deadline = time.monotonic() + timeout
         status: dict[str, Any] = {}
-        failing_since: float | None = None
-        while time.monotonic() < deadline:
+        failing_since: dict[str, float] = {}  # when the failure now reported was first seen
+
+        def running() -> dict[str, Any] | None:
             try:
-                status = self.status(name)
+                status.clear()
+                status.update(self.status(name))
             except ServerError as exc:
                 if exc.status != 404:
                     raise
-                time.sleep(0.3)
-                continue
+                return None
             failure = connector_failure(status)
-            if failure:
-                failing_since = failing_since or time.monotonic()
-                if time.monotonic() - failing_since >= settle:
-                    raise ServerError(f"connector {name}: {failure}", body=status)
-            else:
-                failing_since = None
+            if not failure:
+                failing_since.clear()
+            elif time.monotonic() - failing_since.setdefault("at", time.monotonic()) >= settle:
+                raise ServerError(f"connector {name}: {failure}", body=dict(status))
             states = [status["connector"]["state"]] + [t["state"] for t in status.get("tasks", [])]
-            if status.get("tasks") and all(s == "RUNNING" for s in states):
-                return status
-            time.sleep(0.3)
-        raise ServerError(f"connector {name} not RUNNING after {timeout:.0f}s: "
-                          f"{connector_failure(status) or status}", body=status)
+            ok = status.get("tasks") and all(s == "RUNNING" for s in states)
+            return dict(status) if ok else None
+
+        return wait_until(running, timeout, every=0.3, timed_out=lambda: ServerError(
+            f"connector {name} not RUNNING after {timeout:.0f}s: "
+            f"{connector_failure(status) or status}", body=dict(status)))
 
 
 def connector_failure(status: dict) -> str | None:

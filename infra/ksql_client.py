@@ -7,11 +7,11 @@ Error bodies from /ksql (`@type: statement_error`, `error_code`, `message`, `sta
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 from urllib.parse import quote
 
 from core.errors import ServerError
+from core.waiting import wait_until
 from infra.rest import RestClient, RestConfig, UncertainOutcome
 
 KSQL_CONTENT_TYPE = "application/vnd.ksql.v1+json"
@@ -102,15 +102,15 @@ class KsqlClient(RestClient):
 
     def wait_command(self, command_id: str, timeout: float = 120.0) -> dict:
         """Poll GET /status/{commandId} until the command is no longer queued or executing."""
-        deadline = time.monotonic() + timeout
-        status: dict = {}
-        while time.monotonic() < deadline:
-            status = self.request("GET", f"/status/{quote(command_id, safe='/')}").json()
-            if status.get("status") not in PENDING:
-                return status
-            time.sleep(0.3)
-        raise ServerError(f"ksqlDB command {command_id} still {status.get('status')} after "
-                          f"{timeout:.0f}s: {status.get('message', '')}")
+        last: dict = {}
+
+        def done() -> dict | None:
+            last.update(self.request("GET", f"/status/{quote(command_id, safe='/')}").json())
+            return dict(last) if last.get("status") not in PENDING else None
+
+        return wait_until(done, timeout, every=0.3, timed_out=lambda: ServerError(
+            f"ksqlDB command {command_id} still {last.get('status')} after {timeout:.0f}s: "
+            f"{last.get('message', '')}"))
 
     def query_properties(self, query_id: str) -> dict[str, str]:
         """The settings a persistent query was created with (EXPLAIN's overriddenProperties),
@@ -159,21 +159,24 @@ class KsqlClient(RestClient):
     def wait_query_running(self, sink: str, timeout: float = 60.0) -> dict:
         """Wait until the persistent query writing `sink` runs on every host (per-host
         status counts, not the aggregate state); raise at once if a host reports ERROR."""
-        deadline = time.monotonic() + timeout
         seen: dict = {}
-        while time.monotonic() < deadline:
+
+        def running() -> dict | None:
             for query in self.queries():
                 if sink in query.get("sinks", []):
-                    seen = query
+                    seen.update(query)
                     problem = query_problem(query)
                     if problem is None:
                         return query
-                    if "ERROR" in problem:
+                    if (query.get("statusCount") or {}).get("ERROR") or \
+                            query.get("state") == "ERROR":
                         raise ServerError(f"query {query.get('id')} writing {sink} is not "
                                           f"running: {problem}")
-            time.sleep(0.5)
-        raise ServerError(f"no query runs {sink} on every host after {timeout:.0f}s (last "
-                          f"seen: {seen.get('id')} {query_problem(seen) if seen else 'none'})")
+            return None
+
+        return wait_until(running, timeout, timed_out=lambda: ServerError(
+            f"no query runs {sink} on every host after {timeout:.0f}s (last seen: "
+            f"{seen.get('id')} {query_problem(seen) if seen else 'none'})"))
 
 
 def _column_names(schema: str) -> list[str]:
@@ -183,27 +186,46 @@ def _column_names(schema: str) -> list[str]:
     return re.findall(r"`([^`]+)`", schema)
 
 
-#: what ksqlDB answers while a persistent query restores its state (after a restart)
+class TableRestoring(KsqlStatementError):
+    """A pull query refused because the table's state is still being restored (after a
+    restart or a failover): asked again, it is answered once restoration ends."""
+
+
+#: ksqlDB 7.9's refusal while a table restores its state. It arrives as HTTP 400 with
+#: error_code 40001, exactly like a bad statement, while SHOW QUERIES already says RUNNING
+#: (measured on the local stack after a kill -9); its words are the only mark it has, so this
+#: is read once, here, and callers catch TableRestoring.
 RESTORING = "Cannot determine which host contains the required partitions"
+
+
+def _pull_refusal(exc: ServerError) -> ServerError:
+    """A pull query's refusal as a typed error."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    if exc.status == 400 and RESTORING in str(body.get("message", "")):
+        return TableRestoring(str(exc), status=exc.status, body=body, url=exc.url)
+    return exc
 
 
 def pull_rows(client: KsqlClient, sql: str, timeout: float = 30.0,
               restoring_wait: float = 120.0) -> list[dict[str, Any]]:
     """Run a pull query on /query and return its rows as dicts (column name -> value).
 
-    Right after a server restart a table answers "cannot determine which host ..." until its
-    query has restored its state; that answer is waited out for up to `restoring_wait` s."""
-    deadline = time.monotonic() + restoring_wait
-    while True:
+    Right after a server restart a table is refused (TableRestoring) until its query has
+    restored its state; that is waited out for up to `restoring_wait` s."""
+    refused: list[ServerError] = []
+
+    def answer():
         try:
-            response = client.request("POST", "/query",
-                                      json={"ksql": sql, "streamsProperties": {}},
-                                      timeout=timeout)
-            break
+            return client.request("POST", "/query", json={"ksql": sql, "streamsProperties": {}},
+                                  timeout=timeout)
         except ServerError as exc:
-            if RESTORING not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(1.0)
+            error = _pull_refusal(exc)
+            if not isinstance(error, TableRestoring):
+                raise error from None
+            refused[:] = [error]
+            return None
+
+    response = wait_until(answer, restoring_wait, every=1.0, timed_out=lambda: refused[-1])
     rows, names = [], []
     for item in response.json():
         if "header" in item:

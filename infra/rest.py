@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
 from core.errors import ServerError
 
@@ -22,12 +23,16 @@ class UncertainOutcome(ServerError):
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
-    """True if the request surely never reached the server (no connection was made)."""
+    """True if the request surely never reached the server: the connection was refused or
+    timed out while being made (requests wraps urllib3's MaxRetryError, whose `reason` is the
+    transport error; a connection dropped after sending is a ProtocolError there)."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     if isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc)
-        return "NewConnectionError" in text or "Connection refused" in text
+        cause = exc.args[0] if exc.args else None
+        reason = getattr(cause, "reason", cause)
+        return isinstance(reason, (urllib3.exceptions.NewConnectionError,
+                                   ConnectionRefusedError))
     return False
 
 

@@ -57,58 +57,16 @@ def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: 
 
     `baselines` (scores of other models on the same rows) are drawn beside the model in the ROC
     and precision-recall plots; `comparison` and `candidates` become tables."""
-    baselines = baselines or {}
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float) + "\n")
-    c = m.curves(labels, scores)
-
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    ax.plot(np.r_[0, c.fpr], np.r_[0, c.tpr], lw=1.5, label="this model")
-    for name, values in baselines.items():
-        other = m.curves(labels, values)
-        ax.plot(np.r_[0, other.fpr], np.r_[0, other.tpr], lw=1, ls="--", label=name)
-    ax.plot([0, 1], [0, 1], ls=":", c="grey")
-    op = m.at_threshold(labels, scores, threshold)
-    ax.scatter([op["fpr"]], [op["recall"]], c="red", zorder=3, label="stored threshold")
-    ax.set(xlabel="false-positive rate", ylabel="recall (true-positive rate)",
-           title=f"ROC (AUC {metrics.get('roc_auc', m.roc_auc(labels, scores)):.4f})")
-    ax.legend(loc="lower right")
-    _save(fig, out / PLOTS[0])
-
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    ax.plot(c.tpr, c.precision, lw=1.5, label="this model")
-    for name, values in baselines.items():
-        other = m.curves(labels, values)
-        ax.plot(other.tpr, other.precision, lw=1, ls="--", label=name)
-    ax.scatter([op["recall"]], [op["precision"]], c="red", zorder=3, label="stored threshold")
-    ax.set(xlabel="recall", ylabel="precision", ylim=(0, 1.02),
-           title=f"Precision-recall (AP {m.average_precision(labels, scores):.4f})")
-    ax.legend(loc="lower left")
-    _save(fig, out / PLOTS[1])
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    bins = np.logspace(np.log10(max(scores.min(), 1e-4)), np.log10(scores.max() + 1e-9), 60)
-    ax.hist(scores[labels == 0], bins=bins, alpha=0.6, density=True, label="normal")
-    ax.hist(scores[labels == 1], bins=bins, alpha=0.6, density=True, label="fraud")
-    ax.axvline(threshold, c="red", ls="--", label="threshold")
-    ax.set(xscale="log", xlabel="anomaly score", ylabel="density",
-           title="Score distribution by class")
-    ax.legend()
-    _save(fig, out / PLOTS[2])
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(c.thresholds, c.precision, label="precision")
-    ax.plot(c.thresholds, c.tpr, label="recall")
-    ax.axvline(threshold, c="red", ls="--", label="threshold")
-    ax.set(xscale="log", xlabel="threshold", ylim=(0, 1.02), title="Precision and recall")
-    ax.legend()
-    _save(fig, out / PLOTS[3])
-
+    plots = _Plots(labels, scores, threshold, baselines or {})
+    plots.roc(out / PLOTS[0], metrics.get("roc_auc"))
+    plots.precision_recall(out / PLOTS[1])
+    plots.histogram(out / PLOTS[2])
+    plots.by_threshold(out / PLOTS[3])
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
                    for k, v in metrics.items() if k != "comparison")
     images = "".join(f'<img src="{p}" alt="{p}">' for p in PLOTS)
@@ -120,6 +78,76 @@ def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: 
             f"<h1>{html.escape(title)}</h1>{tables}<table>{rows}</table>{images}")
     (out / "index.html").write_text(page)
     return out / "index.html"
+
+
+class _Plots:
+    """The report's four pictures of one model's scores (baselines drawn beside it)."""
+
+    def __init__(self, labels: np.ndarray, scores: np.ndarray, threshold: float,
+                 baselines: dict[str, np.ndarray]) -> None:
+        self.labels, self.scores, self.threshold = labels, scores, threshold
+        self.baselines = {name: m.curves(labels, values) for name, values in baselines.items()}
+        self.curves = m.curves(labels, scores)
+        self.operating = m.at_threshold(labels, scores, threshold)
+
+    def roc(self, path: Path, auc: float | None) -> None:
+        import matplotlib.pyplot as plt
+
+        c, op = self.curves, self.operating
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+        ax.plot(np.r_[0, c.fpr], np.r_[0, c.tpr], lw=1.5, label="this model")
+        for name, other in self.baselines.items():
+            ax.plot(np.r_[0, other.fpr], np.r_[0, other.tpr], lw=1, ls="--", label=name)
+        ax.plot([0, 1], [0, 1], ls=":", c="grey")
+        ax.scatter([op["fpr"]], [op["recall"]], c="red", zorder=3, label="stored threshold")
+        auc = auc if auc is not None else m.roc_auc(self.labels, self.scores)
+        ax.set(xlabel="false-positive rate", ylabel="recall (true-positive rate)",
+               title=f"ROC (AUC {auc:.4f})")
+        ax.legend(loc="lower right")
+        _save(fig, path)
+
+    def precision_recall(self, path: Path) -> None:
+        import matplotlib.pyplot as plt
+
+        c, op = self.curves, self.operating
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+        ax.plot(c.tpr, c.precision, lw=1.5, label="this model")
+        for name, other in self.baselines.items():
+            ax.plot(other.tpr, other.precision, lw=1, ls="--", label=name)
+        ax.scatter([op["recall"]], [op["precision"]], c="red", zorder=3,
+                   label="stored threshold")
+        ax.set(xlabel="recall", ylabel="precision", ylim=(0, 1.02),
+               title=f"Precision-recall (AP "
+                     f"{m.average_precision(self.labels, self.scores):.4f})")
+        ax.legend(loc="lower left")
+        _save(fig, path)
+
+    def histogram(self, path: Path) -> None:
+        import matplotlib.pyplot as plt
+
+        scores, labels = self.scores, self.labels
+        fig, ax = plt.subplots(figsize=(6, 4))
+        bins = np.logspace(np.log10(max(scores.min(), 1e-4)), np.log10(scores.max() + 1e-9),
+                           60)
+        ax.hist(scores[labels == 0], bins=bins, alpha=0.6, density=True, label="normal")
+        ax.hist(scores[labels == 1], bins=bins, alpha=0.6, density=True, label="fraud")
+        ax.axvline(self.threshold, c="red", ls="--", label="threshold")
+        ax.set(xscale="log", xlabel="anomaly score", ylabel="density",
+               title="Score distribution by class")
+        ax.legend()
+        _save(fig, path)
+
+    def by_threshold(self, path: Path) -> None:
+        import matplotlib.pyplot as plt
+
+        c = self.curves
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(c.thresholds, c.precision, label="precision")
+        ax.plot(c.thresholds, c.tpr, label="recall")
+        ax.axvline(self.threshold, c="red", ls="--", label="threshold")
+        ax.set(xscale="log", xlabel="threshold", ylim=(0, 1.02), title="Precision and recall")
+        ax.legend()
+        _save(fig, path)
 
 
 def _table(caption: str, rows: list[dict] | None) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.artifact import OUTPUT_NAME
+from core.errors import UsageError
 from training import metrics as m
 from training.baselines import Mahalanobis, baseline_scores
 from training.data import Dataset, load_dataset
@@ -60,7 +61,7 @@ def split_indices(dataset: Dataset, config: TrainConfig) -> tuple[np.ndarray, ..
     elif config.split == "random":
         order = np.random.default_rng(config.seed).permutation(n)
     else:
-        raise ValueError(f"unknown split {config.split!r}; use 'random' or 'time'")
+        raise UsageError(f"unknown split {config.split!r}; use 'random' or 'time'")
     n_test = int(n * config.test_fraction)
     n_val = int(n * config.validation_fraction)
     n_train = n - n_val - n_test
@@ -93,6 +94,39 @@ def _epoch_logger(log: Log, epochs: int):
     return EpochLog()
 
 
+@dataclass
+class _Split:
+    """The rows of one training run: features, labels and the three index sets."""
+
+    x: np.ndarray
+    y: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    @property
+    def fit_rows(self) -> np.ndarray:
+        """Normal training rows only (unknown labels are left out)."""
+        return self.train[self.y[self.train] == 0]
+
+    @property
+    def val_normal(self) -> np.ndarray:
+        return self.val[self.y[self.val] == 0]
+
+
+@dataclass
+class _Evaluation:
+    """The chosen model's threshold and figures, and the baselines beside it."""
+
+    threshold: float
+    target: dict
+    metrics: dict
+    test_labels: np.ndarray
+    test_scores: np.ndarray
+    baselines: dict
+    comparison: list
+
+
 def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None = None,
           log: Log = print) -> TrainResult:
     """Train and export; writes model.onnx, model_card.json, autoencoder.keras and a report.
@@ -104,17 +138,36 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     log(dataset.summary())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-
+    split = _Split(dataset.features, dataset.labels, *split_indices(dataset, config))
+    log(f"split {config.split}: train {len(split.train)} ({len(split.fit_rows)} normal used), "
+        f"validation {len(split.val)}, test {len(split.test)}")
+    best, trials = _select(split, config, log)
+    fit_seconds = time.monotonic() - started
+    evaluation = _evaluate(best, split, config, log)
+    parity = _export(best, split, config, evaluation, dataset.fingerprint, out, log)
+    candidates_table = [t.row(t is best) for t in trials]
     from training.evaluate import write_report
-    from training.export import export_onnx, parity_rows
 
-    train_idx, val_idx, test_idx = split_indices(dataset, config)
-    x, y = dataset.features, dataset.labels
-    fit_rows = train_idx[y[train_idx] == 0]  # normal rows only; unknown labels are left out
-    val_normal = val_idx[y[val_idx] == 0]
-    log(f"split {config.split}: train {len(train_idx)} ({len(fit_rows)} normal used), "
-        f"validation {len(val_idx)}, test {len(test_idx)}")
+    write_report(evaluation.test_labels, evaluation.test_scores, evaluation.threshold,
+                 out / "report",
+                 title=f"Test split of {dataset.path.name} (model {parity['model_version']})",
+                 metrics=evaluation.metrics["test"], baselines=evaluation.baselines,
+                 comparison=evaluation.comparison, candidates=candidates_table)
+    card = _model_card(dataset, split, config, best, evaluation, parity, candidates_table,
+                       {"fit_seconds": round(fit_seconds, 1),
+                        "total_seconds": round(time.monotonic() - started, 1)})
+    card_path = out / "model_card.json"
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    log(f"model card {card_path}; report {out / 'report' / 'index.html'} "
+        f"({card['training']['total_seconds']:.0f}s in all)")
+    return TrainResult(out / "model.onnx", card_path, card)
 
+
+def _select(split: _Split, config: TrainConfig, log: Log) -> tuple[Trial, list[Trial]]:
+    """Fit every candidate (or the configured network) and judge each on validation rows;
+    returns the chosen trial and all of them."""
+    x, y = split.x, split.y
+    fit_rows, val_normal = split.fit_rows, split.val_normal
     scaling = Scaling.fit(x[fit_rows])
     z_fit, z_val = standardise(x[fit_rows], scaling), standardise(x[val_normal], scaling)
     distance = Mahalanobis.fit(x[fit_rows], scaling)
@@ -125,49 +178,65 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
         if config.select:
             log(f"candidate {number}/{len(candidates)}: {candidate.name}")
         trial = _fit_candidate(candidate, config, scaling, z_fit, z_val, log)
-        trials.append(judge(trial, x[val_idx], y[val_idx]))
+        trials.append(judge(trial, x[split.val], y[split.val]))
         if config.select:  # the same network scored three more ways
             whitened = _whitened(trial, scaling, z_fit)
             for variant in (_with_distance(trial, scaling, distance, x[val_normal]), whitened,
                             _with_distance(whitened, scaling, distance, x[val_normal])):
-                trials.append(judge(variant, x[val_idx], y[val_idx]))
+                trials.append(judge(variant, x[split.val], y[split.val]))
     best = choose(trials)
     for trial in trials:
         figures = ", ".join(f"{k} {v:.4f}" for k, v in trial.figures.items())
         log(f"{'*' if trial is best else ' '} {trial.name}: val_loss {trial.val_loss:.5f}"
             f"{', ' + figures if figures else ''} ({trial.seconds:.1f}s)")
-    score_fn = best.score_function
-    fit_seconds = time.monotonic() - started
+    return best, trials
+
+
+def _evaluate(best: Trial, split: _Split, config: TrainConfig, log: Log) -> _Evaluation:
+    """The threshold (on validation rows), the figures on validation and test, and the
+    baselines on the same test rows."""
+    x, y = split.x, split.y
 
     def scores(idx: np.ndarray) -> np.ndarray:
-        return score_fn(x[idx].astype(np.float32))[OUTPUT_NAME].numpy()
+        return best.score_function(x[idx].astype(np.float32))[OUTPUT_NAME].numpy()
 
-    val_scores, test_scores = scores(val_idx), scores(test_idx)
-    threshold, target = choose_threshold(val_scores, y[val_idx], config)
-    val_known, test_known = y[val_idx] >= 0, y[test_idx] >= 0
+    val_scores, test_scores = scores(split.val), scores(split.test)
+    threshold, target = choose_threshold(val_scores, y[split.val], config)
+    val_known, test_known = y[split.val] >= 0, y[split.test] >= 0
+    test_labels = y[split.test][test_known]
     metrics = {
-        "validation": m.summary(y[val_idx][val_known], val_scores[val_known], threshold,
+        "validation": m.summary(y[split.val][val_known], val_scores[val_known], threshold,
                                 config.fpr_target),
-        "test": m.summary(y[test_idx][test_known], test_scores[test_known], threshold,
-                          config.fpr_target),
+        "test": m.summary(test_labels, test_scores[test_known], threshold, config.fpr_target),
     }
     log(f"threshold {threshold:.5f} ({target['kind']} {target['target']:g} on validation); "
         f"test ROC AUC {metrics['test']['roc_auc']:.4f}, "
         f"average precision {metrics['test']['average_precision']:.4f}")
-    baselines = baseline_scores(x[fit_rows], x[test_idx][test_known], config.seed)
-    comparison = m.compare(y[test_idx][test_known],
-                         {f"this model ({best.name})": test_scores[test_known], **baselines},
-                         config.fpr_target)
+    baselines = baseline_scores(x[split.fit_rows], x[split.test][test_known], config.seed)
+    comparison = m.compare(test_labels,
+                           {f"this model ({best.name})": test_scores[test_known], **baselines},
+                           config.fpr_target)
     for row in comparison:
         log(f"test: {row['model']}: ROC AUC {row['roc_auc']:.4f}, AP "
             f"{row['average_precision']:.4f}, recall at {config.fpr_target:g} FPR "
             f"{row['recall_at_fpr']:.4f}")
+    return _Evaluation(threshold, target, metrics, test_labels, test_scores[test_known],
+                       baselines, comparison)
+
+
+def _export(best: Trial, split: _Split, config: TrainConfig, evaluation: _Evaluation,
+            fingerprint: str, out: Path, log: Log) -> dict:
+    """model.onnx (checked against Keras on test rows), the Keras model and the constants
+    of the score's extra terms; returns the export's parity figures."""
+    from training.export import export_onnx, parity_rows
 
     model_path = out / "model.onnx"
-    parity = export_onnx(score_fn, model_path, parity_rows(x[test_idx], seed=config.seed),
-                         metadata={"threshold_target": json.dumps(target),
+    parity = export_onnx(best.score_function, model_path,
+                         parity_rows(split.x[split.test], seed=config.seed),
+                         metadata={"threshold_target": json.dumps(evaluation.target),
                                    "training_config": json.dumps(_config_dict(config))},
-                         threshold=threshold, fingerprint=dataset.fingerprint, metrics=metrics)
+                         threshold=evaluation.threshold, fingerprint=fingerprint,
+                         metrics=evaluation.metrics)
     log(f"exported {model_path} version {parity['model_version']}; parity on "
         f"{parity['parity_rows']} rows: max |ONNX - Keras| = {parity['parity_max_abs_diff']:.2e}")
     best.autoencoder.save(out / "autoencoder.keras")
@@ -178,40 +247,35 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     if best.whitening is not None:  # likewise the residual whitening's
         np.savez(out / "residual_whitening.npz", mean=best.whitening.mean,
                  precision=best.whitening.precision)
-    candidates_table = [t.row(t is best) for t in trials]
-    write_report(y[test_idx][test_known], test_scores[test_known], threshold, out / "report",
-                 title=f"Test split of {dataset.path.name} (model {parity['model_version']})",
-                 metrics=metrics["test"], baselines=baselines, comparison=comparison,
-                 candidates=candidates_table)
+    return parity
 
-    card = {
+
+def _model_card(dataset: Dataset, split: _Split, config: TrainConfig, best: Trial,
+                evaluation: _Evaluation, parity: dict, candidates_table: list,
+                timing: dict) -> dict:
+    """model_card.json: what was trained on what, how it was chosen, and its figures."""
+    return {
         "model_version": parity["model_version"],
         "artifact": "model.onnx",
         "signature": {"input": "features float32 [N,30]", "output": "score float32 [N]",
                       "feature_order": "TIME, V1..V28, AMOUNT"},
-        "threshold": threshold,
-        "threshold_target": target,
+        "threshold": evaluation.threshold,
+        "threshold_target": evaluation.target,
         "data": {"file": dataset.path.name, "format": dataset.format,
                  "fingerprint": dataset.fingerprint, "rows": len(dataset),
                  "excluded_rows_missing_values": len(dataset.excluded_lines),
-                 "frauds": int((y == 1).sum())},
-        "split": {"kind": config.split, "train": len(train_idx), "train_normal": len(fit_rows),
-                  "validation": len(val_idx), "test": len(test_idx)},
+                 "frauds": int((split.y == 1).sum())},
+        "split": {"kind": config.split, "train": len(split.train),
+                  "train_normal": len(split.fit_rows), "validation": len(split.val),
+                  "test": len(split.test)},
         "training": {"config": _config_dict(config), "chosen": best.name,
                      "epochs_run": best.epochs_run, "best_val_loss": best.val_loss,
-                     "candidates": candidates_table,
-                     "fit_seconds": round(fit_seconds, 1),
-                     "total_seconds": round(time.monotonic() - started, 1)},
-        "metrics": metrics,
-        "comparison_on_test": comparison,
+                     "candidates": candidates_table, **timing},
+        "metrics": evaluation.metrics,
+        "comparison_on_test": evaluation.comparison,
         "export": parity,
         "report": "report/index.html",
     }
-    card_path = out / "model_card.json"
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    log(f"model card {card_path}; report {out / 'report' / 'index.html'} "
-        f"({card['training']['total_seconds']:.0f}s in all)")
-    return TrainResult(model_path, card_path, card)
 
 
 def _fit_candidate(candidate: Candidate, config: TrainConfig, scaling, z_fit: np.ndarray,

@@ -36,7 +36,10 @@ from core.contract import (
     S_THRESHOLD,
 )
 from core.errors import ServerError
+from core.kafka import admin as kafka_admin
+from core.kafka import consumer as kafka_consumer
 from core.kafka import produce_waiting
+from core.kafka import producer as kafka_producer
 from udf_server import codec
 from udf_server.config import SidecarConfig
 from udf_server.metrics import Metrics
@@ -267,14 +270,12 @@ class Scorer:
         self.trouble.clear()
 
     def _connect(self) -> None:
-        from confluent_kafka import Consumer, Producer
-
         cfg = self.config
         if cfg.exactly_once:
             self._new_transactional_producer()
         else:
-            self.producer = Producer(producer_settings(cfg))
-        self.consumer = Consumer(consumer_settings(cfg))
+            self.producer = kafka_producer(cfg.bootstrap_servers, producer_settings(cfg))
+        self.consumer = kafka_consumer(cfg.bootstrap_servers, consumer_settings(cfg))
         self._dlq_limit = _topic_max_message_bytes(cfg)
         self.consumer.subscribe([cfg.input_topic], on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
@@ -660,12 +661,12 @@ class Scorer:
         """A fresh transactional producer with this instance's transactional id; its
         init_transactions fences any earlier producer of that id and aborts what it left
         open. Waits (saying why) until the transaction coordinator answers, or a stop."""
-        from confluent_kafka import KafkaException, Producer
+        from confluent_kafka import KafkaException
 
         if self.producer is not None:
             _bounded(lambda: self.producer.purge(), "purging the old producer", 5.0)
             self.producer = None
-        producer = Producer(producer_settings(self.config))
+        producer = kafka_producer(self.config.bootstrap_servers, producer_settings(self.config))
         while True:
             try:
                 producer.init_transactions(CALL_WAIT * 2)
@@ -706,11 +707,11 @@ class Scorer:
 def _topic_max_message_bytes(cfg: SidecarConfig) -> int | None:
     """The dead-letter topic's max.message.bytes (None where it cannot be read: the topic
     does not exist yet, or the principal may not describe it; the configured cap applies)."""
-    from confluent_kafka.admin import AdminClient, ConfigResource
+    from confluent_kafka.admin import ConfigResource
 
-    admin = AdminClient({k: v for k, v in consumer_settings(cfg).items()
-                         if k in ("bootstrap.servers", "logger") or k.startswith(
-                             ("security.", "sasl.", "ssl."))})
+    admin = kafka_admin(cfg.bootstrap_servers, {
+        k: v for k, v in consumer_settings(cfg).items()
+        if k in ("bootstrap.servers", "logger") or k.startswith(("security.", "sasl.", "ssl."))})
     resource = ConfigResource(ConfigResource.Type.TOPIC, cfg.dlq_topic)
     try:
         found = admin.describe_configs([resource], request_timeout=CALL_WAIT * 2)[resource]

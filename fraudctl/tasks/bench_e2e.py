@@ -16,6 +16,7 @@ The sidecar-alone figure of the same run is the baseline the pipeline is compare
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import subprocess
@@ -31,16 +32,14 @@ import numpy as np
 import orjson
 
 from core.contract import S_SCORED_AT
-from core.errors import CheckFailed, ConfigError, FraudError, TemplateError
+from core.errors import CheckFailed, ConfigError, FraudError
 from core.kafka import QUIET_LOGGER, Connection, consumer, produce_waiting, producer
+from core.waiting import wait_until
 from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate
-from infra.kafka_acl_client import create_acls, delete_acls
-from infra.ksql_client import KsqlClient
-from infra.topology import ksql_statement
-from infra.topology.acls import READER_GROUPS, sidecar_group, topology_acls
-from infra.topology.dag import topological_order
+from infra.topology.acls import READER_GROUPS, sidecar_group
+from infra.topology.engine import Engine
 from infra.topology.environment import Environment
-from infra.topology.render import ObjectSpec, render_project
+from infra.topology.kinds import ObjectKind
 
 #: what the stages create, in order (the rest of the templates follow with "monitoring")
 FEATURE_OBJECTS = ("transactions_raw", "transactions_features")
@@ -96,71 +95,47 @@ class CpuMeter:
 
 
 class BenchTopology:
-    """The templates rendered for a throw-away prefix, created stage by stage."""
+    """The templates for a throw-away prefix (an environment derived from the caller's), built
+    stage by stage and destroyed at the end by the topology engine, as `apply` and `destroy`
+    would (ACLs included where the environment manages them)."""
 
     def __init__(self, project: Path, env: Environment, config: E2EConfig) -> None:
-        tag = uuid.uuid4().hex[:6]
-        env.prefix = f"fraud_bench{tag}_"
-        env.variables = {**env.variables, "topics": {
-            k: f"{v}.bench{tag}" for k, v in env.variables["topics"].items()}}
-        if config.partitions:
-            env.variables["partitions"] = config.partitions
-        self.env, self.tag, self.config = env, tag, config
-        specs, errors = render_project(project, env, only="ksql")
-        if errors:
-            raise TemplateError(None, None, "templates do not render: "
-                                + "; ".join(map(str, errors)))
-        self.specs: dict[str, ObjectSpec] = {s.logical: s for s in topological_order(specs)}
+        self.tag = uuid.uuid4().hex[:6]
+        variables = {"partitions": config.partitions} if config.partitions else {}
+        self.env = env.derived(f"fraud_bench{self.tag}_", f".bench{self.tag}", **variables)
+        self.env.query_overrides = dict(config.overrides)
+        # ksqlDB objects only: the bench's replayer writes the raw topic itself
+        self.engine = dataclasses.replace(Engine.load(project, self.env), connect=None)
+        self.ksql_objects = [s.logical for s in self.engine.manifest.of_kind(ObjectKind.KSQL)]
         #: the objects a persistent query writes (the ones that can lag)
-        self.queries = [n for n, s in self.specs.items()
-                        if ksql_statement.parse(s.text).is_query]
-        self.ksql = KsqlClient(env.ksqldb)
-        self.created: list[ObjectSpec] = []
-        #: where the environment manages ACLs, the rights its throw-away topics need
-        self.acls = topology_acls(env, specs) if env.manage_acls else []
-        if self.acls:
-            create_acls(env.kafka(), self.acls)
+        self.queries = [s.logical for s in self.engine.manifest.queries()]
+        self.created: list[str] = []
 
     @property
     def topics(self) -> dict[str, str]:
         return self.env.variables["topics"]
 
     def create(self, logical_names) -> None:
-        new = [self.specs[name] for name in logical_names]
-        for spec in new:
-            self.ksql.execute(spec.text.strip(), properties={
-                **self.config.ksql_properties, **spec.query_properties,
-                **self.config.overrides} or None)
-            self.created.append(spec)
-        for spec in new:
-            if spec.logical in self.queries:
-                self.ksql.wait_query_running(spec.name, 120)
+        """Apply the objects created so far and these (a plan over them creates these)."""
+        self.created += [n for n in logical_names if n not in self.created]
+        stage = self.engine.subset(self.created)
+        stage.carry_out(stage.plan(), log=lambda _line: None)
 
     def rest(self) -> list[str]:
-        done = {s.logical for s in self.created}
-        return [name for name in self.specs if name not in done]
+        return [name for name in self.ksql_objects if name not in self.created]
 
     def lag(self, logical_names) -> int:
         """Records the queries writing these objects have yet to consume."""
-        return sum(self.ksql.lag(self.specs[n].name) for n in logical_names
-                   if n in self.queries)
+        return sum(self.engine.ksql.lag(self.engine.manifest.get(n).name)
+                   for n in logical_names if n in self.queries)
 
     def drop(self) -> None:
-        """Drop what the bench created, readers first, with their topics (and revoke the
-        rights it granted)."""
-        for spec in reversed(self.created):
-            kind = ksql_statement.parse(spec.text).kind
-            for statement in (f"DROP {kind} IF EXISTS {spec.name} DELETE TOPIC;",
-                              f"DROP {kind} IF EXISTS {spec.name};"):  # a shared topic is gone
-                try:
-                    self.ksql.execute(statement)
-                    break
-                except FraudError as exc:
-                    error = exc
-            else:
-                print(f"  (could not drop {spec.name}: {error})", file=sys.stderr)
-        if self.acls:
-            delete_acls(self.env.kafka(), self.acls)
+        """Destroy what the bench created, with its topics (and the rules it granted)."""
+        try:
+            self.engine.carry_out(self.engine.destroy_plan(), log=lambda _line: None,
+                                  delete_topics=True)
+        except FraudError as exc:
+            print(f"  (could not remove the bench's objects: {exc})", file=sys.stderr)
 
 
 class EndOffsets:
@@ -189,17 +164,27 @@ def _wait_offsets(end_offsets: EndOffsets, topic: str, target: int, timeout: flo
                   every: float = 0.5) -> tuple[float, float]:
     """(seconds until the topic's first record, seconds until it holds `target` records)."""
     start = time.monotonic()
-    first = None
-    while True:
+    first: list[float] = []
+    count = 0
+
+    def filled() -> float | None:
+        nonlocal count
         count = end_offsets(topic)
-        now = time.monotonic()
-        if count and first is None:
-            first = now - start
-        if count >= target:
-            return first or 0.0, now - start
-        if now - start > timeout:
-            raise CheckFailed(f"{topic}: {count:,} of {target:,} records after {timeout:.0f}s")
-        time.sleep(every)
+        now = time.monotonic() - start
+        if count and not first:
+            first.append(now)
+        return now if count >= target else None
+
+    last = wait_until(filled, timeout, every=every, timed_out=lambda: CheckFailed(
+        f"{topic}: {count:,} of {target:,} records after {timeout:.0f}s"))
+    return (first or [0.0])[0], last
+
+
+def _wait_caught_up(topology: BenchTopology, names: list[str], timeout: float = 900.0) -> None:
+    """Until the queries writing `names` have consumed everything."""
+    wait_until(lambda: topology.lag(names) <= 0, timeout, timed_out=lambda: CheckFailed(
+        f"queries downstream of scored still {topology.lag(names):,} behind after "
+        f"{timeout:.0f}s"))
 
 
 def synthetic_file(rows: int, workdir: Path) -> Path:
@@ -388,7 +373,7 @@ class E2EBench:
                               "`fraudctl local up`")
         self.topology = BenchTopology(project, env, config)
         self.env, self.config, self.model, self.workdir, self.say = (
-            env, config, model, workdir, say)
+            self.topology.env, config, model, workdir, say)
         self.data = data
         self.reader, self.writer = env.kafka("monitor"), env.kafka("replayer")
         self.pids: dict[str, int | None] = {"kafka": None, "ksqldb": None}
@@ -439,8 +424,7 @@ class E2EBench:
         scored = _read_all(self.reader, topics["scored"], n)
         started = time.monotonic()
         t.create(downstream)
-        while t.lag(downstream) > 0:
-            time.sleep(0.5)
+        _wait_caught_up(t, downstream)
         self.say(f"  (created {len(downstream)} objects downstream of scored; they caught up "
                  f"with the first {n:,} in {time.monotonic() - started:.1f}s)")
         meter = CpuMeter(self.pids)
@@ -448,10 +432,7 @@ class E2EBench:
         started = time.monotonic()
         _produce_keyed(self.env.kafka("sidecar"), topics["scored"], scored)
         time.sleep(1.0)
-        while (lag := t.lag(downstream)) > 0:
-            if time.monotonic() - started > 900:
-                raise CheckFailed(f"queries downstream of scored still {lag:,} behind")
-            time.sleep(0.5)
+        _wait_caught_up(t, downstream)
         results.append(StageResult(f"ksqlDB downstream of scored ({len(downstream)} objects)",
                                    n, time.monotonic() - started, meter.stop()))
         self._report(results[-1], "the same records again, queries running")

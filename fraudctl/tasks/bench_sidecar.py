@@ -46,6 +46,8 @@ from core.contract import (
     S_THRESHOLD,
 )
 from core.kafka import consume_messages, create_topics, produce_waiting
+from core.kafka import consumer as kafka_consumer
+from core.kafka import producer as kafka_producer
 from fraudctl.tasks.replay import Pacer
 from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate, wait_ready
 
@@ -111,11 +113,9 @@ def _feature_values(n: int, seed: int = 0) -> list[bytes]:
 
 
 def _preload(bootstrap: str, topic: str, values: list[bytes], partitions: int) -> None:
-    from confluent_kafka import Producer
-
     create_topics(bootstrap, [topic], partitions=partitions)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20,
-                         "batch.num.messages": 10_000, "compression.type": "lz4"})
+    producer = kafka_producer(bootstrap, {"linger.ms": 20, "batch.num.messages": 10_000,
+                                          "compression.type": "lz4"})
     for i, value in enumerate(values):
         produce_waiting(producer, topic, value, i.to_bytes(8, "big"))
     producer.flush(120)
@@ -184,11 +184,9 @@ def _median_throughput(runs: int, bootstrap: str, model: Path, n: int, partition
 def _paced_producer(bootstrap: str, topic: str, rate: int, seconds: float,
                     values: list[bytes]) -> None:
     """Runs in its own process: send `rate` events/s for `seconds`, timestamps = send time."""
-    from confluent_kafka import Producer
-
     # linger 5 ms, like a real producer: 1 ms floods the broker with tiny requests and the
     # generator itself then queues records for hundreds of ms (measured: p99 197 vs 16 ms)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    producer = kafka_producer(bootstrap, {"linger.ms": 5})
     pacer = Pacer(rate)
     for i in range(int(rate * seconds)):
         pacer.wait(i)
@@ -235,16 +233,15 @@ def _per_event_consumer(bootstrap: str, topics: tuple[str, str], model: str, n: 
     ONNX instead of Keras): poll one record, decode it, one onnxruntime call, produce the result,
     offsets auto-committed. Puts events/s from first record to last acknowledgement."""
     import onnxruntime as ort
-    from confluent_kafka import Consumer, Producer
 
     from udf_server import codec
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-per-event",
-                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    consumer = kafka_consumer(bootstrap, {"group.id": "bench-per-event",
+                                          "auto.offset.reset": "earliest"})
+    producer = kafka_producer(bootstrap, {"linger.ms": 5})
     consumer.subscribe([topics[0]])
     done, start = 0, None
     while done < n:
@@ -307,8 +304,6 @@ def _onnx_per_event(model: Path, events: int) -> float:
 
 def _profile_hot_path(bootstrap: str, model: Path, batch: int = 5_000) -> dict[str, float]:
     """Per-stage microseconds per event for one batch, with the sidecar's own functions."""
-    from confluent_kafka import Producer
-
     from udf_server import codec
     from udf_server.model_store import load_model
     from udf_server.service import tune_gc
@@ -316,9 +311,9 @@ def _profile_hot_path(bootstrap: str, model: Path, batch: int = 5_000) -> dict[s
     values = _feature_values(batch, seed=2)
     loaded = load_model(model)
     tune_gc()  # as the sidecar does before its loop (the last measurement of this process)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
-                         "batch.num.messages": 10_000, "compression.type": "lz4",
-                         "enable.idempotence": True})
+    producer = kafka_producer(bootstrap, {"linger.ms": 5, "batch.num.messages": 10_000,
+                                          "compression.type": "lz4",
+                                          "enable.idempotence": True})
     create_topics(bootstrap, ["bench.profile"], partitions=3)
     times: dict[str, float] = {}
 
@@ -345,12 +340,14 @@ def _profile_hot_path(bootstrap: str, model: Path, batch: int = 5_000) -> dict[s
 # ----- orchestration ---------------------------------------------------------------------------
 def run_bench(project: Path, quick: bool, json_path: Path | None,
               update_doc: bool = True) -> dict:
+    """Every sidecar figure on a broker started for the run; prints them as it goes, then the
+    table (written into docs/BENCHMARKS.md with `update_doc`)."""
     from infra.local import LocalStack, StackConfig
     from infra.local.stack import free_port
 
     config = BenchConfig.for_mode(quick)
     results = Results()
-    say = results.say
+    say, f = results.say, results.figures
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="fraud-bench-") as tmp:
         workdir = Path(tmp)
@@ -361,60 +358,10 @@ def run_bench(project: Path, quick: bool, json_path: Path | None,
         say(f"broker: Apache Kafka (KRaft) on {bootstrap}, started for this run")
         try:
             model_dir = train_small_model(workdir, say)
-            model = model_dir / "model.onnx"
-            f = results.figures
-
-            warm = _throughput(bootstrap, model, config.warmup_records, 3, 1, "warm")
-            f["warmup_run_events_per_s"] = warm["events_per_s"]
-            say(f"warm-up run (broker JIT and page cache; not counted): "
-                f"{warm['events_per_s']:,.0f} events/s")
-            t = _median_throughput(config.runs, bootstrap, model, config.records, 3, 1, "one")
-            f["sidecar_events_per_s"] = t["events_per_s"]
-            f["sidecar_runs_events_per_s"] = t["runs"]
-            f["sidecar_wall_events_per_s"] = t["wall_events_per_s"]
-            say(f"sidecar, {config.records:,} preloaded records: {t['events_per_s']:,.0f} "
-                f"events/s scoring (median of {config.runs}: "
-                f"{', '.join(f'{r:,.0f}' for r in t['runs'])}; "
-                f"{t['wall_events_per_s']:,.0f}/s including start-up)")
-
-            f["onnx_per_event_kafka_events_per_s"] = _per_event_kafka(
-                bootstrap, model, config.per_event_records)
-            say(f"per-event consumer (poll one, one onnxruntime call, produce) through Kafka: "
-                f"{f['onnx_per_event_kafka_events_per_s']:,.0f} events/s")
-
-            f["onnx_per_event_events_per_s"] = _onnx_per_event(model, config.onnx_events)
-            say(f"onnxruntime, one event per call, in-process: "
-                f"{f['onnx_per_event_events_per_s']:,.0f} events/s")
-            f["keras_per_event_events_per_s"] = _keras_per_event(model_dir,
-                                                                 config.keras_events)
-            say(f"Keras model.predict, one event per call, in-process: "
-                f"{f['keras_per_event_events_per_s']:,.1f} events/s")
-
-            f["latency"] = []
-            for rate in config.rates:
-                runs = sorted((_latency(bootstrap, model, rate, config.rate_seconds,
-                                        config.warmup, f"r{rate}x{i}")
-                               for i in range(config.runs)), key=lambda r: r["p99_ms"])
-                lat = {**runs[len(runs) // 2], "runs_p99_ms": [r["p99_ms"] for r in runs]}
-                f["latency"].append(lat)
-                say(f"offered {rate:,}/s, {config.warmup:g}s warm-up + {config.rate_seconds:g}s: "
-                    f"p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, p99 "
-                    f"{lat['p99_ms']:.1f} ms over {lat['measured']:,} records (p99 with warm-up "
-                    f"{lat['p99_ms_including_warmup']:.1f} ms; run with the median p99 of "
-                    f"{config.runs}: {', '.join(f'{p:.0f}' for p in lat['runs_p99_ms'])} ms)")
-                if rate == 10_000:
-                    f["p99_ms_at_10k"] = lat["p99_ms"]
-
-            scale = {}
-            for processes in (1, 2):
-                s = _median_throughput(config.runs, bootstrap, model, config.scale_records, 6,
-                                       processes, f"scale{processes}", live=True)
-                scale[processes] = s["events_per_s"]
-                say(f"scale-out: {processes} sidecar process(es), 6 partitions: "
-                    f"{s['events_per_s']:,.0f} events/s (median of {config.runs})")
-            f["scale_out_events_per_s"] = {str(k): v for k, v in scale.items()}
-
-            f["hot_path_us_per_event"] = _profile_hot_path(bootstrap, model)
+            _measure_throughput(bootstrap, model_dir, config, results)
+            _measure_latency(bootstrap, model_dir / "model.onnx", config, results)
+            _measure_scale_out(bootstrap, model_dir / "model.onnx", config, results)
+            f["hot_path_us_per_event"] = _profile_hot_path(bootstrap, model_dir / "model.onnx")
         finally:
             stack.down(log=lambda *_: None)
     f["ratios"] = {
@@ -437,6 +384,67 @@ def run_bench(project: Path, quick: bool, json_path: Path | None,
         write_doc(project / BENCH_DOC, f, table)
         say(f"{BENCH_DOC} updated")
     return f
+
+
+def _measure_throughput(bootstrap: str, model_dir: Path, config: BenchConfig,
+                        results: Results) -> None:
+    """The sidecar on a preloaded backlog, against the per-event baselines of the same run."""
+    say, f, model = results.say, results.figures, model_dir / "model.onnx"
+    warm = _throughput(bootstrap, model, config.warmup_records, 3, 1, "warm")
+    f["warmup_run_events_per_s"] = warm["events_per_s"]
+    say(f"warm-up run (broker JIT and page cache; not counted): "
+        f"{warm['events_per_s']:,.0f} events/s")
+    t = _median_throughput(config.runs, bootstrap, model, config.records, 3, 1, "one")
+    f["sidecar_events_per_s"] = t["events_per_s"]
+    f["sidecar_runs_events_per_s"] = t["runs"]
+    f["sidecar_wall_events_per_s"] = t["wall_events_per_s"]
+    say(f"sidecar, {config.records:,} preloaded records: {t['events_per_s']:,.0f} "
+        f"events/s scoring (median of {config.runs}: "
+        f"{', '.join(f'{r:,.0f}' for r in t['runs'])}; "
+        f"{t['wall_events_per_s']:,.0f}/s including start-up)")
+    f["onnx_per_event_kafka_events_per_s"] = _per_event_kafka(
+        bootstrap, model, config.per_event_records)
+    say(f"per-event consumer (poll one, one onnxruntime call, produce) through Kafka: "
+        f"{f['onnx_per_event_kafka_events_per_s']:,.0f} events/s")
+    f["onnx_per_event_events_per_s"] = _onnx_per_event(model, config.onnx_events)
+    say(f"onnxruntime, one event per call, in-process: "
+        f"{f['onnx_per_event_events_per_s']:,.0f} events/s")
+    f["keras_per_event_events_per_s"] = _keras_per_event(model_dir, config.keras_events)
+    say(f"Keras model.predict, one event per call, in-process: "
+        f"{f['keras_per_event_events_per_s']:,.1f} events/s")
+
+
+def _measure_latency(bootstrap: str, model: Path, config: BenchConfig,
+                     results: Results) -> None:
+    """Latency at each offered rate: the run with the median p99 of `config.runs`."""
+    say, f = results.say, results.figures
+    f["latency"] = []
+    for rate in config.rates:
+        runs = sorted((_latency(bootstrap, model, rate, config.rate_seconds, config.warmup,
+                                f"r{rate}x{i}") for i in range(config.runs)),
+                      key=lambda r: r["p99_ms"])
+        lat = {**runs[len(runs) // 2], "runs_p99_ms": [r["p99_ms"] for r in runs]}
+        f["latency"].append(lat)
+        say(f"offered {rate:,}/s, {config.warmup:g}s warm-up + {config.rate_seconds:g}s: "
+            f"p50 {lat['p50_ms']:.1f} ms, p95 {lat['p95_ms']:.1f} ms, p99 "
+            f"{lat['p99_ms']:.1f} ms over {lat['measured']:,} records (p99 with warm-up "
+            f"{lat['p99_ms_including_warmup']:.1f} ms; run with the median p99 of "
+            f"{config.runs}: {', '.join(f'{p:.0f}' for p in lat['runs_p99_ms'])} ms)")
+        if rate == 10_000:
+            f["p99_ms_at_10k"] = lat["p99_ms"]
+
+
+def _measure_scale_out(bootstrap: str, model: Path, config: BenchConfig,
+                       results: Results) -> None:
+    """One sidecar process against two on six partitions."""
+    scale = {}
+    for processes in (1, 2):
+        s = _median_throughput(config.runs, bootstrap, model, config.scale_records, 6,
+                               processes, f"scale{processes}", live=True)
+        scale[processes] = s["events_per_s"]
+        results.say(f"scale-out: {processes} sidecar process(es), 6 partitions: "
+                    f"{s['events_per_s']:,.0f} events/s (median of {config.runs})")
+    results.figures["scale_out_events_per_s"] = {str(k): v for k, v in scale.items()}
 
 
 def machine() -> dict[str, Any]:

@@ -150,42 +150,11 @@ def run_demo(args: argparse.Namespace, project: Path) -> int:
     models = data_dir / "models"
     steps = Steps(6 if interactive else 7)  # live: replay, then the view
     with ExitStack() as stop:
-        if env_name == "compose":
-            compose = _compose(project)
-            (data_dir / "connect").mkdir(parents=True, exist_ok=True)
-            steps.run("Kafka, Kafka Connect and ksqlDB (docker compose)",
-                      lambda: _run([*compose, "up", "-d", "--wait", "kafka", "connect",
-                                    "ksqldb"]))
-        elif env_name == "local":
-            steps.run("Kafka, Kafka Connect and ksqlDB (local stack, no Docker)",
-                      lambda: _start_local_stack(stop), log=_stack_logs())
-        elif env_name == LOCAL_CLUSTER:
-            steps.run("three brokers, Kafka Connect and two ksqlDB servers (the secured local "
-                      "cluster)", lambda: _start_local_stack(stop, cluster=True),
-                      log=_stack_logs(cluster=True))
-        else:
-            steps.run(f"the servers of environment '{env_name}' (not started by the demo)",
-                      lambda: None)
-        if env_name == "compose":
-            _compose_user_key_salt(data_dir)
+        _start_servers(env_name, project, data_dir, steps, stop)
         env = load_environment(project, env_name)
         at = ("--env", env_name, "--project", str(project))
-
         data = Path(args.data) if args.data else data_dir / "synthetic.csv"
-        build = models / "build"
-        train_log = logs / "train.log"
-
-        def train() -> None:
-            if not args.data:
-                _fraudctl("data", "synth", "--rows", str(args.rows), "--seed", "7", "--out",
-                          str(data), log=train_log)
-            _fraudctl("train", "--data", str(data), "--out", str(build), "--epochs",
-                      str(args.epochs), log=train_log)
-            _fraudctl("model", "promote", "--model", str(build / "model.onnx"), "--dir",
-                      str(models), log=train_log)
-
-        steps.run(f"train the autoencoder on {data.name}, export and promote the ONNX model "
-                  f"(log: {train_log})", train, log=train_log)
+        _train_step(args, data, models, logs, steps)
         # the demo's own stacks follow template changes; a user's cluster is never recreated
         own = ("--allow-recreate",) if env_name in ("local", LOCAL_CLUSTER, "compose") else ()
         steps.run("apply the topology (Connect connectors, ksqlDB streams and tables)",
@@ -201,6 +170,46 @@ def run_demo(args: argparse.Namespace, project: Path) -> int:
 
         return run_and_check(args, env, data, (source, labels), steps, sidecar_url)
     return 0
+
+
+def _start_servers(env_name: str, project: Path, data_dir: Path, steps: Steps,
+                   stop: ExitStack) -> None:
+    """The first step: the environment's servers (started here unless they are a user's)."""
+    if env_name == "compose":
+        compose = _compose(project)
+        (data_dir / "connect").mkdir(parents=True, exist_ok=True)
+        steps.run("Kafka, Kafka Connect and ksqlDB (docker compose)",
+                  lambda: _run([*compose, "up", "-d", "--wait", "kafka", "connect", "ksqldb"]))
+        _compose_user_key_salt(data_dir)
+    elif env_name == "local":
+        steps.run("Kafka, Kafka Connect and ksqlDB (local stack, no Docker)",
+                  lambda: _start_local_stack(stop), log=_stack_logs())
+    elif env_name == LOCAL_CLUSTER:
+        steps.run("three brokers, Kafka Connect and two ksqlDB servers (the secured local "
+                  "cluster)", lambda: _start_local_stack(stop, cluster=True),
+                  log=_stack_logs(cluster=True))
+    else:
+        steps.run(f"the servers of environment '{env_name}' (not started by the demo)",
+                  lambda: None)
+
+
+def _train_step(args: argparse.Namespace, data: Path, models: Path, logs: Path,
+                steps: Steps) -> None:
+    """Synthesise the data (unless --data names a file), train, export and promote."""
+    build = models / "build"
+    train_log = logs / "train.log"
+
+    def train() -> None:
+        if not args.data:
+            _fraudctl("data", "synth", "--rows", str(args.rows), "--seed", "7", "--out",
+                      str(data), log=train_log)
+        _fraudctl("train", "--data", str(data), "--out", str(build), "--epochs",
+                  str(args.epochs), log=train_log)
+        _fraudctl("model", "promote", "--model", str(build / "model.onnx"), "--dir",
+                  str(models), log=train_log)
+
+    steps.run(f"train the autoencoder on {data.name}, export and promote the ONNX model "
+              f"(log: {train_log})", train, log=train_log)
 
 
 def _sidecar(env: Environment, env_name: str, project: Path, models: Path, logs: Path,

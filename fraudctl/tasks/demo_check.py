@@ -19,6 +19,7 @@ import orjson
 
 from core.contract import S_IS_ANOMALY, S_MODEL_VERSION, S_SCORE, S_THRESHOLD
 from core.errors import CheckFailed, ServerError
+from core.waiting import wait_until
 from fraudctl.tasks.monitor import latency_percentile, merged_buckets
 from fraudctl.tasks.stages import unanswered, waiting_stage
 from infra.ksql_client import KsqlClient, pull_rows
@@ -140,24 +141,29 @@ def _quiet_totals(client: KsqlClient, env, timeout: float) -> Totals:
     """The monitoring totals once nothing moves any more: the tables' queries have consumed
     every record (no lag) and two readings 3 s apart agree. Records of earlier runs still on
     their way (after a restart, or a sidecar catching up) would otherwise count as this run's."""
-    deadline = time.monotonic() + timeout
     tables = [env.ksql_name(t) for t in COUNTED_TABLES]
-    previous = Totals.read(client, env)
-    while True:
-        time.sleep(3.0)
+    readings = [Totals.read(client, env)]
+    lag, down = 0, []
+
+    def resting() -> Totals | None:
+        nonlocal lag, down
         current = Totals.read(client, env)
+        previous = readings[-1]
+        readings.append(current)
         lag = sum(client.lag(table) for table in tables)
         if current == previous and lag == 0:
             return current
         down = unanswered(env) if current == previous else []
-        if time.monotonic() > deadline:
-            raise CheckFailed(f"the pipeline did not come to rest within {timeout:.0f}s "
-                              f"(monitoring queries {lag} records behind); earlier records "
-                              "would be counted as this run's" + _servers_note(down))
         print(f"      earlier records still on their way: {current.events - previous.events:,}"
               f" counted in the last 3 s, {lag:,} not yet consumed by the monitoring queries"
               + _servers_note(down), flush=True)
-        previous = current
+        return None
+
+    time.sleep(3.0)
+    return wait_until(resting, timeout, every=3.0, timed_out=lambda: CheckFailed(
+        f"the pipeline did not come to rest within {timeout:.0f}s (monitoring queries {lag} "
+        "records behind); earlier records would be counted as this run's"
+        + _servers_note(down)))
 
 
 def _servers_note(down: list[str]) -> str:

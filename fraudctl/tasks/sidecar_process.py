@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
 from core.contract import DEAD_LETTER_SUFFIX
 from core.errors import StackError
 from core.kafka import Connection, connection
+from core.waiting import wait_until
 from infra.local.stack import free_port
 from infra.topology.environment import Environment
 from udf_server.config import kafka_environment
@@ -50,17 +50,17 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 120.0,
     import requests
 
     where = f"; see {log}" if log else ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         if proc.poll() is not None:
             raise StackError(f"the sidecar exited with code {proc.returncode}{where}")
         try:
-            if requests.get(url + "/readyz", timeout=2).status_code == 200:
-                return
+            return requests.get(url + "/readyz", timeout=2).status_code == 200
         except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    raise StackError(f"the sidecar was not ready within {timeout:.0f}s{where}")
+            return False
+
+    wait_until(ready, timeout, every=0.2, timed_out=lambda: StackError(
+        f"the sidecar was not ready within {timeout:.0f}s{where}"))
 
 
 def terminate(*procs: subprocess.Popen) -> None:

@@ -35,6 +35,8 @@ import requests
 
 from core.errors import ConfigError, StackError
 from core.kafka import QUIET_LOGGER
+from core.kafka import admin as kafka_admin
+from core.waiting import wait_until
 from infra.local.jars import (
     KafkaDistribution,
     KsqlDbUnavailable,
@@ -239,13 +241,10 @@ class LocalStack:
 
     # ----- health ----------------------------------------------------------------------------
     def kafka_ready(self, timeout: float = 2.0) -> bool:
-        from confluent_kafka.admin import AdminClient
-
         if _port_free(self.config.host, self.config.kafka_port):
             return False  # nothing listens yet: skip the client and its connection-refused noise
-        admin = AdminClient({"bootstrap.servers": self.config.bootstrap_servers,
-                             "socket.connection.setup.timeout.ms": 1000,
-                             "logger": QUIET_LOGGER})
+        admin = kafka_admin(self.config.bootstrap_servers, {
+            "socket.connection.setup.timeout.ms": 1000, "logger": QUIET_LOGGER})
         try:
             metadata = admin.list_topics(timeout=timeout)
         except Exception:
@@ -522,18 +521,19 @@ class LocalStack:
               started: float | None = None) -> None:
         ready = self._ready_check(name)
         started = started or time.monotonic()
-        while time.monotonic() < deadline:
+
+        def up() -> bool:
             if not _pid_alive(pid):
                 log_file, out_file = self.run_dir / f"{name}.log", self.run_dir / f"{name}.out"
                 raise StackError(
                     f"The local {name} process (pid {pid}) exited during start-up. "
                     f"Last lines of {log_file}:\n{_tail(log_file)}\n{_tail(out_file)}")
-            if ready():
-                log(f"{name} ready (pid {pid}) after {time.monotonic() - started:.1f}s")
-                return
-            time.sleep(0.5)
-        raise StackError(f"The local {name} (pid {pid}) did not become ready in time; "
-                         f"see {self.run_dir / (name + '.log')}")
+            return ready()
+
+        wait_until(up, max(0.0, deadline - time.monotonic()), timed_out=lambda: StackError(
+            f"The local {name} (pid {pid}) did not become ready in time; see "
+            f"{self.run_dir / (name + '.log')}"))
+        log(f"{name} ready (pid {pid}) after {time.monotonic() - started:.1f}s")
 
     # ----- reset -------------------------------------------------------------------------------
     def reset(self, log=print) -> None:

@@ -17,6 +17,7 @@ pipeline: ksqlDB's processing guarantee for every query `apply` creates, the sou
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -107,6 +108,16 @@ class Environment:
     local_cluster: bool = False
     #: plan and apply the Kafka ACLs the topology implies (`manage_acls: true`)
     manage_acls: bool = False
+    #: settings over every query's own (`bench --set`): what a benchmark tries
+    query_overrides: dict[str, str] = field(default_factory=dict)
+
+    def derived(self, prefix: str, topic_suffix: str = "", **variables: Any) -> Environment:
+        """A copy that owns other objects: its own prefix, every topic of `vars.topics` with
+        `topic_suffix`, and `variables` over the file's (the benchmark's throw-away run)."""
+        topics = {k: f"{v}{topic_suffix}" for k, v in
+                  (self.variables.get("topics") or {}).items()}
+        return dataclasses.replace(self, prefix=prefix, variables={
+            **self.variables, "topics": topics, **variables})
 
     def kafka(self, component: str = OPERATOR) -> KafkaConnection:
         """How `component` (operator, sidecar, replayer, monitor) reaches the brokers: the

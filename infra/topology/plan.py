@@ -203,8 +203,9 @@ def acl_changes(env: Environment, specs: Manifest, live: LiveState) -> list[Chan
 
 
 def query_properties(env: Environment, spec: ObjectSpec) -> dict[str, str]:
-    """The Kafka Streams settings a query object runs with: the environment's, then its own."""
-    return {**env.query_properties, **spec.query_properties}
+    """The Kafka Streams settings a query object runs with: the environment's, then its own,
+    then the environment's overrides (a benchmark's `--set`)."""
+    return {**env.query_properties, **spec.query_properties, **env.query_overrides}
 
 
 def _ksql_change(env: Environment, spec: ObjectSpec, live: LiveState) -> Change:

@@ -1,16 +1,16 @@
 """A produce/consume round trip through the real broker."""
 
 import pytest
-from confluent_kafka import Producer
 
 from core.kafka import consume_messages, create_topics
+from core.kafka import producer as kafka_producer
 
 pytestmark = pytest.mark.kafka
 
 
 def test_produce_consume_round_trip(stack, topic_name):
     create_topics(stack.bootstrap_servers, [topic_name], partitions=3)
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers, "acks": "all"})
+    producer = kafka_producer(stack.bootstrap_servers, {"acks": "all"})
     sent = {f"key-{i}".encode(): f"value-{i}".encode() for i in range(500)}
     for key, value in sent.items():
         producer.produce(topic_name, key=key, value=value)

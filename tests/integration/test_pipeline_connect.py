@@ -11,11 +11,11 @@ import uuid
 
 import orjson
 import pytest
-from confluent_kafka import Producer
 from topology_project import copy_repo_project, run_fraudctl
 
 from core.contract import RAW_COLUMNS
 from core.kafka import consume_messages
+from core.kafka import producer as kafka_producer
 from training.synth import synthesize, write_kaggle_csv
 
 pytestmark = [pytest.mark.kafka, pytest.mark.connect]
@@ -66,7 +66,7 @@ def test_real_connectors_with_replay_into_the_tailed_file(stack, connect_url, tm
         assert [int(m.value().split(b",")[0]) for m in raw] == list(range(1000, 1250))
 
         alert = orjson.dumps({"ID": 7, "SCORE": 3.2, "MODEL_VERSION": "abc"})
-        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        producer = kafka_producer(stack.bootstrap_servers)
         producer.produce(topics["alerts"], key=(7).to_bytes(8, "big"), value=alert)
         producer.flush(10)
         deadline = time.monotonic() + 60

@@ -9,12 +9,12 @@ import onnxruntime as ort
 import orjson
 import pytest
 import requests
-from confluent_kafka import Producer
 from feature_records import feature_record, feature_rows, produce_features
 from model_factory import make_model
 from sidecar_harness import SidecarProcess
 
 from core.kafka import consume_messages, create_topics
+from core.kafka import producer as kafka_producer
 from udf_server.model_store import promote
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -31,8 +31,8 @@ def topics(stack):
 @pytest.fixture()
 def producer(stack):
     # partitioned like ksqlDB's Java producer writes the feature topic
-    p = Producer({"bootstrap.servers": stack.bootstrap_servers, "linger.ms": 5,
-                  "partitioner": "murmur2_random"})
+    p = kafka_producer(stack.bootstrap_servers, {"linger.ms": 5,
+                                                 "partitioner": "murmur2_random"})
     yield p
     p.flush(30)
 
@@ -279,8 +279,7 @@ def _big_records_test(stack, topics, tmp_path, sizes, dlq_config=None):
         create_topics(stack.bootstrap_servers, [topics[2]], partitions=1, config=dlq_config)
     model = tmp_path / "model.onnx"
     make_model(model)
-    big_producer = Producer({"bootstrap.servers": stack.bootstrap_servers,
-                             "message.max.bytes": 1_048_576})
+    big_producer = kafka_producer(stack.bootstrap_servers, {"message.max.bytes": 1_048_576})
     rows = feature_rows(40, seed=5)
     good_keys = set()
     originals = {}

@@ -7,12 +7,12 @@ import time
 
 import pytest
 import requests
-from confluent_kafka import Producer
 from feature_records import feature_rows, produce_features
 from model_factory import make_model
 from sidecar_harness import SidecarProcess
 
 from core.kafka import consume_messages, create_topics
+from core.kafka import producer as kafka_producer
 from infra.local import LocalStack, StackConfig
 from infra.local.stack import free_port
 from udf_server.service import STALL_AFTER
@@ -44,7 +44,7 @@ def _topics_and_model(broker, tmp_path):
 
 def test_exactly_once_sidecar_survives_a_broker_kill(broker, tmp_path):
     bootstrap, topics, model = _topics_and_model(broker, tmp_path)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    producer = kafka_producer(bootstrap, {"linger.ms": 5})
     sent = produce_features(producer, topics[0], feature_rows(30_000, seed=11))
     assert producer.flush(30) == 0
     sidecar = SidecarProcess(bootstrap, model, topics, "restart-group", tmp_path,

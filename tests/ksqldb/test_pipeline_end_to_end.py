@@ -10,12 +10,12 @@ import numpy as np
 import onnxruntime as ort
 import orjson
 import pytest
-from confluent_kafka import Producer
 from model_factory import make_model
 from sidecar_harness import SidecarProcess
 from topology_project import copy_repo_project, run_fraudctl
 
 from core.kafka import consume_messages
+from core.kafka import producer as kafka_producer
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.rest import RestConfig
 from training.data import load_dataset
@@ -61,7 +61,7 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
                                 "--start-id", "1", "--label-delay", "1",
                                 "--normal-label-share", "1")  # every payment gets its label
         assert replayed.returncode == 0, replayed.stderr
-        producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+        producer = kafka_producer(stack.bootstrap_servers)
         producer.produce(topics["raw"], value=b'9001,"2018-12-18T12:00:00Z","Kai",1,' +
                          b"0.1," * 27 + b',12.5,"0"')  # V28 missing: filtered out
         producer.produce(topics["raw"], value=b'9002,"2018-12-18T12:00:00Z","Kai",1,' +

@@ -19,11 +19,11 @@ import uuid
 
 import orjson
 import pytest
-from confluent_kafka import Producer
 from topology_project import copy_repo_project, run_fraudctl
 
 from core.contract import label_line
 from core.kafka import consume_messages
+from core.kafka import producer as kafka_producer
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.rest import RestConfig
 
@@ -81,7 +81,7 @@ def test_features_are_keyed_masked_and_in_contract_order(stack, pipeline):
         _raw_line(106, "Kai", '"0"', -1.0, 5.0),  # negative TIME
         _raw_line(107, "Kai", '"7"', 2.0, 5.0),  # a label in the line: ignored
     ]
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = kafka_producer(stack.bootstrap_servers)
     for line in lines:
         producer.produce(topics["raw"], value=line.encode())
     producer.flush(10)
@@ -111,7 +111,7 @@ def test_unreadable_raw_lines_reach_the_processing_log(stack, pipeline):
     spec, client = pipeline
     topics = spec["vars"]["topics"]
     marker = uuid.uuid4().hex[:8]
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers})
+    producer = kafka_producer(stack.bootstrap_servers)
     bad = {f'x{marker},"2026-11-27T10:00:00Z","Kai",1,' + "0.1," * 28 + '5.0,"0"',  # bad ID
            f"{marker},too,few,columns"}
     for line in sorted(bad):
@@ -165,8 +165,7 @@ def test_alerts_and_every_monitoring_table_match_the_input(stack, pipeline):
     ]
     # as the sidecar does: Java's partitioner, so a payment's scored record lands on the
     # partition where ksqlDB puts its label (the join needs both on the same partition)
-    producer = Producer({"bootstrap.servers": stack.bootstrap_servers,
-                         "partitioner": "murmur2_random"})
+    producer = kafka_producer(stack.bootstrap_servers, {"partitioner": "murmur2_random"})
     for value, key, ts in records:
         producer.produce(topics["scored"], key=key.to_bytes(8, "big", signed=True),
                          value=orjson.dumps(value), timestamp=ts)
