@@ -1,4 +1,4 @@
-"""Message contracts between ksqlDB and the sidecar (see shared DESIGN.md, "Message contracts").
+"""Message contracts between ksqlDB and the sidecar (the outline: docs/CONTRACTS.md).
 
 `transactions.features` values are JSON objects written by ksqlDB with upper-case field names;
 the key is the transaction ID as a BIGINT in ksqlDB's KAFKA key format (8-byte big-endian).

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import ServerError
+from core.waiting import wait_until
 
 
 def produce_waiting(producer, topic: str, value: bytes | None, key: bytes | None = None,
@@ -79,11 +81,11 @@ def verify(target: Connection, timeout: float = 15.0) -> None:
     seen: list[Any] = []
     client = admin(kafka, {"logger": QUIET_LOGGER, "error_cb": seen.append,
                            "socket.connection.setup.timeout.ms": int(timeout * 1000)})
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answered() -> bool:
         try:
             if client.list_topics(timeout=1.0).brokers:
-                return
+                return True
         except KafkaException as exc:
             seen.append(exc.args[0] if exc.args else exc)
         client.poll(0.1)  # serves error_cb, where librdkafka reports a refused login
@@ -95,10 +97,15 @@ def verify(target: Connection, timeout: float = 15.0) -> None:
             if getattr(err, "code", lambda: None)() == KafkaError._SSL:
                 raise ServerError(f"{kafka.where}: TLS failed ({_reason(err)}); check "
                                   "ssl.ca.location", url=kafka.bootstrap_servers)
-    last = f" (last: {_reason(seen[-1])})" if seen else ""
-    raise ServerError(f"{kafka.where} did not answer within {timeout:.0f}s{last}; are the "
-                      "brokers running, and do security.protocol and the port match?",
-                      url=kafka.bootstrap_servers)
+        return False
+
+    def timed_out() -> ServerError:
+        last = f" (last: {_reason(seen[-1])})" if seen else ""
+        return ServerError(f"{kafka.where} did not answer within {timeout:.0f}s{last}; are the "
+                           "brokers running, and do security.protocol and the port match?",
+                           url=kafka.bootstrap_servers)
+
+    wait_until(answered, timeout, every=0.0, timed_out=timed_out)
 
 
 def _reason(err: Any) -> str:
@@ -119,6 +126,17 @@ def consumer(target: Connection, settings: Mapping[str, Any] | None = None,
     from confluent_kafka import Consumer
 
     return Consumer(client_config(target, {"isolation.level": isolation, **(settings or {})}))
+
+
+@contextmanager
+def consuming(target: Connection, settings: Mapping[str, Any] | None = None,
+              isolation: str = "read_committed") -> Iterator[Any]:
+    """`consumer(...)` that is closed (leaving its group at once) when the block ends."""
+    client = consumer(target, settings, isolation)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def admin(target: Connection, settings: Mapping[str, Any] | None = None):
@@ -160,23 +178,21 @@ def consume_messages(bootstrap_servers: Connection, topic: str, count: int, time
     """
     from confluent_kafka import KafkaError
 
-    reader = consumer(bootstrap_servers, {
+    messages: list[Any] = []
+    with consuming(bootstrap_servers, {
         "group.id": f"fraudctl-reader-{uuid.uuid4().hex[:8]}",
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
         **(extra or {}),
-    }, isolation=isolation)
-    reader.subscribe([topic])
-    messages: list[Any] = []
-    deadline = time.monotonic() + timeout
-    last_new = time.monotonic()
-    try:
+    }, isolation=isolation) as reader:
+        reader.subscribe([topic])
+        deadline = time.monotonic() + timeout
+        last_new = time.monotonic()
         while time.monotonic() < deadline:
             if len(messages) >= count and (idle_after is None
                                            or time.monotonic() - last_new >= idle_after):
                 break
-            batch = reader.consume(num_messages=10000, timeout=0.2)
-            for msg in batch:
+            for msg in reader.consume(num_messages=10000, timeout=0.2):
                 err = msg.error()
                 if err is None:
                     messages.append(msg)
@@ -185,8 +201,6 @@ def consume_messages(bootstrap_servers: Connection, topic: str, count: int, time
                 elif err.code() not in (KafkaError._PARTITION_EOF,
                                         KafkaError.UNKNOWN_TOPIC_OR_PART):
                     raise ServerError(f"consuming {topic}: {err}")
-    finally:
-        reader.close()
     return messages
 
 

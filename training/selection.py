@@ -11,7 +11,7 @@ Labels choose among models; they never fit weights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,6 +36,18 @@ CANDIDATES = (
 )
 
 
+@dataclass(frozen=True)
+class ValidationFigures:
+    """How a trial scores the validation split's labelled rows."""
+
+    average_precision: float
+    roc_auc: float
+
+    def as_row(self) -> dict[str, float]:
+        """The figures as the report's and the model card's columns."""
+        return {"val_average_precision": self.average_precision, "val_roc_auc": self.roc_auc}
+
+
 @dataclass
 class Trial:
     """A fitted candidate: its score function and validation figures."""
@@ -48,15 +60,17 @@ class Trial:
     autoencoder: object = None
     ensemble_term: object = None  # training.model.EnsembleTerm of an ensemble
     whitening: object = None  # training.model.ResidualWhitening of a whitened error
+    #: None where the validation split lacks frauds or normals (no labels to judge by)
+    figures: ValidationFigures | None = None
 
     @property
     def ensemble(self) -> bool:
         return self.ensemble_term is not None
-    figures: dict = field(default_factory=dict)
 
     def row(self, chosen: bool) -> dict:
         return {"candidate": self.name, "chosen": chosen, "seconds": round(self.seconds, 1),
-                "epochs_run": self.epochs_run, "val_loss": self.val_loss, **self.figures}
+                "epochs_run": self.epochs_run, "val_loss": self.val_loss,
+                **(self.figures.as_row() if self.figures else {})}
 
 
 def judge(trial: Trial, x_val: np.ndarray, y_val: np.ndarray) -> Trial:
@@ -65,16 +79,16 @@ def judge(trial: Trial, x_val: np.ndarray, y_val: np.ndarray) -> Trial:
     labels = y_val[known]
     if (labels == 1).any() and (labels == 0).any():
         scores = trial.score_function(x_val[known].astype(np.float32))[OUTPUT_NAME].numpy()
-        trial.figures = {"val_average_precision": m.average_precision(labels, scores),
-                         "val_roc_auc": m.roc_auc(labels, scores)}
+        trial.figures = ValidationFigures(m.average_precision(labels, scores),
+                                          m.roc_auc(labels, scores))
     return trial
 
 
 def choose(trials: list[Trial]) -> Trial:
     """Best validation AP; without labels, the lowest validation loss of a plain autoencoder
     (its mean squared residual: the loss it was trained on)."""
-    judged = [t for t in trials if "val_average_precision" in t.figures]
+    judged = [t for t in trials if t.figures is not None]
     if judged:
-        return max(judged, key=lambda t: (t.figures["val_average_precision"], -t.seconds))
+        return max(judged, key=lambda t: (t.figures.average_precision, -t.seconds))
     return min((t for t in trials if not t.ensemble and t.whitening is None),
                key=lambda t: t.val_loss)

@@ -186,7 +186,8 @@ def _select(split: _Split, config: TrainConfig, log: Log) -> tuple[Trial, list[T
                 trials.append(judge(variant, x[split.val], y[split.val]))
     best = choose(trials)
     for trial in trials:
-        figures = ", ".join(f"{k} {v:.4f}" for k, v in trial.figures.items())
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in
+                            (trial.figures.as_row() if trial.figures else {}).items())
         log(f"{'*' if trial is best else ' '} {trial.name}: val_loss {trial.val_loss:.5f}"
             f"{', ' + figures if figures else ''} ({trial.seconds:.1f}s)")
     return best, trials

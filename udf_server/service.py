@@ -28,6 +28,8 @@ from collections import deque
 from typing import Any
 
 import numpy as np
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import ConfigResource
 
 from core.contract import (
     S_MODEL_VERSION,
@@ -328,8 +330,6 @@ class Scorer:
 
     # ----- one micro-batch ---------------------------------------------------------------------
     def _process(self, messages: list) -> None:
-        from confluent_kafka import KafkaError
-
         good_rows: list[list[float]] = []
         good: list[tuple[Any, dict]] = []
         bad: list[tuple[Any, codec.BadRecord]] = []
@@ -378,8 +378,6 @@ class Scorer:
               batch: InFlightBatch, deadline: float | None = None) -> None:
         """Score the batch and hand every output and dead letter to the producer (while its
         queue is full, until `deadline`: _TransactionStuck)."""
-        from confluent_kafka import KafkaException
-
         champion = self.champion.current
         shadow = self.shadow.current if self.shadow is not None else None
         delivered = batch.delivered
@@ -447,8 +445,6 @@ class Scorer:
     def _dead_letter_delivered(self, batch: InFlightBatch, source: str):
         """The delivery callback of one dead letter: a dead letter too large for the brokers
         is given up (logged, counted); any other failure fails its batch like an output."""
-        from confluent_kafka import KafkaError
-
         def delivered(err, msg) -> None:
             if err is not None and err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
                 batch.pending -= 1
@@ -480,8 +476,6 @@ class Scorer:
             raise _TransactionStuck(str(exc)) from None
 
     def _offsets(self, next_offsets: dict[tuple[str, int], int]) -> list:
-        from confluent_kafka import TopicPartition
-
         return [TopicPartition(t, p, off) for (t, p), off in next_offsets.items()]
 
     def _at_least_once(self, matrix, good, bad, next_offsets) -> None:
@@ -515,8 +509,6 @@ class Scorer:
             self.producer.poll(0.05)
 
     def _commit(self, next_offsets: dict[tuple[str, int], int], asynchronous: bool) -> None:
-        from confluent_kafka import KafkaException
-
         try:
             self.consumer.commit(offsets=self._offsets(next_offsets), asynchronous=asynchronous)
         except KafkaException as exc:
@@ -529,8 +521,6 @@ class Scorer:
 
     def _in_transaction(self, matrix, good, bad, first, next_offsets) -> None:
         """One batch, one transaction; on any failure the batch is aborted and re-read."""
-        from confluent_kafka import KafkaError, KafkaException
-
         deadline = time.monotonic() + TRANSACTION_DEADLINE
         try:
             self.producer.begin_transaction()
@@ -564,8 +554,6 @@ class Scorer:
         waits of CALL_WAIT s, until `deadline` (_TransactionStuck) or a stop (_Stopping).
         `watched`: the call may outlive its own timeout, so it runs in a watched thread
         (_call_watched); the others honour their timeouts and run here."""
-        from confluent_kafka import KafkaException
-
         while True:
             wait = min(CALL_WAIT, max(0.1, deadline - time.monotonic()))
             try:
@@ -637,8 +625,6 @@ class Scorer:
         be (librdkafka refuses an abort while a timed-out commit is pending), nor can a fatal
         error: the producer is replaced, and its successor's init_transactions fences it and
         aborts what it left open."""
-        from confluent_kafka import KafkaException
-
         log.warning("transaction not committed (%s); %s, the batch will be re-read", reason,
                     "aborting it" if abortable else "replacing the producer")
         self.metrics.inc("transaction_recoveries_total")
@@ -661,8 +647,6 @@ class Scorer:
         """A fresh transactional producer with this instance's transactional id; its
         init_transactions fences any earlier producer of that id and aborts what it left
         open. Waits (saying why) until the transaction coordinator answers, or a stop."""
-        from confluent_kafka import KafkaException
-
         if self.producer is not None:
             _bounded(lambda: self.producer.purge(), "purging the old producer", 5.0)
             self.producer = None
@@ -684,8 +668,6 @@ class Scorer:
     def _rewind_to_committed(self, first: dict[tuple[str, int], int]) -> None:
         """Seek every assigned partition to the group's committed offset (the batch's first
         offset where the group has none yet), waiting until the coordinator answers."""
-        from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
-
         partitions = [TopicPartition(t, p) for (t, p) in sorted(self.assigned)]
         while True:
             try:
@@ -707,8 +689,6 @@ class Scorer:
 def _topic_max_message_bytes(cfg: SidecarConfig) -> int | None:
     """The dead-letter topic's max.message.bytes (None where it cannot be read: the topic
     does not exist yet, or the principal may not describe it; the configured cap applies)."""
-    from confluent_kafka.admin import ConfigResource
-
     admin = kafka_admin(cfg.bootstrap_servers, {
         k: v for k, v in consumer_settings(cfg).items()
         if k in ("bootstrap.servers", "logger") or k.startswith(("security.", "sasl.", "ssl."))})

@@ -16,7 +16,9 @@ The sidecar-alone figure of the same run is the baseline the pipeline is compare
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import os
 import resource
 import subprocess
@@ -31,10 +33,19 @@ from typing import Any
 import numpy as np
 import orjson
 
-from core.contract import S_SCORED_AT
+from core.contract import S_SCORED_AT, label_line
 from core.errors import CheckFailed, ConfigError, FraudError
-from core.kafka import QUIET_LOGGER, Connection, consumer, produce_waiting, producer
+from core.kafka import (
+    QUIET_LOGGER,
+    Connection,
+    consume_messages,
+    consumer,
+    consuming,
+    produce_waiting,
+    producer,
+)
 from core.waiting import wait_until
+from fraudctl.tasks.replay import KafkaTarget, Pacer, ReplayOptions, payments, replay
 from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate
 from infra.topology.acls import READER_GROUPS, sidecar_group
 from infra.topology.engine import Engine
@@ -198,8 +209,6 @@ def synthetic_file(rows: int, workdir: Path) -> Path:
 
 def raw_payload(data: Path, rows: int) -> list[bytes]:
     """The replayer's raw lines for `data`, kept in memory for the offered-rate runs."""
-    from fraudctl.tasks.replay import ReplayOptions, payments
-
     lines = []
     for payment in payments(data, ReplayOptions(rate=0, loop=True, start_id=1)):
         lines.append(payment.line.encode())
@@ -210,8 +219,6 @@ def raw_payload(data: Path, rows: int) -> list[bytes]:
 
 def _label_for(line: bytes) -> bytes:
     """A genuine-payment label for a raw line (the load's labels: one payment in ten)."""
-    from core.contract import label_line
-
     return label_line(int(line.split(b",", 1)[0]), "0", "2026-01-01T00:00:00Z",
                       "bench").encode()
 
@@ -229,8 +236,6 @@ class PacedProducer:
             offset: int = 0, limit: int | None = None) -> int:
         """Send `rate * seconds` lines (all of them, or `limit`, without `seconds`), starting
         at line `offset` (wrapping around); returns how many were sent."""
-        from fraudctl.tasks.replay import Pacer
-
         pacer = Pacer(rate)
         sent = 0
         n = len(lines)
@@ -269,8 +274,6 @@ class StageResult:
 
 
 def _read_all(kafka: Connection, topic: str, n: int) -> list[tuple[bytes, bytes]]:
-    from core.kafka import consume_messages
-
     return [(m.key(), m.value()) for m in consume_messages(kafka, topic, n, timeout=300)]
 
 
@@ -302,13 +305,12 @@ def _latencies(kafka: Connection, topic: str, since_ms: float, until_ms: float,
                field_name: str) -> list[float]:
     """Latency (ms) of the records of `topic` whose timestamp lies in [since, until): from the
     record's time to its `field_name` (epoch ms)."""
-    reader = consumer(kafka, {"group.id": f"{READER_GROUPS}bench-{uuid.uuid4()}",
-                              "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                              "logger": QUIET_LOGGER})
-    reader.subscribe([topic])
     out: list[float] = []
-    idle_since = time.monotonic()
-    try:
+    with consuming(kafka, {"group.id": f"{READER_GROUPS}bench-{uuid.uuid4()}",
+                           "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                           "logger": QUIET_LOGGER}) as reader:
+        reader.subscribe([topic])
+        idle_since = time.monotonic()
         while time.monotonic() - idle_since < 3.0:
             batch = reader.consume(5_000, timeout=0.5)
             if not batch:
@@ -320,8 +322,6 @@ def _latencies(kafka: Connection, topic: str, since_ms: float, until_ms: float,
                 ts = msg.timestamp()[1]
                 if since_ms <= ts < until_ms:
                     out.append(orjson.loads(msg.value())[field_name] - ts)
-    finally:
-        reader.close()
     return out
 
 
@@ -440,10 +440,6 @@ class E2EBench:
 
     def _replay(self, n: int) -> None:
         """The replayer as `fraudctl replay --rate 0 --no-labels` runs it: parse, check, send."""
-        import io
-
-        from fraudctl.tasks.replay import KafkaTarget, ReplayOptions, payments, replay
-
         options = ReplayOptions(rate=0, limit=n, start_id=1)
         target = KafkaTarget(self.writer, self.topology.topics["raw"],
                              self.topology.topics["labels_raw"])
@@ -480,12 +476,7 @@ class E2EBench:
                 until = time.time() * 1000
                 end = self._behind(scored_before, sent)
                 labels.run(label_lines, rate=0, limit=min(len(label_lines), sent // 10))
-                drained = time.monotonic()
-                while self._behind(scored_before, sent) > 0:
-                    if time.monotonic() - drained > 120:
-                        break
-                    time.sleep(0.5)
-                drain = time.monotonic() - drained
+                drain = self._drain(scored_before, sent)
                 cpu = meter.stop()
                 scored = _latencies(self.reader, topics["scored"], since, until,
                                     S_SCORED_AT)
@@ -518,6 +509,15 @@ class E2EBench:
                  f"raw->scored p50 {_fmt(result.p50_ms)} p99 {_fmt(result.p99_ms)} ms, "
                  f"raw->alert p50 {_fmt(result.alert_p50_ms)} p99 {_fmt(result.alert_p99_ms)} "
                  f"ms; cores busy: {cpu_text}")
+
+    def _drain(self, scored_before: int, sent: int, timeout: float = 120.0) -> float:
+        """Seconds until nothing is behind (`timeout` where a backlog is left: the rate then
+        shows as FELL BEHIND)."""
+        started = time.monotonic()
+        with contextlib.suppress(CheckFailed):
+            wait_until(lambda: self._behind(scored_before, sent) <= 0, timeout,
+                       timed_out=lambda: CheckFailed("still behind"))
+        return time.monotonic() - started
 
     def _behind(self, scored_before: int, sent: int) -> int:
         """Records not yet processed: the queries' lag plus what the sidecar has not scored."""

@@ -3,6 +3,7 @@ wait. The demo's waits and `fraudctl monitor` print this instead of a count that
 
 from __future__ import annotations
 
+from core.errors import ServerError
 from infra.topology.environment import Environment
 
 #: how long one server may take to answer the check
@@ -40,7 +41,6 @@ def waiting_stage(sent: int, scored: int, counted: int, labels_sent: int,
 
 
 def _kafka_problem(env: Environment) -> str | None:
-    from core.errors import ServerError
     from core.kafka import verify
 
     try:
@@ -53,7 +53,6 @@ def _kafka_problem(env: Environment) -> str | None:
 def _rest_problem(config, path: str) -> str | None:
     from dataclasses import replace
 
-    from core.errors import ServerError
     from infra.rest import RestClient
 
     quick = replace(config, timeout=CHECK_TIMEOUT, retries=0)
