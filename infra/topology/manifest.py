@@ -16,10 +16,13 @@ from infra.topology.render import ObjectSpec
 class Manifest(Sequence[ObjectSpec]):
     """The objects in dependency order (a Sequence), by logical name (`get`, `in`)."""
 
-    def __init__(self, specs: Iterable[ObjectSpec]) -> None:
+    def __init__(self, specs: Iterable[ObjectSpec], ordered: bool = False) -> None:
+        """`ordered`: the specs already are in dependency order (a subset of a manifest,
+        whose dependencies may run through objects left out)."""
         self.graph = Graph(specs)
-        self.objects: list[ObjectSpec] = (self.graph.order() if self.graph.cycle() is None
-                                          else list(self.graph.specs))
+        self.objects: list[ObjectSpec] = (
+            list(self.graph.specs) if ordered or self.graph.cycle() is not None
+            else self.graph.order())
 
     @classmethod
     def of(cls, specs: Manifest | Iterable[ObjectSpec]) -> Manifest:
@@ -62,4 +65,4 @@ class Manifest(Sequence[ObjectSpec]):
     def subset(self, logical_names: Iterable[str]) -> Manifest:
         """These objects only (their order kept): a stage of the benchmark."""
         wanted = set(logical_names)
-        return Manifest(s for s in self.objects if s.logical in wanted)
+        return Manifest((s for s in self.objects if s.logical in wanted), ordered=True)

@@ -1,0 +1,51 @@
+"""The end-to-end bench builds and removes its objects with the topology engine, on a real
+ksqlDB: what apply records and runs (the state stream, each query's settings, the bench's
+`--set` overrides over a template's own) is what the bench gets, and its destroy leaves
+nothing behind."""
+
+import uuid
+
+import pytest
+from topology_project import copy_repo_project
+
+from fraudctl.tasks.bench_e2e import FEATURE_OBJECTS, BenchTopology, E2EConfig
+from infra.ksql_client import KsqlClient
+from infra.rest import RestConfig
+from infra.topology.environment import load_environment
+
+pytestmark = pytest.mark.ksqldb
+
+
+def test_the_bench_applies_its_stages_and_destroys_them_with_the_engine(stack, ksqldb_url,
+                                                                        tmp_path):
+    root = tmp_path / "repo"
+    copy_repo_project(root, uuid.uuid4().hex[:6],
+                      {"ksqldb": {"url": ksqldb_url},
+                       "kafka": {"bootstrap_servers": stack.bootstrap_servers}},
+                      base_env="compose")
+    env = load_environment(root, "it", environ={"FRAUD_USER_KEY_SALT": "salt-for-the-bench"},
+                           discover_local=False)
+    topology = BenchTopology(root, env, E2EConfig(
+        overrides={"ksql.streams.commit.interval.ms": "250"}))
+    prefix = topology.env.ksql_prefix
+    assert prefix.startswith("FRAUD_BENCH") and prefix != env.ksql_prefix
+    assert all(t.endswith(f".bench{topology.tag}") for t in topology.topics.values())
+    client = KsqlClient(RestConfig(ksqldb_url))
+    try:
+        topology.create(FEATURE_OBJECTS)
+        names = {s["name"] for s in client.sources()}
+        features = f"{prefix}TRANSACTIONS_FEATURES"
+        assert {f"{prefix}TRANSACTIONS_RAW", features, f"{prefix}FRAUDCTL_STATE"} <= names
+        query = next(q for q in client.queries() if features in q["sinks"])
+        settings = client.query_properties(query["id"])
+        # the template's own 100 ms, overridden by the bench's --set; the guarantee kept
+        assert settings["ksql.streams.commit.interval.ms"] == "250"
+        assert settings["ksql.streams.processing.guarantee"] == "exactly_once_v2"
+        # what the engine applied, the engine plans as unchanged
+        stage = topology.engine.subset(topology.created)
+        assert stage.plan().plan.pending == []
+        assert topology.rest()[0] not in topology.created and len(topology.rest()) == 14
+    finally:
+        topology.drop()
+    left = [s["name"] for s in client.sources() if s["name"].startswith(prefix)]
+    assert left == [], f"the bench left {left}"
