@@ -213,17 +213,18 @@ QUIET_LOGGER.propagate = False
 
 class TopicTail:
     """Reads what is written to a topic after the moment it was created (a demo's own records
-    on a topic that has older ones). `read()` returns every new message so far, each once;
-    committed records only, unless `isolation` says otherwise."""
+    on a topic that has older ones), or everything it holds (`from_start`). `read()` returns
+    every new message so far, each once; committed records only, unless `isolation` says
+    otherwise."""
 
     def __init__(self, bootstrap_servers: Connection, topic: str,
-                 isolation: str = "read_committed") -> None:
+                 isolation: str = "read_committed", from_start: bool = False) -> None:
         self.topic = topic
         self.consumer = consumer(bootstrap_servers, {
             "group.id": f"fraudctl-tail-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
             "logger": QUIET_LOGGER}, isolation=isolation)
         self.positions: dict[int, int] = {}
-        self._follow_new_partitions(start_at_end=True)
+        self._follow_new_partitions(start_at_end=not from_start)
 
     def _follow_new_partitions(self, start_at_end: bool) -> None:
         """Assign partitions not followed yet (a topic created later is read from its start)."""

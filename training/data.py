@@ -160,7 +160,7 @@ def load_dataset(path: str | Path, require_labels: bool = False) -> Dataset:
     if dataset.features.shape[0] == 0:
         raise DataError(f"{path}: every row has missing values")
     if require_labels:
-        _check_labels(dataset)
+        check_labels(dataset)
     return dataset
 
 
@@ -194,7 +194,8 @@ def _labels(path: Path, fmt: str, column: pd.Series, line_of: np.ndarray) -> np.
     return labels
 
 
-def _check_labels(dataset: Dataset) -> None:
+def check_labels(dataset: Dataset) -> None:
+    """DataError unless the dataset has labelled normal and fraud rows."""
     known = dataset.labels[dataset.labels >= 0]
     if known.size == 0:
         raise DataError(f"{dataset.path}: no row has a label (Class); training and evaluation "

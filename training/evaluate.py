@@ -52,7 +52,7 @@ def evaluate_model(model_path: str | Path, data_path: str | Path, out_dir: str |
 def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: Path,
                  title: str, metrics: dict, baselines: dict[str, np.ndarray] | None = None,
                  comparison: list[dict] | None = None,
-                 candidates: list[dict] | None = None) -> Path:
+                 candidates: list[dict] | None = None, chosen_because: str = "") -> Path:
     """metrics.json, four PNG plots and index.html in `out`; returns the HTML path.
 
     `baselines` (scores of other models on the same rows) are drawn beside the model in the ROC
@@ -71,7 +71,9 @@ def write_report(labels: np.ndarray, scores: np.ndarray, threshold: float, out: 
                    for k, v in metrics.items() if k != "comparison")
     images = "".join(f'<img src="{p}" alt="{p}">' for p in PLOTS)
     tables = _table("Against the baselines (same rows)", comparison)
-    tables += _table("Candidates (validation split)", candidates)
+    tables += _table("Candidates (validation split)"
+                     + (f"; chosen for its {chosen_because}" if chosen_because else ""),
+                     candidates)
     page = (f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title>"
             "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;"
             "text-align:left;vertical-align:top}img{max-width:48%;margin:4px}</style>"

@@ -42,7 +42,8 @@ def parity_rows(features: np.ndarray, rows: int = PARITY_MIN_ROWS, seed: int = 0
 
 
 def export_onnx(score_function, out: Path, check_rows: np.ndarray, metadata: dict[str, str],
-                threshold: float, fingerprint: str, metrics: dict) -> dict[str, float | str]:
+                threshold: float, fingerprint: str, metrics: dict,
+                description: str = "Card-fraud score of raw features") -> dict[str, float | str]:
     """Write `out` (ONNX), verify it against `score_function`, return the parity figures."""
     import onnxruntime as ort
     import tf2onnx
@@ -50,8 +51,7 @@ def export_onnx(score_function, out: Path, check_rows: np.ndarray, metadata: dic
     model_proto, _ = tf2onnx.convert.from_function(
         score_function, input_signature=score_function.input_signature, opset=OPSET)
     canonicalize(model_proto)
-    model_proto.doc_string = ("Card-fraud anomaly score of raw features (autoencoder "
-                              "reconstruction error, alone or with a Mahalanobis distance)")
+    model_proto.doc_string = description
     set_metadata(model_proto, {
         META_THRESHOLD: repr(float(threshold)),
         META_FEATURES: json.dumps(list(FEATURE_NAMES)),

@@ -103,9 +103,6 @@ def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | 
     distance (per feature); with `ensemble`, the input's Mahalanobis distance is added."""
     import tensorflow as tf
 
-    # NumPy values become graph constants at trace time (eager tensors would become inputs)
-    mean, std, two_pi = scaling.mean, scaling.std, np.float32(2.0 * np.pi)
-
     def mahalanobis(x, centre: np.ndarray, precision: np.ndarray):
         """Per row: the mean of (x - centre) P (x - centre), as Mahalanobis.score does."""
         off = x - centre
@@ -113,11 +110,7 @@ def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | 
 
     @tf.function(input_signature=[tf.TensorSpec([None, 30], tf.float32, name=INPUT_NAME)])
     def score(features):
-        angle = tf.math.floormod(features[:, 0], SECONDS_IN_DAY) / SECONDS_IN_DAY * two_pi
-        amount = tf.math.log(1.0 + tf.maximum(features[:, 29], 0.0))  # no Log1p in ONNX
-        engineered = tf.concat([features[:, 1:29], amount[:, None], tf.sin(angle)[:, None],
-                                tf.cos(angle)[:, None]], axis=1)
-        standardised = (engineered - mean) / std
+        standardised = standardise_in_graph(features, scaling)
         residual = autoencoder(standardised, training=False) - standardised
         if whitening is None:
             error = tf.reduce_mean(tf.square(residual), axis=1)
@@ -130,6 +123,19 @@ def make_score_function(autoencoder, scaling: Scaling, ensemble: EnsembleTerm | 
                 + distance / np.float32(ensemble.distance_scale)}
 
     return score
+
+
+def standardise_in_graph(features, scaling: Scaling):
+    """The graph's twin of `standardise` (raw features [N,30] -> standardised [N,31]), for use
+    inside a tf.function: NumPy constants become graph constants at trace time."""
+    import tensorflow as tf
+
+    two_pi = np.float32(2.0 * np.pi)
+    angle = tf.math.floormod(features[:, 0], SECONDS_IN_DAY) / SECONDS_IN_DAY * two_pi
+    amount = tf.math.log(1.0 + tf.maximum(features[:, 29], 0.0))  # no Log1p in ONNX
+    engineered = tf.concat([features[:, 1:29], amount[:, None], tf.sin(angle)[:, None],
+                            tf.cos(angle)[:, None]], axis=1)
+    return (engineered - scaling.mean) / scaling.std
 
 
 def standardise(features: np.ndarray, scaling: Scaling) -> np.ndarray:

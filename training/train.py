@@ -1,29 +1,47 @@
-"""`fraudctl train`: split, fit the autoencoder on normal rows, choose the threshold, export ONNX.
+"""`fraudctl train`: split, fit, choose among candidates, choose the threshold, export ONNX.
 
-Labels are used only to hold out frauds from training, to choose the threshold on validation data
-and to evaluate; they are never a training target.
+Two kinds of model, both exported to the same contract (input `features`, output `score`):
+- `autoencoder` (the default): fitted on normal rows only. Labels hold out frauds from
+  training, choose among candidates, set the threshold and evaluate; they are never a target.
+- `supervised`: a classifier trained on the labelled rows (the Kaggle `Class` column, or the
+  labels the pipeline collected, joined by payment ID: `--labels`), reading the features and
+  the original autoencoder's score (training.classifier).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core.artifact import OUTPUT_NAME
-from core.errors import UsageError
+from core.errors import DataError, UsageError
 from training import metrics as m
 from training.baselines import Mahalanobis, baseline_scores
-from training.data import Dataset, load_dataset
+from training.classifier import CLASSIFIER_CANDIDATES, class_weights, classifier_inputs
+from training.data import Dataset, check_labels, load_dataset
+from training.fitting import Log, fit_autoencoder, fit_classifier, whitened, with_distance
+from training.labels import load_labels, with_labels
 from training.model import Scaling, standardise
-from training.selection import CANDIDATES, Candidate, Trial, choose, judge
+from training.selection import CANDIDATES, Candidate, Trial, choose, judge, reason
 
-Log = Callable[[str], None]
+#: the weights of the Mahalanobis term tried in each ensemble (0.5: both terms alike)
+DISTANCE_WEIGHTS = (0.25, 0.5, 0.75)
+
+#: the model kinds `train --kind` builds; the autoencoder is the default
+AUTOENCODER, SUPERVISED = "autoencoder", "supervised"
+KINDS = (AUTOENCODER, SUPERVISED)
+DESCRIPTIONS = {
+    AUTOENCODER: ("Card-fraud anomaly score of raw features (autoencoder reconstruction error, "
+                  "alone or with a Mahalanobis distance)"),
+    SUPERVISED: ("Card-fraud probability of raw features (a classifier trained on labelled "
+                 "payments, reading the features and an autoencoder's score)"),
+}
+#: labelled frauds a supervised model needs in its training split
+MIN_SUPERVISED_FRAUDS = 20
 
 
 @dataclass
@@ -44,6 +62,8 @@ class TrainConfig:
     seed: int = 42
     fpr_target: float = 0.01  # threshold so that this share of normal validation rows alert
     alert_rate: float | None = None  # alternatively: this share of all validation rows alert
+    kind: str = AUTOENCODER  # or SUPERVISED: a classifier trained on the labels
+    labels: str | None = None  # a labels file joined to a raw-format file by payment ID
 
 
 @dataclass
@@ -76,22 +96,6 @@ def choose_threshold(val_scores: np.ndarray, val_labels: np.ndarray,
     normal = val_scores[val_labels == 0] if (val_labels == 0).any() else val_scores
     return (m.threshold_for_fpr(normal, config.fpr_target),
             {"kind": "false_positive_rate", "target": config.fpr_target})
-
-
-def _epoch_logger(log: Log, epochs: int):
-    import keras
-
-    class EpochLog(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.monotonic()
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            log(f"epoch {epoch + 1}/{epochs}  loss {logs.get('loss', float('nan')):.5f}  "
-                f"val_loss {logs.get('val_loss', float('nan')):.5f}  "
-                f"({time.monotonic() - self._start:.1f}s)")
-
-    return EpochLog()
 
 
 @dataclass
@@ -134,16 +138,20 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     The data is read and checked before TensorFlow loads, so a bad file fails in a moment."""
     config = config or TrainConfig()
     started = time.monotonic()
-    dataset = load_dataset(data_path, require_labels=True)
+    dataset = load_dataset(data_path, require_labels=config.labels is None)
+    if config.labels:
+        dataset, joined = with_labels(dataset, load_labels(config.labels))
+        log(joined)
+        check_labels(dataset)
     log(dataset.summary())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     split = _Split(dataset.features, dataset.labels, *split_indices(dataset, config))
     log(f"split {config.split}: train {len(split.train)} ({len(split.fit_rows)} normal used), "
         f"validation {len(split.val)}, test {len(split.test)}")
-    best, trials = _select(split, config, log)
+    best, trials, companions = _select(split, config, log)
     fit_seconds = time.monotonic() - started
-    evaluation = _evaluate(best, split, config, log)
+    evaluation = _evaluate(best, split, config, log, companions)
     parity = _export(best, split, config, evaluation, dataset.fingerprint, out, log)
     candidates_table = [t.row(t is best) for t in trials]
     from training.evaluate import write_report
@@ -152,9 +160,10 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
                  out / "report",
                  title=f"Test split of {dataset.path.name} (model {parity['model_version']})",
                  metrics=evaluation.metrics["test"], baselines=evaluation.baselines,
-                 comparison=evaluation.comparison, candidates=candidates_table)
+                 comparison=evaluation.comparison, candidates=candidates_table,
+                 chosen_because=reason(best, trials))
     card = _model_card(dataset, split, config, best, evaluation, parity, candidates_table,
-                       {"fit_seconds": round(fit_seconds, 1),
+                       {"why_chosen": reason(best, trials), "fit_seconds": round(fit_seconds, 1),
                         "total_seconds": round(time.monotonic() - started, 1)})
     card_path = out / "model_card.json"
     card_path.write_text(json.dumps(card, indent=2) + "\n")
@@ -163,39 +172,87 @@ def train(data_path: str | Path, out_dir: str | Path, config: TrainConfig | None
     return TrainResult(out / "model.onnx", card_path, card)
 
 
-def _select(split: _Split, config: TrainConfig, log: Log) -> tuple[Trial, list[Trial]]:
-    """Fit every candidate (or the configured network) and judge each on validation rows;
-    returns the chosen trial and all of them."""
-    x, y = split.x, split.y
-    fit_rows, val_normal = split.fit_rows, split.val_normal
+def _select(split: _Split, config: TrainConfig,
+            log: Log) -> tuple[Trial, list[Trial], dict[str, Trial]]:
+    """Fit the candidates of the run's kind and judge each on validation rows; returns the
+    chosen trial, all of them, and the models to put beside it on the test rows."""
+    x, fit_rows = split.x, split.fit_rows
     scaling = Scaling.fit(x[fit_rows])
-    z_fit, z_val = standardise(x[fit_rows], scaling), standardise(x[val_normal], scaling)
-    distance = Mahalanobis.fit(x[fit_rows], scaling)
+    z_fit = standardise(x[fit_rows], scaling)
+    z_val = standardise(x[split.val_normal], scaling)
+    if config.kind == SUPERVISED:
+        trials, companions = _supervised_trials(split, config, scaling, z_fit, z_val, log)
+    else:
+        trials, companions = _autoencoder_trials(split, config, scaling, z_fit, z_val, log), {}
+    eligible = [t for t in trials if t.name not in {c.name for c in companions.values()}]
+    best = choose(eligible)
+    for trial in trials:
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in
+                            (trial.figures.as_row() if trial.figures else {}).items())
+        verdict = "" if trial.shippable else "; not shippable"
+        log(f"{'*' if trial is best else ' '} {trial.name}: val_loss {trial.val_loss:.5f}"
+            f"{', ' + figures if figures else ''} ({trial.seconds:.1f}s{verdict})")
+    log(f"chosen: {best.name}: {reason(best, eligible)}")
+    return best, eligible, companions
+
+
+def _autoencoder_trials(split: _Split, config: TrainConfig, scaling: Scaling,
+                        z_fit: np.ndarray, z_val: np.ndarray, log: Log) -> list[Trial]:
+    """Every autoencoder candidate (or the configured one), each scored eight ways."""
+    x, y, val_normal = split.x, split.y, split.val_normal
+    distance = Mahalanobis.fit(x[split.fit_rows], scaling)
     candidates = CANDIDATES if config.select else (
         Candidate("configured", config.hidden, config.activation, config.l1),)
     trials: list[Trial] = []
     for number, candidate in enumerate(candidates, 1):
         if config.select:
             log(f"candidate {number}/{len(candidates)}: {candidate.name}")
-        trial = _fit_candidate(candidate, config, scaling, z_fit, z_val, log)
-        trials.append(judge(trial, x[split.val], y[split.val]))
-        if config.select:  # the same network scored three more ways
-            whitened = _whitened(trial, scaling, z_fit)
-            for variant in (_with_distance(trial, scaling, distance, x[val_normal]), whitened,
-                            _with_distance(whitened, scaling, distance, x[val_normal])):
-                trials.append(judge(variant, x[split.val], y[split.val]))
-    best = choose(trials)
-    for trial in trials:
-        figures = ", ".join(f"{k} {v:.4f}" for k, v in
-                            (trial.figures.as_row() if trial.figures else {}).items())
-        log(f"{'*' if trial is best else ' '} {trial.name}: val_loss {trial.val_loss:.5f}"
-            f"{', ' + figures if figures else ''} ({trial.seconds:.1f}s)")
-    return best, trials
+        trial = fit_autoencoder(candidate, config, scaling, z_fit, z_val, log)
+        variants = [trial]
+        if config.select:  # the same network scored seven more ways
+            white = whitened(trial, scaling, z_fit)
+            variants += [white] + [with_distance(error, scaling, distance, x[val_normal], w)
+                                   for error in (trial, white) for w in DISTANCE_WEIGHTS]
+        trials += [judge(v, x[split.val], y[split.val], config.fpr_target) for v in variants]
+    return trials
 
 
-def _evaluate(best: Trial, split: _Split, config: TrainConfig, log: Log) -> _Evaluation:
+def _supervised_trials(split: _Split, config: TrainConfig, scaling: Scaling,
+                       z_fit: np.ndarray, z_val: np.ndarray,
+                       log: Log) -> tuple[list[Trial], dict[str, Trial]]:
+    """The original autoencoder (on normal rows: its score is one more input), then each
+    classifier candidate on the labelled training rows."""
+    x, y = split.x, split.y
+    train_rows, val_rows = split.train[y[split.train] >= 0], split.val[y[split.val] >= 0]
+    frauds = int((y[train_rows] == 1).sum())
+    if frauds < MIN_SUPERVISED_FRAUDS or not (y[val_rows] == 1).any():
+        raise DataError(f"a supervised model needs labelled frauds: the training split has "
+                        f"{frauds} (at least {MIN_SUPERVISED_FRAUDS}) and the validation "
+                        f"split {int((y[val_rows] == 1).sum())}; give more labels (--labels) "
+                        "or train the autoencoder")
+    log(f"autoencoder (its score is an input): {CANDIDATES[0].name}")
+    autoencoder = judge(fit_autoencoder(CANDIDATES[0], config, scaling, z_fit, z_val, log),
+                        x[split.val], y[split.val], config.fpr_target)
+    inputs = {name: (classifier_inputs(autoencoder.autoencoder,
+                                       standardise(x[rows], scaling)), y[rows])
+              for name, rows in (("train", train_rows), ("val", val_rows))}
+    weights = class_weights(y[train_rows])
+    log(f"labelled rows: {len(train_rows)} for training ({frauds} frauds; class weights "
+        f"{weights[0]:.2f} genuine, {weights[1]:.1f} fraud), {len(val_rows)} for validation")
+    trials = [autoencoder]
+    for number, candidate in enumerate(CLASSIFIER_CANDIDATES, 1):
+        log(f"candidate {number}/{len(CLASSIFIER_CANDIDATES)}: {candidate.name}")
+        trial = fit_classifier(candidate, config, autoencoder.autoencoder, scaling,
+                               inputs["train"], inputs["val"], log)
+        trial.seconds += autoencoder.seconds
+        trials.append(judge(trial, x[split.val], y[split.val], config.fpr_target))
+    return trials, {f"autoencoder {autoencoder.name} (unsupervised)": autoencoder}
+
+
+def _evaluate(best: Trial, split: _Split, config: TrainConfig, log: Log,
+              companions: dict[str, Trial] | None = None) -> _Evaluation:
     """The threshold (on validation rows), the figures on validation and test, and the
-    baselines on the same test rows."""
+    baselines (and `companions`: the supervised model's autoencoder) on the same test rows."""
     x, y = split.x, split.y
 
     def scores(idx: np.ndarray) -> np.ndarray:
@@ -213,7 +270,10 @@ def _evaluate(best: Trial, split: _Split, config: TrainConfig, log: Log) -> _Eva
     log(f"threshold {threshold:.5f} ({target['kind']} {target['target']:g} on validation); "
         f"test ROC AUC {metrics['test']['roc_auc']:.4f}, "
         f"average precision {metrics['test']['average_precision']:.4f}")
-    baselines = baseline_scores(x[split.fit_rows], x[split.test][test_known], config.seed)
+    test_rows = x[split.test][test_known].astype(np.float32)
+    baselines = {name: trial.score_function(test_rows)[OUTPUT_NAME].numpy()
+                 for name, trial in (companions or {}).items()}
+    baselines |= baseline_scores(x[split.fit_rows], x[split.test][test_known], config.seed)
     comparison = m.compare(test_labels,
                            {f"this model ({best.name})": test_scores[test_known], **baselines},
                            config.fpr_target)
@@ -237,10 +297,12 @@ def _export(best: Trial, split: _Split, config: TrainConfig, evaluation: _Evalua
                          metadata={"threshold_target": json.dumps(evaluation.target),
                                    "training_config": json.dumps(_config_dict(config))},
                          threshold=evaluation.threshold, fingerprint=fingerprint,
-                         metrics=evaluation.metrics)
+                         metrics=evaluation.metrics, description=DESCRIPTIONS[config.kind])
     log(f"exported {model_path} version {parity['model_version']}; parity on "
         f"{parity['parity_rows']} rows: max |ONNX - Keras| = {parity['parity_max_abs_diff']:.2e}")
     best.autoencoder.save(out / "autoencoder.keras")
+    if best.classifier is not None:  # the supervised model reads the autoencoder's score
+        best.classifier.save(out / "classifier.keras")
     if best.ensemble:  # the Mahalanobis term's constants, to rebuild the exported graph
         term = best.ensemble_term
         np.savez(out / "ensemble_term.npz", mean=term.mean, precision=term.precision,
@@ -257,6 +319,7 @@ def _model_card(dataset: Dataset, split: _Split, config: TrainConfig, best: Tria
     """model_card.json: what was trained on what, how it was chosen, and its figures."""
     return {
         "model_version": parity["model_version"],
+        "kind": config.kind,
         "artifact": "model.onnx",
         "signature": {"input": "features float32 [N,30]", "output": "score float32 [N]",
                       "feature_order": "TIME, V1..V28, AMOUNT"},
@@ -277,67 +340,6 @@ def _model_card(dataset: Dataset, split: _Split, config: TrainConfig, best: Tria
         "export": parity,
         "report": "report/index.html",
     }
-
-
-def _fit_candidate(candidate: Candidate, config: TrainConfig, scaling, z_fit: np.ndarray,
-                   z_val: np.ndarray, log: Log) -> Trial:
-    """Fit one autoencoder on the normal training rows (seeded: the same data gives the same
-    weights), with early stopping on the normal validation rows."""
-    import keras
-    import tensorflow as tf
-
-    from training.model import build_autoencoder, make_score_function
-
-    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3":  # quiet unless `train --verbose`
-        tf.get_logger().setLevel("ERROR")
-    started = time.monotonic()
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
-    autoencoder = build_autoencoder(candidate.hidden, candidate.l1, candidate.activation)
-    autoencoder.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
-    history = autoencoder.fit(
-        z_fit, z_fit, validation_data=(z_val, z_val), epochs=config.epochs,
-        batch_size=config.batch_size, shuffle=True, verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience,
-                                                 restore_best_weights=True),
-                   _epoch_logger(log, config.epochs)])
-    return Trial(candidate.name, make_score_function(autoencoder, scaling),
-                 time.monotonic() - started, float(min(history.history["val_loss"])),
-                 len(history.history["loss"]), autoencoder=autoencoder)
-
-
-def _whitened(trial: Trial, scaling, z_fit: np.ndarray, rows: int = 50_000) -> Trial:
-    """A fitted autoencoder scored by its whitened residual, the whitening fitted on (up to
-    `rows`) normal training rows."""
-    from training.model import ResidualWhitening, make_score_function
-
-    started = time.monotonic()
-    sample = z_fit[:rows]
-    whitening = ResidualWhitening.fit(
-        trial.autoencoder.predict(sample, batch_size=8192, verbose=0) - sample)
-    return Trial(f"{trial.name} whitened",
-                 make_score_function(trial.autoencoder, scaling, whitening=whitening),
-                 trial.seconds + time.monotonic() - started, trial.val_loss, trial.epochs_run,
-                 autoencoder=trial.autoencoder, whitening=whitening)
-
-
-def _with_distance(trial: Trial, scaling, distance: Mahalanobis,
-                   x_val_normal: np.ndarray) -> Trial:
-    """The ensemble of a scored autoencoder (plain or whitened) with the Mahalanobis distance:
-    each term divided by its median on normal validation rows, so both weigh alike."""
-    from training.model import EnsembleTerm, make_score_function
-
-    started = time.monotonic()
-    ae_median = float(np.median(trial.score_function(
-        x_val_normal.astype(np.float32))[OUTPUT_NAME].numpy()))
-    distance_median = float(np.median(distance.score(x_val_normal)))
-    term = EnsembleTerm(distance.mean, distance.precision, max(ae_median, 1e-9),
-                        max(distance_median, 1e-9))
-    return Trial(f"{trial.name} + Mahalanobis",
-                 make_score_function(trial.autoencoder, scaling, term, trial.whitening),
-                 trial.seconds + time.monotonic() - started, trial.val_loss, trial.epochs_run,
-                 autoencoder=trial.autoencoder, ensemble_term=term, whitening=trial.whitening)
 
 
 def _config_dict(config: TrainConfig) -> dict:

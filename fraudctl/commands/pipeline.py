@@ -1,4 +1,5 @@
-"""`fraudctl replay` (a dataset into the pipeline) and `fraudctl monitor` (the live view)."""
+"""`fraudctl replay` (a dataset into the pipeline), `fraudctl monitor` (the live view) and
+`fraudctl labels export` (the collected labels, for training)."""
 
 from __future__ import annotations
 
@@ -84,6 +85,17 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_labels_export(args: argparse.Namespace) -> int:
+    from fraudctl.tasks.labels_export import export_labels
+
+    env = project_environment(args)[1]
+    topic = env.variables["topics"]["labels"]
+    out = Path(args.out)
+    count, frauds = export_labels(env.kafka("monitor"), topic, out)
+    print(f"wrote {out}: {count} labels ({frauds} frauds) from topic {topic}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     common = project_options()
     rp = sub.add_parser("replay", parents=[common], help="stream a dataset into the raw topic")
@@ -115,3 +127,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     mon.add_argument("--sidecar-url", help="the sidecar's HTTP address, for events/s in and "
                                            "out and dead letters (e.g. http://127.0.0.1:8000)")
     mon.set_defaults(func=cmd_monitor)
+    labels = sub.add_parser("labels", help="the labels the pipeline collected")
+    labels_sub = labels.add_subparsers(dest="labels_cmd", required=True, metavar="COMMAND")
+    export = labels_sub.add_parser("export", parents=[common],
+                                   help="write the labels topic's labels to a file (for "
+                                        "`train --kind supervised --labels`)")
+    export.add_argument("--out", required=True, help="the labels file to write")
+    export.set_defaults(func=cmd_labels_export)

@@ -30,6 +30,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                          "card and its report")
     if not Path(args.data).is_file():
         raise UsageError(f"--data {args.data}: no such file")
+    if args.labels and not Path(args.labels).is_file():
+        raise UsageError(f"--labels {args.labels}: no such file")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2" if args.verbose else "3")
     if not args.verbose:
         from training.quiet import import_tensorflow_quietly
@@ -39,7 +41,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(split=args.split, seed=args.seed, epochs=args.epochs,
                          batch_size=args.batch_size, fpr_target=args.fpr,
-                         alert_rate=args.alert_rate, select=not (args.fast or args.hidden))
+                         alert_rate=args.alert_rate, select=not (args.fast or args.hidden),
+                         kind=args.kind, labels=args.labels)
     if args.hidden:
         config.hidden = args.hidden
     train(args.data, args.out, config, log=lambda line: print(line, flush=True))
@@ -76,8 +79,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     synth.add_argument("--out", required=True)
     synth.set_defaults(func=cmd_synth)
 
-    tr = sub.add_parser("train", help="train the autoencoder and export a verified ONNX model")
+    tr = sub.add_parser("train", help="train a model (the autoencoder, or a supervised one) "
+                                      "and export a verified ONNX model")
     tr.add_argument("--data", required=True, help="Kaggle creditcard.csv or raw-format file")
+    tr.add_argument("--kind", choices=("autoencoder", "supervised"), default="autoencoder",
+                    help="autoencoder (unsupervised, the default) or supervised (a classifier "
+                         "trained on the labels, reading the autoencoder's score too)")
+    tr.add_argument("--labels", help="labels file (ID,LABEL,LABELLED_AT,SOURCE, as `fraudctl "
+                                     "labels export` writes) joined to a raw-format --data by "
+                                     "payment ID; without it, the file's own Class column")
     tr.add_argument("--out", required=True, help="directory for model.onnx, card and report")
     tr.add_argument("--split", choices=("random", "time"), default="random")
     tr.add_argument("--seed", type=int, default=42)
