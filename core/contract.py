@@ -43,6 +43,10 @@ S_MODEL_VERSION = "MODEL_VERSION"
 S_SCORED_AT = "SCORED_AT"
 S_SHADOW_SCORE = "SHADOW_SCORE"
 S_SHADOW_MODEL_VERSION = "SHADOW_MODEL_VERSION"
+#: the challenger's own threshold and verdict (what it would have alerted): its precision and
+#: recall per version come from these in the monitoring tables
+S_SHADOW_THRESHOLD = "SHADOW_THRESHOLD"
+S_SHADOW_IS_ANOMALY = "SHADOW_IS_ANOMALY"
 
 _BIGINT = struct.Struct(">q")
 

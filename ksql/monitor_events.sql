@@ -4,7 +4,10 @@
 -- days later counts in the window its payment was scored in. The tables grouping by
 -- MODEL_VERSION keep this KAFKA key format: without a repartition, a pull query finds a
 -- version only where its key, serialised in the table's format, hashes to its partition.
+-- A challenger in shadow mode writes events of its own version too (monitor_events_from_shadow_*).
 -- {{ depends_on('monitor_events_from_scored') }} {{ depends_on('monitor_events_from_labels') }}
+-- {{ depends_on('monitor_events_from_shadow_scored') }}
+-- {{ depends_on('monitor_events_from_shadow_labels') }}
 CREATE STREAM {{ this }} (
   MODEL_VERSION VARCHAR KEY,
   ID BIGINT,

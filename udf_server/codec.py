@@ -25,6 +25,7 @@ from core.contract import (
     FEATURE_COUNT,
     S_IS_ANOMALY,
     S_SCORE,
+    S_SHADOW_IS_ANOMALY,
     S_SHADOW_SCORE,
 )
 from core.errors import ContractError
@@ -180,14 +181,18 @@ def split_out_of_range(matrix: np.ndarray, rows: list[list[float]], good: list,
 
 
 def encode_scored(record: dict[str, Any], score: float, threshold: float,
-                  common: dict[str, Any], shadow_score: float | None = None) -> bytes:
+                  common: dict[str, Any], shadow_score: float | None = None,
+                  shadow_threshold: float = 0.0) -> bytes:
     """The scored value: the passed-through fields, then SCORE, IS_ANOMALY and `common`
-    (THRESHOLD, MODEL_VERSION, SCORED_AT, ...). Fills `record` in place (it is the caller's)."""
+    (THRESHOLD, MODEL_VERSION, SCORED_AT, and a challenger's version and threshold), and with
+    a challenger its SHADOW_SCORE and SHADOW_IS_ANOMALY. Fills `record` in place (it is the
+    caller's)."""
     record[S_SCORE] = score
     record[S_IS_ANOMALY] = score > threshold
     record.update(common)
     if shadow_score is not None:
         record[S_SHADOW_SCORE] = shadow_score
+        record[S_SHADOW_IS_ANOMALY] = shadow_score > shadow_threshold
     return orjson.dumps(record)
 
 

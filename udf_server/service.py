@@ -35,6 +35,7 @@ from core.contract import (
     S_MODEL_VERSION,
     S_SCORED_AT,
     S_SHADOW_MODEL_VERSION,
+    S_SHADOW_THRESHOLD,
     S_THRESHOLD,
 )
 from core.errors import ServerError
@@ -390,15 +391,18 @@ class Scorer:
             threshold = champion.threshold
             common = {S_THRESHOLD: threshold, S_MODEL_VERSION: champion.version,
                       S_SCORED_AT: now_ms}
+            shadow_threshold = shadow.threshold if shadow is not None else 0.0
             if shadow is not None:
                 common[S_SHADOW_MODEL_VERSION] = shadow.version
+                common[S_SHADOW_THRESHOLD] = shadow_threshold
             output = self.config.output_topic
             encode, produce = codec.encode_scored, self.producer.produce
             lag_sum, lag_count = 0, 0
             batch.pending += len(good)
             for i, (msg, record) in enumerate(good):  # the hot loop
                 value = encode(record, scores[i], threshold, common,
-                               shadow_scores[i] if shadow_scores is not None else None)
+                               shadow_scores[i] if shadow_scores is not None else None,
+                               shadow_threshold)
                 ts = msg.timestamp()[1]
                 if ts > 0:
                     lag_sum += now_ms - ts

@@ -77,13 +77,15 @@ def terminate(*procs: subprocess.Popen) -> None:
 
 
 def start_sidecar(env: Environment, group: str, models: Path, logs: Path,
-                  stop: ExitStack) -> str:
-    """A sidecar on the environment's topics, following the model directory `models`, stopped
-    with `stop`; returns its URL once it is ready."""
+                  stop: ExitStack, shadow: Path | None = None) -> str:
+    """A sidecar on the environment's topics, following the model directory `models` (and
+    scoring `shadow` beside it: a challenger in shadow mode), stopped with `stop`; returns its
+    URL once it is ready."""
     topics = env.variables["topics"]
     log = logs / "sidecar.log"
     proc, url = spawn_sidecar(env.kafka("sidecar"), models,
                               (topics["features"], topics["scored"]), group, log,
+                              *(("--shadow-model", str(shadow)) if shadow else ()),
                               exactly_once=env.exactly_once)
     stop.callback(terminate, proc)
     wait_ready(url, proc, log=log)

@@ -29,7 +29,13 @@ INTENDED_EDGES = {
     "monitor_events_from_scored": {"transactions_scored"},
     "monitor_events_from_labels": {"transactions_scored", "transactions_labels",
                                    "monitor_events_from_scored"},
-    "monitor_events": {"monitor_events_from_scored", "monitor_events_from_labels"},
+    "transactions_scored_shadowed": {"transactions_scored"},
+    "monitor_events_from_shadow_scored": {"transactions_scored_shadowed",
+                                          "monitor_events_from_scored"},
+    "monitor_events_from_shadow_labels": {"transactions_scored_shadowed", "transactions_labels",
+                                          "monitor_events_from_scored"},
+    "monitor_events": {"monitor_events_from_scored", "monitor_events_from_labels",
+                       "monitor_events_from_shadow_scored", "monitor_events_from_shadow_labels"},
     "monitor_accuracy": {"monitor_events"},
     "monitor_accuracy_totals": {"monitor_events"},
     "monitor_latency": {"monitor_events"},
@@ -104,7 +110,7 @@ def test_scored_stream_matches_what_the_sidecar_writes():
     names = [col.split()[0] for col in scored.columns]
     assert names == ["ID", *c.PASS_THROUGH_FIELDS, c.S_SCORE, c.S_THRESHOLD, c.S_IS_ANOMALY,
                      c.S_MODEL_VERSION, c.S_SCORED_AT, c.S_SHADOW_SCORE,
-                     c.S_SHADOW_MODEL_VERSION]
+                     c.S_SHADOW_MODEL_VERSION, c.S_SHADOW_THRESHOLD, c.S_SHADOW_IS_ANOMALY]
     assert scored.columns[0] == "ID BIGINT KEY"
     assert scored.properties["KEY_FORMAT"] == "'KAFKA'"
     assert scored.properties["KAFKA_TOPIC"] == "'transactions.scored'"
