@@ -5,14 +5,12 @@ the figures computed here from the scored records and the labels the pipeline re
 the challenger is promoted and takes over without a restart."""
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 
 import orjson
 import pytest
+from cli_runner import run_cli
 from sidecar_harness import SidecarProcess
 from topology_project import copy_repo_project, run_fraudctl
 
@@ -27,9 +25,7 @@ PAYMENTS = 1_000
 
 
 def _train(*args: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "fraudctl.cli", "train", *args],
-                            capture_output=True, text=True, timeout=600, check=False,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    result = run_cli("train", *args)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -3,11 +3,9 @@ column, or the pipeline's labels joined by payment ID) exported to the same ONNX
 beside the autoencoder and the baselines."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+from cli_runner import run_cli
 
 from core.artifact import read_artifact
 from core.contract import label_line
@@ -17,11 +15,6 @@ from training.synth import synthesize, to_raw_lines, write_kaggle_csv
 pytestmark = pytest.mark.slow
 ROWS, FRAUD_RATE = 30_000, 0.01
 
-
-def _fraudctl(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "fraudctl.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=600, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +35,7 @@ def labelled(tmp_path_factory):
 def test_a_supervised_model_trained_on_collected_labels_meets_the_contract(labelled):
     base, raw, labels, frame = labelled
     out = base / "model"
-    result = _fraudctl("train", "--kind", "supervised", "--data", str(raw), "--labels",
+    result = run_cli("train", "--kind", "supervised", "--data", str(raw), "--labels",
                        str(labels), "--out", str(out), "--epochs", "12")
     assert result.returncode == 0, result.stdout + result.stderr
     frauds = int(frame["Class"].sum())
@@ -69,7 +62,7 @@ def test_a_kaggle_file_trains_on_its_class_column(labelled, tmp_path):
     _, _, _, frame = labelled
     data = tmp_path / "kaggle.csv"
     write_kaggle_csv(frame, data)
-    result = _fraudctl("train", "--kind", "supervised", "--data", str(data), "--out",
+    result = run_cli("train", "--kind", "supervised", "--data", str(data), "--out",
                        str(tmp_path / "m"), "--epochs", "3")
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads((tmp_path / "m" / "model_card.json").read_text())["kind"] == "supervised"
@@ -79,13 +72,13 @@ def test_labels_that_are_not_labels_are_refused_with_their_line(labelled, tmp_pa
     _, raw, _, _ = labelled
     bad = tmp_path / "labels.csv"
     bad.write_text('1,"1","2026-01-02T00:00:00Z","chargeback"\n2,"maybe","x","y"\n')
-    result = _fraudctl("train", "--kind", "supervised", "--data", str(raw), "--labels",
+    result = run_cli("train", "--kind", "supervised", "--data", str(raw), "--labels",
                        str(bad), "--out", str(tmp_path / "m"))
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "labels.csv line 2, column LABEL: '\"maybe\"'" in result.stderr or (
         "labels.csv line 2, column LABEL: 'maybe'" in result.stderr), result.stderr
     few = tmp_path / "few.csv"
     few.write_text('1,"1","2026-01-02T00:00:00Z","chargeback"\n2,"0","x","y"\n')
-    result = _fraudctl("train", "--kind", "supervised", "--data", str(raw), "--labels",
+    result = run_cli("train", "--kind", "supervised", "--data", str(raw), "--labels",
                        str(few), "--out", str(tmp_path / "m2"))
     assert result.returncode == 1 and "needs labelled frauds" in result.stderr, result.stderr

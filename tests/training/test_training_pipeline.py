@@ -1,7 +1,6 @@
 """Training end to end on synthetic data: quality, parity, metadata, threshold, reproducibility."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from cli_runner import run_cli
 
 from core.artifact import REQUIRED_METADATA, read_artifact
 from core.contract import FEATURE_NAMES
@@ -23,11 +23,6 @@ pytestmark = pytest.mark.slow
 ROWS, FRAUD_RATE = 30_000, 0.01
 
 
-def _fraudctl(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-m", "fraudctl.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=600, check=False)
-
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
@@ -36,7 +31,7 @@ def trained(tmp_path_factory):
     write_kaggle_csv(synthesize(ROWS, FRAUD_RATE, seed=7), data)
     runs = []
     for name in ("run1", "run2"):
-        result = _fraudctl("train", "--data", str(data), "--out", str(base / name),
+        result = run_cli("train", "--data", str(data), "--out", str(base / name),
                            "--epochs", "15")
         assert result.returncode == 0, result.stdout + result.stderr
         runs.append(base / name)
@@ -175,7 +170,7 @@ def test_a_changed_model_file_fails_its_hash_check(trained, tmp_path):
 def test_training_refuses_single_class_data(tmp_path):
     data = tmp_path / "normal_only.csv"
     write_kaggle_csv(synthesize(500, 0.0, seed=1), data)
-    result = _fraudctl("train", "--data", str(data), "--out", str(tmp_path / "m"))
+    result = run_cli("train", "--data", str(data), "--out", str(tmp_path / "m"))
     assert result.returncode == 1
     assert "every labelled row is normal (0)" in result.stderr
     assert "Traceback" not in result.stderr
