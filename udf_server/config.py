@@ -105,7 +105,8 @@ SETTINGS = (
     Setting("output_topic", "scored records out"),
     Setting("dlq_topic", "dead letters: records that cannot be scored, with the reason"),
     Setting("group", "Kafka consumer group"),
-    Setting("shadow_model", "a second model scored beside the champion (its score is added)"),
+    Setting("shadow_model", "a challenger scored beside the champion (shadow mode): its score "
+            "and verdict are added, its alerts never raised"),
     Setting("batch_size", "records per micro-batch", whole(*BATCH_SIZES)),
     Setting("batch_wait_ms", "longest wait to fill a batch", whole(*BATCH_WAITS_MS)),
     Setting("exactly_once", "Kafka transactions, each batch one; `--exactly-once false` for "
