@@ -49,6 +49,37 @@ def epoch_logger(log: Log, epochs: int):
     return EpochLog()
 
 
+def relative_early_stopping(patience: int, min_improvement: float):
+    """Stop once the validation loss has not fallen by `min_improvement` of its best value for
+    `patience` epochs, and keep the best epoch's weights (Keras' EarlyStopping takes an
+    absolute delta, which means something else for every network and data set)."""
+    import keras
+
+    class RelativeEarlyStopping(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.best, self.best_weights, self.waited = float("inf"), None, 0
+
+        def on_epoch_end(self, epoch, logs=None):
+            loss = (logs or {}).get("val_loss")
+            if loss is None:
+                return
+            if loss < self.best:
+                improved = loss < self.best * (1.0 - min_improvement)
+                self.best, self.best_weights = loss, self.model.get_weights()
+                if improved:
+                    self.waited = 0
+                    return
+            self.waited += 1
+            if self.waited >= patience:
+                self.model.stop_training = True
+
+        def on_train_end(self, logs=None):
+            if self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+
+    return RelativeEarlyStopping()
+
+
 def fit_autoencoder(candidate: Candidate, config: TrainConfig, scaling, z_fit: np.ndarray,
                    z_val: np.ndarray, log: Log) -> Trial:
     """Fit one autoencoder on the normal training rows (seeded: the same data gives the same
@@ -62,8 +93,7 @@ def fit_autoencoder(candidate: Candidate, config: TrainConfig, scaling, z_fit: n
     history = autoencoder.fit(
         z_fit, z_fit, validation_data=(z_val, z_val), epochs=config.epochs,
         batch_size=config.batch_size, shuffle=True, verbose=0,
-        callbacks=[keras.callbacks.EarlyStopping(patience=config.patience,
-                                                 restore_best_weights=True),
+        callbacks=[relative_early_stopping(config.patience, config.min_improvement),
                    epoch_logger(log, config.epochs)])
     return Trial(candidate.name, make_score_function(autoencoder, scaling),
                  time.monotonic() - started, float(min(history.history["val_loss"])),

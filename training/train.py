@@ -55,6 +55,8 @@ class TrainConfig:
     batch_size: int = 256
     learning_rate: float = 2e-3
     patience: int = 3
+    #: an autoencoder's epoch counts as progress only if validation loss falls by this share
+    min_improvement: float = 0.0025
     l1: float = 0.0
     split: str = "random"  # or "time": train on earlier rows, evaluate on later ones
     validation_fraction: float = 0.2
