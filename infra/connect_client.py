@@ -62,28 +62,30 @@ class ConnectClient(RestClient):
         for a moment: a failure counts only once it has lasted `settle` seconds, and then
         raises with the first line of its trace."""
         status: dict[str, Any] = {}
-        failing_since: dict[str, float] = {}  # when the failure now reported was first seen
+        failing_since: float | None = None  # when the failure now reported was first seen
 
         def running() -> dict[str, Any] | None:
+            nonlocal status, failing_since
             try:
-                status.clear()
-                status.update(self.status(name))
+                status = self.status(name)
             except ServerError as exc:
                 if exc.status != 404:
                     raise
                 return None
             failure = connector_failure(status)
             if not failure:
-                failing_since.clear()
-            elif time.monotonic() - failing_since.setdefault("at", time.monotonic()) >= settle:
-                raise ServerError(f"connector {name}: {failure}", body=dict(status))
+                failing_since = None
+            else:
+                failing_since = failing_since or time.monotonic()
+                if time.monotonic() - failing_since >= settle:
+                    raise ServerError(f"connector {name}: {failure}", body=status)
             states = [status["connector"]["state"]] + [t["state"] for t in status.get("tasks", [])]
             ok = status.get("tasks") and all(s == "RUNNING" for s in states)
-            return dict(status) if ok else None
+            return status if ok else None
 
         return wait_until(running, timeout, every=0.3, timed_out=lambda: ServerError(
             f"connector {name} not RUNNING after {timeout:.0f}s: "
-            f"{connector_failure(status) or status}", body=dict(status)))
+            f"{connector_failure(status) or status}", body=status))
 
 
 def connector_failure(status: dict) -> str | None:

@@ -212,9 +212,10 @@ def pull_rows(client: KsqlClient, sql: str, timeout: float = 30.0,
 
     Right after a server restart a table is refused (TableRestoring) until its query has
     restored its state; that is waited out for up to `restoring_wait` s."""
-    refused: list[ServerError] = []
+    refused: ServerError | None = None
 
     def answer():
+        nonlocal refused
         try:
             return client.request("POST", "/query", json={"ksql": sql, "streamsProperties": {}},
                                   timeout=timeout)
@@ -222,10 +223,10 @@ def pull_rows(client: KsqlClient, sql: str, timeout: float = 30.0,
             error = _pull_refusal(exc)
             if not isinstance(error, TableRestoring):
                 raise error from None
-            refused[:] = [error]
+            refused = error
             return None
 
-    response = wait_until(answer, restoring_wait, every=1.0, timed_out=lambda: refused[-1])
+    response = wait_until(answer, restoring_wait, every=1.0, timed_out=lambda: refused)
     rows, names = [], []
     for item in response.json():
         if "header" in item:

@@ -175,20 +175,20 @@ def _wait_offsets(end_offsets: EndOffsets, topic: str, target: int, timeout: flo
                   every: float = 0.5) -> tuple[float, float]:
     """(seconds until the topic's first record, seconds until it holds `target` records)."""
     start = time.monotonic()
-    first: list[float] = []
+    first: float | None = None
     count = 0
 
     def filled() -> float | None:
-        nonlocal count
+        nonlocal first, count
         count = end_offsets(topic)
         now = time.monotonic() - start
-        if count and not first:
-            first.append(now)
+        if count and first is None:
+            first = now
         return now if count >= target else None
 
     last = wait_until(filled, timeout, every=every, timed_out=lambda: CheckFailed(
         f"{topic}: {count:,} of {target:,} records after {timeout:.0f}s"))
-    return (first or [0.0])[0], last
+    return first or 0.0, last
 
 
 def _wait_caught_up(topology: BenchTopology, names: list[str], timeout: float = 900.0) -> None:

@@ -142,19 +142,18 @@ def _quiet_totals(client: KsqlClient, env, timeout: float) -> Totals:
     every record (no lag) and two readings 3 s apart agree. Records of earlier runs still on
     their way (after a restart, or a sidecar catching up) would otherwise count as this run's."""
     tables = [env.ksql_name(t) for t in COUNTED_TABLES]
-    readings = [Totals.read(client, env)]
+    previous = Totals.read(client, env)
     lag, down = 0, []
 
     def resting() -> Totals | None:
-        nonlocal lag, down
-        current = Totals.read(client, env)
-        previous = readings[-1]
-        readings.append(current)
+        nonlocal previous, lag, down
+        current, before = Totals.read(client, env), previous
+        previous = current
         lag = sum(client.lag(table) for table in tables)
-        if current == previous and lag == 0:
+        if current == before and lag == 0:
             return current
-        down = unanswered(env) if current == previous else []
-        print(f"      earlier records still on their way: {current.events - previous.events:,}"
+        down = unanswered(env) if current == before else []
+        print(f"      earlier records still on their way: {current.events - before.events:,}"
               f" counted in the last 3 s, {lag:,} not yet consumed by the monitoring queries"
               + _servers_note(down), flush=True)
         return None

@@ -95,8 +95,9 @@ class Graph:
         while remaining:
             ready = sorted(k for k, deps in remaining.items() if not deps)
             if not ready:
-                raise self.cycle() or TemplateError(None, None, "dependency cycle among "
-                                                    f"{sorted(remaining)}")
+                cycle = self.cycle()
+                assert cycle is not None, "Kahn's algorithm stalls only on a cycle"
+                raise cycle
             for name in ready:
                 order.append(self.by_logical[name])
                 del remaining[name]
@@ -123,7 +124,3 @@ class Graph:
                     todo.append(nxt)
         return found
 
-
-def topological_order(specs: Iterable[ObjectSpec]) -> list[ObjectSpec]:
-    """`Graph(specs).order()`, for callers holding a plain list of objects."""
-    return Graph(specs).order()

@@ -7,8 +7,8 @@ import pytest
 
 from core.contract import FEATURE_NAMES, RAW_COLUMNS
 from infra.topology import ksql_statement as ks
-from infra.topology.dag import topological_order
 from infra.topology.environment import available, load_environment
+from infra.topology.manifest import Manifest
 from infra.topology.validate import validate_offline
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def test_every_template_renders_for_every_environment(env_name):
 def test_the_dag_is_the_intended_one():
     _, specs = _specs("compose")
     assert {k: set(s.refs) for k, s in specs.items()} == INTENDED_EDGES
-    order = [s.logical for s in topological_order(list(specs.values()))]
+    order = [s.logical for s in Manifest(specs.values())]
     assert order.index("transactions_raw") < order.index("transactions_features") < order.index(
         "transactions_scored") < order.index("alerts") < order.index("alerts_sink")
 

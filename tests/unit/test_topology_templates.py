@@ -4,8 +4,8 @@ import pytest
 from topology_project import COUNTS, FILTERED, SOURCE, make_project
 
 from core.errors import ConfigError
-from infra.topology.dag import topological_order
 from infra.topology.environment import load_environment
+from infra.topology.manifest import Manifest
 from infra.topology.validate import validate_offline
 
 
@@ -23,7 +23,7 @@ def test_render_refs_vars_and_dependency_order(tmp_path):
     assert "FROM T_SOURCE WHERE" in by["filtered"].text
     assert "KAFKA_TOPIC='in'" in by["source"].text
     assert set(by["counts"].refs) == {"filtered"}
-    assert [s.logical for s in topological_order(specs)] == ["source", "filtered", "counts"]
+    assert [s.logical for s in Manifest(specs)] == ["source", "filtered", "counts"]
 
 
 def test_unknown_variable_names_file_and_line(tmp_path):
