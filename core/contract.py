@@ -48,6 +48,36 @@ S_SHADOW_MODEL_VERSION = "SHADOW_MODEL_VERSION"
 S_SHADOW_THRESHOLD = "SHADOW_THRESHOLD"
 S_SHADOW_IS_ANOMALY = "SHADOW_IS_ANOMALY"
 
+# monitor.counts value fields: the sidecar writes one row per batch, model version and second
+# of payment time (udf_server/monitor_counts.py), ksqlDB one row per label that found its
+# payment (ksql/monitor_counts_from_labels.sql); the monitoring tables add them up
+C_EVENTS = "EVENTS"
+C_ALERTS = "ALERTS"
+#: alerts an alert storm kept off the alert path (still in ALERTS and in the scored records)
+C_ALERTS_SUPPRESSED = "ALERTS_SUPPRESSED"
+C_SCORE_SUM = "SCORE_SUM"
+C_SCORE_SUM_SQUARES = "SCORE_SUM_SQUARES"
+C_SCORE_MIN = "SCORE_MIN"
+C_SCORE_MAX = "SCORE_MAX"
+C_SHADOW_EVENTS = "SHADOW_EVENTS"
+C_SHADOW_SCORE_SUM = "SHADOW_SCORE_SUM"
+C_SHADOW_MODEL_VERSION = "SHADOW_MODEL_VERSION"
+C_LATENCY_MS_SUM = "LATENCY_MS_SUM"
+C_LATENCY_MS_MIN = "LATENCY_MS_MIN"
+C_LATENCY_MS_MAX = "LATENCY_MS_MAX"
+C_LABELLED = "LABELLED"
+C_PAYMENT_TIME = "PAYMENT_TIME"
+#: lower edges (ms) of the latency buckets, each counted in its own column
+#: (latency_bucket_column): raw record time to SCORED_AT
+C_LATENCY_BUCKETS_MS: tuple[int, ...] = (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
+                                         10_000, 30_000, 60_000)
+
+
+def latency_bucket_column(low_ms: int) -> str:
+    """The monitor.counts column counting latencies from `low_ms` up to the next edge."""
+    return f"LATENCY_GE_{low_ms}MS"
+
+
 _BIGINT = struct.Struct(">q")
 
 

@@ -1,4 +1,4 @@
--- Step 6: every scored payment above its model's threshold. PAYMENT_ID repeats the key in the
+-- Step 6: the champion's alerts (transactions_flagged: scored payments above its threshold). PAYMENT_ID repeats the key in the
 -- value: the alerts file sink writes values only and cannot be exactly once (a Connect restart
 -- may write an alert twice), so each line names its payment and a reader drops repeats by it.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
@@ -15,6 +15,6 @@ CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.alerts'), retention=tr
   THRESHOLD,
   MODEL_VERSION,
   SCORED_AT
-FROM {{ ref('transactions_scored') }}
+FROM {{ ref('transactions_flagged') }}
 WHERE IS_ANOMALY = TRUE
 EMIT CHANGES;

@@ -1,12 +1,15 @@
--- Monitoring: alerts and alert rate per model version and window.
+-- Monitoring: alerts and alert rate per model version and window, from the sidecar's counts
+-- (EVENTS > 0: its rows; the label rows count nothing here). ALERTS_SUPPRESSED are the alerts
+-- an alert storm kept off the alert path (in ALERTS too, and marked in the scored records).
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
-  COUNT(*) AS EVENTS,
-  SUM(CASE WHEN IS_ANOMALY THEN 1 ELSE 0 END) AS ALERTS,
-  CAST(SUM(CASE WHEN IS_ANOMALY THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*) AS ALERT_RATE
-FROM {{ ref('monitor_events') }}
+  SUM(EVENTS) AS EVENTS,
+  SUM(ALERTS) AS ALERTS,
+  CAST(SUM(ALERTS) AS DOUBLE) / SUM(EVENTS) AS ALERT_RATE,
+  SUM(ALERTS_SUPPRESSED) AS ALERTS_SUPPRESSED
+FROM {{ ref('monitor_counts') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
-WHERE LABEL IS NULL
+WHERE EVENTS > 0
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

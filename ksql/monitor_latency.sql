@@ -1,23 +1,24 @@
--- Monitoring: scoring latency per model version and window. ROWTIME of a scored record is the
--- time its raw line entered Kafka (the sidecar keeps the input timestamp), SCORED_AT is when the
--- sidecar scored it: the difference is the pipeline's latency through ksqlDB and the sidecar.
--- LATENCY_MS_BUCKETS counts events per latency bucket (1 ms steps below 100 ms, 10 ms below
--- 1 s, 100 ms below 10 s, then whole seconds; the key is the bucket's lower bound in ms), so
--- percentiles (p50, p99) follow from the table without keeping every event.
+-- Monitoring: scoring latency per model version and window: from the time a payment's raw line
+-- entered Kafka (the sidecar keeps the input timestamp) to SCORED_AT, when the sidecar scored
+-- it, i.e. the pipeline's latency through ksqlDB and the sidecar. LATENCY_MS_BUCKETS counts
+-- payments per latency bucket (the key is the bucket's lower edge in ms, the buckets are
+-- ksql/macros/latency_buckets.sql), so percentiles (p50, p99) follow from the table without
+-- keeping every payment.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+{% from 'ksql/macros/latency_buckets.sql' import latency_buckets_ms -%}
 CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
-  COUNT(*) AS EVENTS,
-  CAST(SUM(SCORED_AT - ROWTIME) AS DOUBLE) / COUNT(*) AS LATENCY_MS_MEAN,
-  MAX(SCORED_AT - ROWTIME) AS LATENCY_MS_MAX,
-  MIN(SCORED_AT - ROWTIME) AS LATENCY_MS_MIN,
-  HISTOGRAM(CAST(CASE
-    WHEN SCORED_AT - ROWTIME < 100 THEN SCORED_AT - ROWTIME
-    WHEN SCORED_AT - ROWTIME < 1000 THEN (SCORED_AT - ROWTIME) / 10 * 10
-    WHEN SCORED_AT - ROWTIME < 10000 THEN (SCORED_AT - ROWTIME) / 100 * 100
-    ELSE (SCORED_AT - ROWTIME) / 1000 * 1000 END AS VARCHAR)) AS LATENCY_MS_BUCKETS
-FROM {{ ref('monitor_events') }}
+  SUM(EVENTS) AS EVENTS,
+  CAST(SUM(LATENCY_MS_SUM) AS DOUBLE) / SUM(EVENTS) AS LATENCY_MS_MEAN,
+  MAX(LATENCY_MS_MAX) AS LATENCY_MS_MAX,
+  MIN(LATENCY_MS_MIN) AS LATENCY_MS_MIN,
+  MAP(
+{%- for edge in latency_buckets_ms %}
+    '{{ edge }}' := SUM(LATENCY_GE_{{ edge }}MS){{ "," if not loop.last }}
+{%- endfor %}
+  ) AS LATENCY_MS_BUCKETS
+FROM {{ ref('monitor_counts') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
-WHERE LABEL IS NULL
+WHERE EVENTS > 0
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

@@ -1,20 +1,11 @@
 -- Step 5 output: what the scoring sidecar writes (contract: transactions.scored). The sidecar
 -- reads the features stream, so that stream comes first: {{ depends_on('transactions_features') }}
+-- No query reads every scored payment except the label join's narrow view of it
+-- (transactions_verdicts): the alert path reads transactions_flagged, the monitoring tables
+-- the sidecar's per-batch counts (monitor_counts).
+{% from 'ksql/macros/scored_columns.sql' import scored_columns -%}
 CREATE STREAM {{ this }} (
-  ID BIGINT KEY,
-  USER_KEY VARCHAR,
-  USER_MASKED VARCHAR,
-  TS VARCHAR,
-  AMOUNT DOUBLE,
-  SCORE DOUBLE,
-  THRESHOLD DOUBLE,
-  IS_ANOMALY BOOLEAN,
-  MODEL_VERSION VARCHAR,
-  SCORED_AT BIGINT,
-  SHADOW_SCORE DOUBLE,
-  SHADOW_MODEL_VERSION VARCHAR,
-  SHADOW_THRESHOLD DOUBLE,
-  SHADOW_IS_ANOMALY BOOLEAN
+{{ scored_columns() }}
 ) WITH (
   KAFKA_TOPIC = '{{ var("topics.scored") }}',
   KEY_FORMAT = 'KAFKA',

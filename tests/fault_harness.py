@@ -88,8 +88,8 @@ class Counts:
     scored: int = 0
     alerts: int = 0
     alert_file_payments: int = 0  # distinct PAYMENT_IDs in the alerts file (a sink may repeat)
-    events_scored: int = 0  # monitor events topic, one per scored payment
-    events_labelled: int = 0  # ... one per label that found its payment
+    events_scored: int = 0  # monitor counts topic: scored payments its rows count (EVENTS)
+    events_labelled: int = 0  # ... labels that found their payment (LABELLED)
     table_events: int = 0  # MONITOR_ALERT_RATE
     table_alerts: int = 0
     drift_events: int = 0  # MONITOR_SCORE_DRIFT
@@ -161,7 +161,9 @@ class PipelineRun:
             self.sidecar_kafka, self.model,
             (self.topics["features"], self.topics["scored"], f"{self.topics['scored']}.dlq"),
             self.group, self.workdir, exactly_once=EXACTLY_ONCE,
-            instance_id=f"fault-{self.tag}-{instance}", extra=("--batch-size", "50")).start()
+            instance_id=f"fault-{self.tag}-{instance}",
+            extra=("--batch-size", "50", "--flagged-topic", self.topics["flagged"],
+                   "--counts-topic", self.topics["monitor_counts"])).start()
         if instance < len(self.sidecars):
             self.sidecars[instance] = sidecar
         else:
@@ -273,10 +275,12 @@ class PipelineRun:
         into.features = len(read(self.topics["features"], e.features))
         into.scored = len(read(self.topics["scored"], e.scored))
         into.alerts = len(read(self.topics["alerts"], e.alerts))
-        events = [orjson.loads(m.value()) for m in read(self.topics["monitor_events"],
-                                                        e.events_scored + e.events_labelled)]
-        into.events_labelled = sum(ev.get("LABEL") is not None for ev in events)
-        into.events_scored = len(events) - into.events_labelled
+        # the sidecar's rows count batches of payments, ksqlDB's one label each: at least one
+        # row is there once anything was counted; reading goes on until none comes for 2 s
+        rows = [orjson.loads(m.value()) for m in read(self.topics["monitor_counts"],
+                                                      min(1, e.events_scored))]
+        into.events_scored = sum(row.get("EVENTS") or 0 for row in rows)
+        into.events_labelled = sum(row.get("LABELLED") or 0 for row in rows)
         into.alert_file_payments = self.alert_file_payments()
         return into
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from core.contract import DEAD_LETTER_SUFFIX, FEATURES_TOPIC, SCORED_TOPIC
 from core.errors import UsageError
-from core.values import whole
+from core.values import share, whole
 from udf_server import codec
 
 #: librdkafka settings come from FRAUD_KAFKA_SECURITY_PROTOCOL=... style variables and -X k=v
@@ -36,6 +36,15 @@ class SidecarConfig:
     dlq_topic: str = SCORED_TOPIC + DEAD_LETTER_SUFFIX
     group: str = "fraud-scoring-sidecar"
     shadow_model: str | None = None
+    #: the champion's alerts (scored records with IS_ANOMALY), the alert path's input; none
+    #: written when unset
+    flagged_topic: str | None = None
+    #: the monitoring tables' per-batch counts (udf_server/monitor_counts.py); none when unset
+    counts_topic: str | None = None
+    #: alert storm (udf_server/storm.py): above this share of alerts among the last
+    #: `alert_storm_window` payments, alerts are held back; 1 turns it off
+    alert_storm_share: float = 0.25
+    alert_storm_window: int = 10_000
     batch_size: int = 5000
     batch_wait_ms: int = 10
     #: each micro-batch one Kafka transaction (outputs, dead letters, input offsets)
@@ -60,8 +69,11 @@ class SidecarConfig:
         low, high = BATCH_WAITS_MS
         if not low <= self.batch_wait_ms <= high:
             raise UsageError(f"batch wait {self.batch_wait_ms} ms is outside {low}..{high}")
-        if len({self.input_topic, self.output_topic, self.dlq_topic}) != 3:
-            raise UsageError("input, output and dead-letter topics must differ")
+        topics = [self.input_topic, self.output_topic, self.dlq_topic,
+                  *(t for t in (self.flagged_topic, self.counts_topic) if t)]
+        if len(set(topics)) != len(topics):
+            raise UsageError("input, output, dead-letter, flagged and counts topics must "
+                             f"differ: {', '.join(topics)}")
 
 
 def _flag(text: str) -> bool:
@@ -104,6 +116,15 @@ SETTINGS = (
     Setting("input_topic", "feature records in"),
     Setting("output_topic", "scored records out"),
     Setting("dlq_topic", "dead letters: records that cannot be scored, with the reason"),
+    Setting("flagged_topic", "the champion's alerts (scored records with IS_ANOMALY true) "
+            "for the alert path; unset: none written"),
+    Setting("counts_topic", "per-batch monitoring counts for ksqlDB's monitoring tables; "
+            "unset: none written"),
+    Setting("alert_storm_share", "share of alerts among the last --alert-storm-window "
+            "payments above which alerts are held back (an alert storm); 1 turns it off",
+            share),
+    Setting("alert_storm_window", "payments the alert-storm share is taken over",
+            whole(1, 10_000_000)),
     Setting("group", "Kafka consumer group"),
     Setting("shadow_model", "a challenger scored beside the champion (shadow mode): its score "
             "and verdict are added, its alerts never raised"),

@@ -42,6 +42,9 @@ class Metrics:
         "end_to_end_lag_seconds": "time from the input record's timestamp to its scored write",
         "model_info": "the model serving now (value 1), by version and role",
         "assigned_partitions": "input partitions assigned to this process",
+        "alerts_suppressed_total": "the champion's alerts an alert storm kept off the alert "
+                                   "path (still marked IS_ANOMALY in the scored records)",
+        "alert_storm": "1 while an alert storm holds the champion's alerts back, else 0",
     }
 
     def __init__(self) -> None:

@@ -43,10 +43,11 @@ from core.kafka import admin as kafka_admin
 from core.kafka import consumer as kafka_consumer
 from core.kafka import produce_waiting
 from core.kafka import producer as kafka_producer
-from udf_server import codec
+from udf_server import codec, monitor_counts
 from udf_server.config import SidecarConfig
 from udf_server.metrics import Metrics
 from udf_server.model_store import ModelSlot
+from udf_server.storm import StormGuard
 
 log = logging.getLogger("udf_server.service")
 MAX_IN_FLIGHT = 4
@@ -193,6 +194,7 @@ class Scorer:
         self.shadow = (ModelSlot(config.shadow_model, "shadow", config.model_check_interval,
                                  config.inference_threads, self._model_event)
                        if config.shadow_model else None)
+        self.storm = StormGuard(config.alert_storm_share, config.alert_storm_window)
         self._in_flight: deque[InFlightBatch] = deque()
         self.consumer: Any = None
         self.producer: Any = None
@@ -377,63 +379,98 @@ class Scorer:
 
     def _emit(self, matrix: np.ndarray | None, good: list, bad: list,
               batch: InFlightBatch, deadline: float | None = None) -> None:
-        """Score the batch and hand every output and dead letter to the producer (while its
-        queue is full, until `deadline`: _TransactionStuck)."""
+        """Score the batch and hand every output, alert, monitoring count and dead letter to
+        the producer (while its queue is full, until `deadline`: _TransactionStuck)."""
+        if good:
+            self._emit_scored(matrix, good, batch, deadline)
+        for msg, exc in bad:
+            self._emit_dead_letter(msg, exc, batch, deadline)
+
+    def _emit_scored(self, matrix: np.ndarray, good: list, batch: InFlightBatch,
+                     deadline: float | None) -> None:
+        """The scored records (and the champion's alerts on the flagged topic, unless an alert
+        storm holds them back), then the batch's monitoring counts."""
         champion = self.champion.current
         shadow = self.shadow.current if self.shadow is not None else None
-        delivered = batch.delivered
-        if good:
-            started = time.perf_counter()
-            scores = champion.score(matrix).tolist()
-            shadow_scores = shadow.score(matrix).tolist() if shadow is not None else None
-            self.metrics.observe("inference_seconds", time.perf_counter() - started)
-            now_ms = int(time.time() * 1000)
-            threshold = champion.threshold
-            common = {S_THRESHOLD: threshold, S_MODEL_VERSION: champion.version,
-                      S_SCORED_AT: now_ms}
-            shadow_threshold = shadow.threshold if shadow is not None else 0.0
-            if shadow is not None:
-                common[S_SHADOW_MODEL_VERSION] = shadow.version
-                common[S_SHADOW_THRESHOLD] = shadow_threshold
-            output = self.config.output_topic
-            encode, produce = codec.encode_scored, self.producer.produce
-            lag_sum, lag_count = 0, 0
-            batch.pending += len(good)
-            for i, (msg, record) in enumerate(good):  # the hot loop
-                value = encode(record, scores[i], threshold, common,
-                               shadow_scores[i] if shadow_scores is not None else None,
-                               shadow_threshold)
-                ts = msg.timestamp()[1]
-                if ts > 0:
-                    lag_sum += now_ms - ts
-                    lag_count += 1
-                else:
-                    ts = 0
-                try:
-                    produce(output, value, msg.key(), timestamp=ts, on_delivery=delivered)
-                except BufferError:  # local queue full: the slow path waits for deliveries
-                    self._produce(output, msg.key(), value, ts, None, delivered, deadline)
-            if lag_count:
-                self.metrics.observe("end_to_end_lag_seconds", lag_sum / lag_count / 1000.0,
-                                     lag_count)
-            self.metrics.inc("scored_total", len(good))
-        for msg, exc in bad:
-            headers = codec.dead_letter_headers(exc.reason, exc.detail, msg.topic(),
-                                                msg.partition(), msg.offset(),
-                                                self.config.instance_id)
-            value, headers = codec.fit_dead_letter(msg.value(), headers,
-                                                   self._dead_letter_room(msg.key(), headers))
-            source = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
+        started = time.perf_counter()
+        scores = champion.score(matrix).tolist()
+        shadow_scores = shadow.score(matrix).tolist() if shadow is not None else None
+        self.metrics.observe("inference_seconds", time.perf_counter() - started)
+        now_ms = int(time.time() * 1000)
+        threshold = champion.threshold
+        flags = [s > threshold for s in scores]
+        alerts = sum(flags)
+        suppressed = self.storm.suppress(len(flags), alerts, champion.version)
+        flagged = None if suppressed or not alerts else self.config.flagged_topic
+        common = {S_THRESHOLD: threshold, S_MODEL_VERSION: champion.version,
+                  S_SCORED_AT: now_ms}
+        shadow_threshold = shadow.threshold if shadow is not None else 0.0
+        if shadow is not None:
+            common[S_SHADOW_MODEL_VERSION] = shadow.version
+            common[S_SHADOW_THRESHOLD] = shadow_threshold
+        output = self.config.output_topic
+        encode, produce, delivered = codec.encode_scored, self.producer.produce, batch.delivered
+        times = [0] * len(good)
+        batch.pending += len(good) + (alerts if flagged else 0)
+        for i, (msg, record) in enumerate(good):  # the hot loop
+            value = encode(record, scores[i], threshold, common,
+                           shadow_scores[i] if shadow_scores is not None else None,
+                           shadow_threshold)
+            ts = msg.timestamp()[1]
+            if ts > 0:
+                times[i] = ts
+            else:
+                ts = 0
+            key = msg.key()
             try:
-                self._produce(self.config.dlq_topic, msg.key(), value, 0, headers,
-                              self._dead_letter_delivered(batch, source), deadline)
-            except KafkaException as produce_error:  # refused before sending
-                self._dead_letter_lost(source, len(value or b""), produce_error)
-                continue
-            batch.pending += 1
-            self.metrics.inc("dead_lettered_total", reason=exc.reason)
-            log.warning("dead-lettered %s[%d]@%d: %s", msg.topic(), msg.partition(),
-                        msg.offset(), exc)
+                produce(output, value, key, timestamp=ts, on_delivery=delivered)
+            except BufferError:  # local queue full: the slow path waits for deliveries
+                self._produce(output, key, value, ts, None, delivered, deadline)
+            if flagged and flags[i]:
+                self._produce(flagged, key, value, ts, None, delivered, deadline)
+        payment_ms = np.asarray(times, dtype=np.int64)
+        stamped = payment_ms[payment_ms > 0]
+        if len(stamped):
+            self.metrics.observe("end_to_end_lag_seconds",
+                                 float(now_ms - stamped.mean()) / 1000.0, len(stamped))
+        self.metrics.inc("scored_total", len(good))
+        if suppressed:
+            self.metrics.inc("alerts_suppressed_total", alerts)
+        self.metrics.set("alert_storm", 1.0 if self.storm.active else 0.0)
+        if self.config.counts_topic:
+            verdicts = monitor_counts.Verdicts(champion.version, np.asarray(scores),
+                                               np.asarray(flags), suppressed)
+            challenger = None if shadow is None else monitor_counts.Verdicts(
+                shadow.version, np.asarray(shadow_scores),
+                np.asarray(shadow_scores) > shadow_threshold)
+            self._emit_counts(monitor_counts.count_rows(payment_ms, now_ms, verdicts,
+                                                        challenger), batch, deadline)
+
+    def _emit_counts(self, rows: list, batch: InFlightBatch, deadline: float | None) -> None:
+        topic = self.config.counts_topic
+        batch.pending += len(rows)
+        for row in rows:
+            self._produce(topic, row.key, row.value, row.timestamp, None, batch.delivered,
+                          deadline)
+
+    def _emit_dead_letter(self, msg, exc: codec.BadRecord, batch: InFlightBatch,
+                          deadline: float | None) -> None:
+        headers = codec.dead_letter_headers(exc.reason, exc.detail, msg.topic(),
+                                            msg.partition(), msg.offset(),
+                                            self.config.instance_id)
+        value, headers = codec.fit_dead_letter(msg.value(), headers,
+                                               self._dead_letter_room(msg.key(), headers))
+        source = f"{msg.topic()}[{msg.partition()}]@{msg.offset()}"
+        try:
+            self._produce(self.config.dlq_topic, msg.key(), value, 0, headers,
+                          self._dead_letter_delivered(batch, source), deadline)
+        except KafkaException as produce_error:  # refused before sending
+            self._dead_letter_lost(source, len(value or b""), produce_error)
+            return
+        batch.pending += 1
+        self.metrics.inc("dead_lettered_total", reason=exc.reason)
+        log.warning("dead-lettered %s[%d]@%d: %s", msg.topic(), msg.partition(),
+                    msg.offset(), exc)
 
     def _dead_letter_room(self, key: bytes | None, headers: list) -> int:
         """How much of the original value a dead letter may carry: the configured cap, and

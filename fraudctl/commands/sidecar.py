@@ -32,6 +32,8 @@ def environment_defaults(args: argparse.Namespace) -> dict[str, str]:
     found = {"FRAUD_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
              "FRAUD_INPUT_TOPIC": topics.get("features"), "FRAUD_OUTPUT_TOPIC": topics.get(
                  "scored"), "FRAUD_GROUP": sidecar_group(env),
+             "FRAUD_FLAGGED_TOPIC": topics.get("flagged"),
+             "FRAUD_COUNTS_TOPIC": topics.get("monitor_counts"),
              "FRAUD_EXACTLY_ONCE": "true" if env.exactly_once else "false",
              **kafka_environment(kafka.security)}
     if topics.get("scored"):

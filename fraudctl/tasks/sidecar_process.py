@@ -19,9 +19,11 @@ from udf_server.config import kafka_environment
 
 
 def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group: str,
-                  log: Path | None, *extra: str,
-                  exactly_once: bool = True) -> tuple[subprocess.Popen, str]:
-    """A sidecar scoring `topics` (features in, scored out; dead letters to scored + .dlq)
+                  log: Path | None, *extra: str, exactly_once: bool = True,
+                  flagged: str | None = None,
+                  counts: str | None = None) -> tuple[subprocess.Popen, str]:
+    """A sidecar scoring `topics` (features in, scored out; dead letters to scored + .dlq;
+    the champion's alerts to `flagged` and monitoring counts to `counts` where given)
     with its output appended to `log` (or discarded); returns the process and its HTTP
     address at once. `extra` are more of its flags (its instance id is the group's name
     unless they name one: one sidecar per group, the same transactional id after a
@@ -36,6 +38,8 @@ def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group
                "--model", str(model), "--input-topic", features, "--output-topic", scored,
                "--dlq-topic", scored + DEAD_LETTER_SUFFIX, "--group", group,
                "--http-port", str(port), "--exactly-once", "true" if exactly_once else "false",
+               *(("--flagged-topic", flagged) if flagged else ()),
+               *(("--counts-topic", counts) if counts else ()),
                *(() if "--instance-id" in extra else ("--instance-id", group)), *extra]
     with (log.open("a") if log else open(os.devnull, "w")) as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
@@ -76,6 +80,12 @@ def terminate(*procs: subprocess.Popen) -> None:
             proc.wait()
 
 
+def pipeline_outputs(env: Environment) -> dict[str, str | None]:
+    """spawn_sidecar's `flagged` and `counts` topics in an environment."""
+    topics = env.variables["topics"]
+    return {"flagged": topics.get("flagged"), "counts": topics.get("monitor_counts")}
+
+
 def start_sidecar(env: Environment, group: str, models: Path, logs: Path,
                   stop: ExitStack, shadow: Path | None = None) -> str:
     """A sidecar on the environment's topics, following the model directory `models` (and
@@ -86,7 +96,7 @@ def start_sidecar(env: Environment, group: str, models: Path, logs: Path,
     proc, url = spawn_sidecar(env.kafka("sidecar"), models,
                               (topics["features"], topics["scored"]), group, log,
                               *(("--shadow-model", str(shadow)) if shadow else ()),
-                              exactly_once=env.exactly_once)
+                              exactly_once=env.exactly_once, **pipeline_outputs(env))
     stop.callback(terminate, proc)
     wait_ready(url, proc, log=log)
     return url

@@ -104,7 +104,8 @@ def topology_acls(env: Environment, specs: Iterable[ObjectSpec]) -> list[Acl]:
     """Every right the pipeline's components need, derived from the templates and the
     environment: ksqlDB reads (and creates) the topics of its streams and tables and writes
     those its queries fill; each connector reads or writes its topic; the sidecar reads the
-    features and writes the scored records and dead letters in transactions; the replayer
+    features and writes the scored records, alerts, monitoring counts and dead letters in
+    transactions; the replayer
     writes the raw payments and labels; the monitor reads every pipeline topic. Empty where
     the environment names no principal for a component (no ACLs to manage)."""
     users = {c: env.kafka_principals[c][0] for c in COMPONENTS if c in env.kafka_principals}
@@ -133,7 +134,8 @@ def topology_acls(env: Environment, specs: Iterable[ObjectSpec]) -> list[Acl]:
     topics = env.variables.get("topics") or {}
     group = sidecar_group(env)
     grant("sidecar", Resource.TOPIC, topics.get("features", ""), READ, DESCRIBE)
-    for written in (topics.get("scored"), (topics.get("scored") or "") + DEAD_LETTER_SUFFIX):
+    for written in (topics.get("scored"), (topics.get("scored") or "") + DEAD_LETTER_SUFFIX,
+                    topics.get("flagged"), topics.get("monitor_counts")):
         grant("sidecar", Resource.TOPIC, written or "", WRITE, DESCRIBE, DESCRIBE_CONFIGS)
     grant("sidecar", Resource.GROUP, group, READ, pattern=Pattern.PREFIXED)
     grant("sidecar", Resource.TRANSACTIONAL_ID, SIDECAR_TRANSACTIONS + group, WRITE, DESCRIBE,

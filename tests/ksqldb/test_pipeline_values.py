@@ -17,15 +17,17 @@ import os
 import time
 import uuid
 
+import numpy as np
 import orjson
 import pytest
 from topology_project import copy_repo_project, run_fraudctl
 
-from core.contract import label_line
+from core.contract import C_LATENCY_BUCKETS_MS, label_line
 from core.kafka import consume_messages
 from core.kafka import producer as kafka_producer
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.rest import RestConfig
+from udf_server.monitor_counts import Verdicts, count_rows
 
 pytestmark = [pytest.mark.ksqldb, pytest.mark.slow]
 
@@ -164,11 +166,24 @@ def test_alerts_and_every_monitoring_table_match_the_input(stack, pipeline):
         _scored(8, "Mai", 2.6, "v3", 25, base + 7),
     ]
     # as the sidecar does: Java's partitioner, so a payment's scored record lands on the
-    # partition where ksqlDB puts its label (the join needs both on the same partition)
+    # partition where ksqlDB puts its label (the join needs both on the same partition); the
+    # alerts also to the flagged topic, and each version's batch counted by the sidecar's own
+    # code into the counts topic
     producer = kafka_producer(stack.bootstrap_servers, {"partitioner": "murmur2_random"})
     for value, key, ts in records:
-        producer.produce(topics["scored"], key=key.to_bytes(8, "big", signed=True),
-                         value=orjson.dumps(value), timestamp=ts)
+        for topic in (topics["scored"], *((topics["flagged"],) if value["IS_ANOMALY"] else ())):
+            producer.produce(topic, key=key.to_bytes(8, "big", signed=True),
+                             value=orjson.dumps(value), timestamp=ts)
+    for version in ("v1", "v2", "v3"):
+        batch = [(value, ts) for value, _key, ts in records if value["MODEL_VERSION"] == version]
+        for scored_at in sorted({value["SCORED_AT"] for value, _ts in batch}):
+            # one "batch" per scoring time: the sidecar stamps a batch with one SCORED_AT
+            same = [(v, ts) for v, ts in batch if v["SCORED_AT"] == scored_at]
+            verdicts = Verdicts(version, np.array([v["SCORE"] for v, _ in same]),
+                                np.array([v["IS_ANOMALY"] for v, _ in same]))
+            for row in count_rows(np.array([ts for _, ts in same]), scored_at, verdicts):
+                producer.produce(topics["monitor_counts"], key=row.key, value=row.value,
+                                 timestamp=row.timestamp)
     producer.flush(10)
 
     def labels(*items: tuple[int, str, int]) -> None:
@@ -252,7 +267,9 @@ def test_alerts_and_every_monitoring_table_match_the_input(stack, pipeline):
         if row["MODEL_VERSION"] == "v1":
             for bucket, n in row["LATENCY_MS_BUCKETS"].items():
                 merged[bucket] = merged.get(bucket, 0) + n
-    assert merged == {"40": 1, "60": 1, "20": 1, "30": 1, "51": 1}
+    # latencies 40, 60, 20, 30, 51 ms: three in [20, 50), two in [50, 100)
+    assert {b: n for b, n in merged.items() if n} == {"20": 3, "50": 2}
+    assert set(merged) == {str(edge) for edge in C_LATENCY_BUCKETS_MS}
 
     # Kai and Mai share the mask "Xai"; grouped by mask they would add up to 5 alerts
     escalation = _wait_rows(client, f"SELECT * FROM {prefix}USER_ALERT_ESCALATION;",

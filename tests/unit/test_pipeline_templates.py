@@ -21,24 +21,20 @@ INTENDED_EDGES = {
     "transactions_features": {"transactions_raw"},
     "transactions_scored": {"transactions_features"},
     "transactions_scored_dead_letters": {"transactions_features"},
-    "alerts": {"transactions_scored"},
-    "monitor_alert_rate": {"monitor_events"},
-    "monitor_score_drift": {"monitor_events"},
+    "transactions_flagged": {"transactions_features"},
+    "alerts": {"transactions_flagged"},
     "labels_raw": set(),
     "transactions_labels": {"labels_raw"},
-    "monitor_events_from_scored": {"transactions_scored"},
-    "monitor_events_from_labels": {"transactions_scored", "transactions_labels",
-                                   "monitor_events_from_scored"},
-    "transactions_scored_shadowed": {"transactions_scored"},
-    "monitor_events_from_shadow_scored": {"transactions_scored_shadowed",
-                                          "monitor_events_from_scored"},
-    "monitor_events_from_shadow_labels": {"transactions_scored_shadowed", "transactions_labels",
-                                          "monitor_events_from_scored"},
-    "monitor_events": {"monitor_events_from_scored", "monitor_events_from_labels",
-                       "monitor_events_from_shadow_scored", "monitor_events_from_shadow_labels"},
-    "monitor_accuracy": {"monitor_events"},
-    "monitor_accuracy_totals": {"monitor_events"},
-    "monitor_latency": {"monitor_events"},
+    "transactions_verdicts": {"transactions_scored"},
+    "transactions_labelled": {"transactions_verdicts", "transactions_labels"},
+    "monitor_counts": {"transactions_features"},
+    "monitor_counts_from_labels": {"transactions_labelled", "monitor_counts"},
+    "monitor_counts_from_shadow_labels": {"transactions_labelled", "monitor_counts"},
+    "monitor_alert_rate": {"monitor_counts"},
+    "monitor_score_drift": {"monitor_counts"},
+    "monitor_accuracy": {"monitor_counts"},
+    "monitor_accuracy_totals": {"monitor_counts"},
+    "monitor_latency": {"monitor_counts"},
     "user_alert_escalation": {"alerts"},
     "transactions_source": {"transactions_raw"},
     "alerts_sink": {"alerts"},
@@ -116,6 +112,37 @@ def test_scored_stream_matches_what_the_sidecar_writes():
     assert scored.properties["KAFKA_TOPIC"] == "'transactions.scored'"
 
 
+def test_flagged_stream_reads_scored_records_and_verdicts_read_the_scored_topic():
+    _, specs = _specs("compose")
+    scored, flagged = (ks.parse(specs[n].text) for n in ("transactions_scored",
+                                                         "transactions_flagged"))
+    assert flagged.columns == scored.columns
+    assert flagged.properties["KAFKA_TOPIC"] == "'transactions.flagged'"
+    verdicts = ks.parse(specs["transactions_verdicts"].text)
+    assert verdicts.properties["KAFKA_TOPIC"] == scored.properties["KAFKA_TOPIC"]
+    assert set(verdicts.columns) < set(scored.columns), "a narrow view of the same records"
+
+
+def test_counts_stream_has_every_field_the_sidecar_writes():
+    import numpy as np
+    import orjson
+
+    from core import contract as c
+    from udf_server.monitor_counts import Verdicts, count_rows
+
+    _, specs = _specs("compose")
+    counts = ks.parse(specs["monitor_counts"].text)
+    declared = {col.split()[0] for col in counts.columns}
+    rows = count_rows(np.array([1_000, 1_500, 2_100]), 2_200,
+                      Verdicts("v1", np.array([0.1, 0.9, 0.2]), np.array([False, True, False])),
+                      Verdicts("v2", np.array([0.3, 0.4, 0.5]), np.array([False, False, True])))
+    written = set().union(*(orjson.loads(r.value) for r in rows))
+    assert written <= declared, written - declared
+    assert {c.latency_bucket_column(edge) for edge in c.C_LATENCY_BUCKETS_MS} <= declared
+    labels = ks.parse(specs["monitor_counts_from_labels"].text)
+    assert labels.properties["KAFKA_TOPIC"] == counts.properties["KAFKA_TOPIC"]
+
+
 def test_monitoring_tables_are_windowed_per_model_version_with_env_window_sizes():
     _, specs = _specs("prod.example")
     for name in ("monitor_alert_rate", "monitor_score_drift", "monitor_accuracy",
@@ -128,7 +155,7 @@ def test_monitoring_tables_are_windowed_per_model_version_with_env_window_sizes(
     accuracy = ks.parse(specs["monitor_accuracy"].text)
     assert ("WINDOW TUMBLING(SIZE 5 MINUTES, RETENTION 31 DAYS, GRACE PERIOD 30 DAYS)"
             in accuracy.source_clause), "late labels still land in their payment's window"
-    join = ks.parse(specs["monitor_events_from_labels"].text)
+    join = ks.parse(specs["transactions_labelled"].text)
     assert "WITHIN(1 HOUR, 30 DAYS) GRACE PERIOD 1 HOUR" in join.source_clause
     escalation = ks.parse(specs["user_alert_escalation"].text)
     assert "WINDOW HOPPING(SIZE 1 HOUR, ADVANCE BY 5 MINUTES)" in escalation.source_clause

@@ -36,7 +36,9 @@ def test_each_component_gets_its_own_topics_and_no_other():
     sidecar = _rights(acls, "fraud-sidecar")
     assert sidecar == {topics["features"]: {"read", "describe"},
                        topics["scored"]: {"write", "describe", "describe_configs"},
-                       topics["scored"] + ".dlq": {"write", "describe", "describe_configs"}}
+                       topics["scored"] + ".dlq": {"write", "describe", "describe_configs"},
+                       topics["flagged"]: {"write", "describe", "describe_configs"},
+                       topics["monitor_counts"]: {"write", "describe", "describe_configs"}}
     replayer = _rights(acls, "fraud-replayer")
     assert replayer == {topics["raw"]: {"write", "describe"},
                         topics["labels_raw"]: {"write", "describe"}}

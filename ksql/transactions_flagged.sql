@@ -1,0 +1,16 @@
+-- The champion's alerts as the sidecar writes them (contract: transactions.flagged): the scored
+-- records with IS_ANOMALY true, in the same transaction as the scored ones, so the alert path
+-- reads about 1% of the payments instead of all of them. During an alert storm (a model that
+-- suddenly flags a large share) the sidecar holds them back: see docs/OPERATIONS.md.
+-- {{ depends_on('transactions_features') }}
+{% from 'ksql/macros/scored_columns.sql' import scored_columns -%}
+CREATE STREAM {{ this }} (
+{{ scored_columns() }}
+) WITH (
+  KAFKA_TOPIC = '{{ var("topics.flagged") }}',
+  KEY_FORMAT = 'KAFKA',
+  VALUE_FORMAT = 'JSON',
+  PARTITIONS = {{ var("partitions") }},
+  REPLICAS = {{ var("replicas") }},
+  RETENTION_MS = {{ var("retention_ms") }}
+);
