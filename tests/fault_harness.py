@@ -157,13 +157,10 @@ class PipelineRun:
 
     def start_sidecar(self, instance: int = 0) -> None:
         """Sidecar `instance` of the run's group (started again under the same id)."""
-        sidecar = SidecarProcess(
-            self.sidecar_kafka, self.model,
-            (self.topics["features"], self.topics["scored"], f"{self.topics['scored']}.dlq"),
-            self.group, self.workdir, exactly_once=EXACTLY_ONCE,
-            instance_id=f"fault-{self.tag}-{instance}",
-            extra=("--batch-size", "50", "--flagged-topic", self.topics["flagged"],
-                   "--counts-topic", self.topics["monitor_counts"])).start()
+        sidecar = SidecarProcess.for_pipeline(
+            self.sidecar_kafka, self.model, self.topics, self.group, self.workdir,
+            exactly_once=EXACTLY_ONCE, instance_id=f"fault-{self.tag}-{instance}",
+            extra=("--batch-size", "50")).start()
         if instance < len(self.sidecars):
             self.sidecars[instance] = sidecar
         else:

@@ -35,6 +35,17 @@ class SidecarProcess:
         self.args += ["--exactly-once", "true" if exactly_once else "false"]
         self.proc: subprocess.Popen | None = None
 
+    @classmethod
+    def for_pipeline(cls, bootstrap: Connection, model: Path, topics: dict[str, str],
+                     group: str, workdir: Path, *, extra: tuple[str, ...] = (),
+                     **kw) -> SidecarProcess:
+        """A sidecar on a topology's topics (an environment's `topics` variables): features in;
+        scored records, dead letters, the champion's alerts and the monitoring counts out."""
+        return cls(bootstrap, model, (topics["features"], topics["scored"],
+                                      f"{topics['scored']}.dlq"), group, workdir,
+                   extra=("--flagged-topic", topics["flagged"], "--counts-topic",
+                          topics["monitor_counts"], *extra), **kw)
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

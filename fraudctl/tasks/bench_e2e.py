@@ -46,7 +46,7 @@ from core.kafka import (
 )
 from core.waiting import wait_until
 from fraudctl.tasks.replay import KafkaTarget, Pacer, ReplayOptions, payments, replay
-from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate
+from fraudctl.tasks.sidecar_process import pipeline_outputs, spawn_sidecar, terminate
 from infra.topology.acls import READER_GROUPS, sidecar_group
 from infra.topology.engine import Engine
 from infra.topology.environment import Environment
@@ -54,7 +54,10 @@ from infra.topology.kinds import ObjectKind
 
 #: what the stages create, in order (the rest of the templates follow with "monitoring")
 FEATURE_OBJECTS = ("transactions_raw", "transactions_features")
-SCORED_OBJECT = "transactions_scored"
+#: the streams over the topics the sidecar writes (they create those topics)
+SIDECAR_OBJECTS = ("transactions_scored", "transactions_flagged", "monitor_counts")
+#: the sidecar's output topics (environment `topics` keys) that the queries downstream read
+SIDECAR_OUTPUTS = ("scored", "flagged", "monitor_counts")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -274,7 +277,10 @@ class StageResult:
 
 
 def _read_all(kafka: Connection, topic: str, n: int) -> list[tuple[bytes, bytes]]:
-    return [(m.key(), m.value()) for m in consume_messages(kafka, topic, n, timeout=300)]
+    """The first `n` records of `topic` (key, value); n=0: all of them (until none came for
+    3 s)."""
+    return [(m.key(), m.value()) for m in consume_messages(
+        kafka, topic, n, timeout=300, idle_after=None if n else 3.0)]
 
 
 def _produce_keyed(kafka: Connection, topic: str, records: list[tuple[bytes, bytes]]) -> None:
@@ -406,14 +412,15 @@ class E2EBench:
         results.append(StageResult("ksqlDB features query", n, last - first, meter.stop()))
         self._report(results[-1], f"first record after {first:.1f}s")
 
-        t.create([SCORED_OBJECT])
+        t.create(SIDECAR_OBJECTS)
         meter = CpuMeter({**self.pids, "sidecar": None})
         meter.start()
         self.sidecar, _url = spawn_sidecar(self.env.kafka("sidecar"), self.model,
                                            (topics["features"], topics["scored"]),
                                            f"{sidecar_group(self.env)}-bench-{t.tag}",
                                            self.workdir / "sidecar.log",
-                                           exactly_once=self.env.exactly_once)
+                                           exactly_once=self.env.exactly_once,
+                                           **pipeline_outputs(self.env))
         meter.pids["sidecar"] = self.sidecar.pid
         meter.begin["sidecar"] = 0.0
         first, last = _wait_offsets(self.end_offsets, topics["scored"], n, every=0.2)
@@ -421,7 +428,9 @@ class E2EBench:
         self._report(results[-1], f"first record {first:.1f}s after the process started")
 
         downstream = t.rest()
-        scored = _read_all(self.reader, topics["scored"], n)
+        # what the sidecar wrote for the backlog: every scored record, the alerts, the counts
+        outputs = {name: _read_all(self.reader, topics[name], n if name == "scored" else 0)
+                   for name in SIDECAR_OUTPUTS}
         started = time.monotonic()
         t.create(downstream)
         _wait_caught_up(t, downstream)
@@ -430,12 +439,15 @@ class E2EBench:
         meter = CpuMeter(self.pids)
         meter.start()
         started = time.monotonic()
-        _produce_keyed(self.env.kafka("sidecar"), topics["scored"], scored)
+        for name, records in outputs.items():
+            _produce_keyed(self.env.kafka("sidecar"), topics[name], records)
         time.sleep(1.0)
         _wait_caught_up(t, downstream)
         results.append(StageResult(f"ksqlDB downstream of scored ({len(downstream)} objects)",
                                    n, time.monotonic() - started, meter.stop()))
-        self._report(results[-1], "the same records again, queries running")
+        self._report(results[-1], "the sidecar's records again ("
+                     + ", ".join(f"{len(r):,} {k}" for k, r in outputs.items())
+                     + "), queries running")
         return results
 
     def _replay(self, n: int) -> None:

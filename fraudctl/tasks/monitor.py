@@ -83,22 +83,29 @@ def render(snap: dict[str, list[dict[str, Any]]], flow: str = "") -> str:
                for r in snap["monitor_latency"]}
     challengers = {r[S_SHADOW_MODEL_VERSION] for r in snap["monitor_score_drift"]
                    if r.get(S_SHADOW_MODEL_VERSION)}
+    storms = False
     for row in snap["monitor_alert_rate"][:15]:
         key = (row.get(S_MODEL_VERSION), row.get("WINDOWSTART"))
         d, a, lat = drift.get(key, {}), accuracy.get(key, {}), latency.get(key, {})
         start = time.strftime("%H:%M", time.localtime((row.get("WINDOWSTART") or 0) / 1000))
         version = str(row.get(S_MODEL_VERSION))
         shown = version[:16] + " ~" if version in challengers else version[:18]
+        held = row.get("ALERTS_SUPPRESSED") or 0
+        storms = storms or held > 0
         lines.append(
             f"{shown:18} {start:8} {row.get('EVENTS', 0):>8} "
             f"{row.get('ALERTS', 0):>7} {row.get('ALERT_RATE') or 0:>7.4f} "
             f"{d.get('SCORE_MEAN') or 0:>10.4f} {d.get('SCORE_MAX') or 0:>8.3f} "
             f"{_pct(a.get('LABELLED_SHARE'))} {_pct(a.get('PRECISION'))} "
             f"{_pct(a.get('RECALL'))} "
-            f"{_ms(lat, 0.50):>7} {_ms(lat, 0.99):>6}")
+            f"{_ms(lat, 0.50):>7} {_ms(lat, 0.99):>6}" + (f"  STORM: {held} held" if held
+                                                           else ""))
     if challengers:
         lines.append("~ a challenger in shadow mode: its own verdicts, counted against the same "
                      "labels; it raises no alerts")
+    if storms:
+        lines.append("STORM: an alert storm (the model flags a large share of payments): its "
+                     "alerts are held back, not sent (docs/OPERATIONS.md, \"Alert storms\")")
     return "\n".join(lines)
 
 

@@ -78,10 +78,9 @@ def test_a_supervised_challenger_in_shadow_is_measured_beside_the_champion(stack
     topics, prefix = spec["vars"]["topics"], spec["prefix"].upper()
     applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    sidecar = SidecarProcess(stack.bootstrap_servers, champion_dir,
-                             (topics["features"], topics["scored"], f"{topics['scored']}.dlq"),
-                             f"shadow-{tag}", tmp_path,
-                             extra=("--shadow-model", str(challenger))).start()
+    sidecar = SidecarProcess.for_pipeline(stack.bootstrap_servers, champion_dir, topics,
+                                          f"shadow-{tag}", tmp_path,
+                                          extra=("--shadow-model", str(challenger))).start()
     client = KsqlClient(RestConfig(ksqldb_url))
     try:
         sidecar.wait_ready()

@@ -1,4 +1,4 @@
-"""The live view marks a challenger's rows (a version that runs in shadow mode)."""
+"""The live view marks a challenger's rows (a version that runs in shadow mode) and alert storms."""
 
 from fraudctl.tasks.monitor import render
 
@@ -21,3 +21,13 @@ def test_a_challengers_rows_are_marked_and_explained():
     assert next(line for line in lines if line.startswith("champion-v1")).startswith(
         "champion-v1      ")
     assert lines[-1].startswith("~ a challenger in shadow mode")
+
+
+def test_a_window_with_alerts_held_back_by_a_storm_says_so():
+    rate = [{"MODEL_VERSION": "bad-v3", "WINDOWSTART": 1_700_000_000_000, "EVENTS": 100,
+             "ALERTS": 67, "ALERT_RATE": 0.67, "ALERTS_SUPPRESSED": 60}]
+    text = render({"monitor_alert_rate": rate, "monitor_score_drift": [],
+                   "monitor_accuracy": [], "monitor_latency": []})
+    row = next(line for line in text.splitlines() if line.startswith("bad-v3"))
+    assert row.endswith("STORM: 60 held")
+    assert text.splitlines()[-1].startswith("STORM: an alert storm")
