@@ -7,6 +7,7 @@
 {% macro label_counts(shadow=false) -%}
 {%- set p = "SHADOW_" if shadow else "" -%}
 {%- set verdict = p ~ "IS_ANOMALY" -%}
+{{ query_properties({"ksql.streams.commit.interval.ms": 1000}) }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.monitor_counts'), retention=true) }} AS SELECT
   {{ p }}MODEL_VERSION AS MODEL_VERSION,
   0 AS EVENTS,
