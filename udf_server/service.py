@@ -400,7 +400,9 @@ class Scorer:
         threshold = champion.threshold
         flags = [s > threshold for s in scores]
         alerts = sum(flags)
-        suppressed = self.storm.suppress(len(flags), alerts, champion.version)
+        # without a flagged topic there is no alert path to protect (a stand-alone scorer)
+        suppressed = bool(self.config.flagged_topic) and self.storm.suppress(
+            len(flags), alerts, champion.version)
         flagged = None if suppressed or not alerts else self.config.flagged_topic
         common = {S_THRESHOLD: threshold, S_MODEL_VERSION: champion.version,
                   S_SCORED_AT: now_ms}

@@ -9,7 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from core.values import key_value, non_negative, sizes, whole
+from core.values import key_value, non_negative, share, sizes, whole
 from fraudctl.options import project_dir, project_options
 from infra.topology.environment import GUARANTEES
 
@@ -38,7 +38,7 @@ def _bench_e2e(args: argparse.Namespace) -> int:
         env.choose_guarantee(args.guarantee)
     config = E2EConfig(rows=args.rows, rates=args.rates, seconds=args.seconds,
                        ksql_properties=env.query_properties, overrides=dict(args.set or []),
-                       partitions=args.partitions)
+                       partitions=args.partitions, alert_share=args.alert_share)
     if args.quick:
         config.rows, config.seconds = min(config.rows, 50_000), min(config.seconds, 8.0)
     with tempfile.TemporaryDirectory(prefix="fraud-bench-e2e-") as tmp:
@@ -76,4 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="a ksqlDB streams property for the bench's queries, over the "
                           "environment's ksql_query_properties, e.g. "
                           "ksql.streams.cache.max.bytes.buffering=0 (repeatable)")
+    e2e.add_argument("--alert-share", type=share, metavar="SHARE",
+                     help="move the model's threshold so that this share of the payments are "
+                          "alerts (0.67: an alert storm, a bad rollout); default: as trained")
     bench.set_defaults(func=cmd_bench)

@@ -69,6 +69,9 @@ class E2EConfig:
     ksql_properties: dict[str, str] = field(default_factory=dict)  # the environment's settings
     overrides: dict[str, str] = field(default_factory=dict)  # --set: over every query's own
     partitions: int | None = None  # default: the environment's
+    #: the model's threshold moved so that this share of the bench's payments are alerts (a
+    #: bad rollout: an alert storm); None keeps the trained threshold (about 1%)
+    alert_share: float | None = None
 
 
 def process_cpu_seconds(pid: int | None) -> float | None:
@@ -208,6 +211,27 @@ def synthetic_file(rows: int, workdir: Path) -> Path:
     data = workdir / "bench.csv"
     write_kaggle_csv(synthesize(rows, 0.0017, seed=5), data)
     return data
+
+
+def with_alert_share(model: Path, data: Path, share: float, workdir: Path) -> Path:
+    """A copy of `model` whose threshold flags `share` of the payments in `data` (the score
+    quantile), re-stamped with its new version."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    import pandas as pd
+
+    from core.artifact import META_THRESHOLD, set_metadata, stamp_version
+    from core.contract import KAGGLE_COLUMNS
+
+    features = pd.read_csv(data)[list(KAGGLE_COLUMNS[:-1])].to_numpy(np.float32)
+    scores = ort.InferenceSession(str(model)).run(None, {"features": features})[0]
+    proto = onnx.load(str(model))
+    set_metadata(proto, {META_THRESHOLD: repr(float(np.quantile(scores, 1 - share)))})
+    stamp_version(proto)
+    out = workdir / f"model-alerting-{share:g}.onnx"
+    onnx.save(proto, str(out))
+    return out
 
 
 def raw_payload(data: Path, rows: int) -> list[bytes]:
@@ -558,6 +582,9 @@ def run_e2e(project: Path, env: Environment, config: E2EConfig, model: Path,
         + (f", overridden by {config.overrides}" if config.overrides else ""))
     data = synthetic_file(config.rows, workdir)
     lines = raw_payload(data, config.rows)
+    if config.alert_share is not None:
+        model = with_alert_share(model, data, config.alert_share, workdir)
+        say(f"the model's threshold moved to flag {config.alert_share:.0%} of the payments")
     bench = E2EBench(project, env, config, model, workdir, data, say)
     try:
         say("each stage alone, on a backlog:")
@@ -573,4 +600,5 @@ def run_e2e(project: Path, env: Environment, config: E2EConfig, model: Path,
                         "cpu": s.cpu} for s in stages],
             "rates": [r.__dict__ for r in rates], "sustained": sustained,
             "settings": {**config.ksql_properties, **config.overrides},
-            "guarantee": env.delivery_guarantee, "partitions": env.variables.get("partitions")}
+            "guarantee": env.delivery_guarantee, "partitions": env.variables.get("partitions"),
+            "alert_share": config.alert_share}
