@@ -176,6 +176,12 @@ class Statement:
         return any(re.search(rf"\b{w}\b", text) for w in ("JOIN", "GROUP BY", "WINDOW"))
 
     @property
+    def reads(self) -> tuple[str, ...]:
+        """The streams and tables a query reads (after FROM and JOIN), in order."""
+        return tuple(re.findall(r"\b(?:FROM|JOIN)\s+([A-Za-z_][A-Za-z0-9_]*)",
+                                self.source_clause))
+
+    @property
     def is_stream_stream_join(self) -> bool:
         """A JOIN with a WITHIN window. ksqlDB 7.9 replaces no stateful query, not even with
         the same text ("Upgrades not yet supported for StreamStreamJoin", "... for
@@ -285,10 +291,11 @@ def change_class(desired: Statement, live: Statement) -> tuple[str, str]:
             added = len(desired.columns) - len(live.columns)
             return "update", f"{added} column(s) added at the end"
         return "recreate", "existing columns change"
+    inputs = _new_inputs(desired, live)
     if live.is_stateful or desired.is_stateful:
-        return "recreate", "a stateful query (JOIN, GROUP BY or WINDOW) changes"
+        return "recreate", "a stateful query (JOIN, GROUP BY or WINDOW) changes" + inputs
     if desired.source_clause != live.source_clause or desired.tail != live.tail:
-        return "recreate", "the FROM, PARTITION BY or EMIT clause changes"
+        return "recreate", "the FROM, PARTITION BY or EMIT clause changes" + inputs
     if desired.select_items[:len(live.select_items)] != live.select_items:
         return "recreate", "existing projected columns change"
     parts = []
@@ -297,3 +304,12 @@ def change_class(desired: Statement, live: Statement) -> tuple[str, str]:
     if len(desired.select_items) > len(live.select_items):
         parts.append("columns appended")
     return "update", " and ".join(parts) or "formatting only"
+
+
+def _new_inputs(desired: Statement, live: Statement) -> str:
+    """What a recreated query reads instead, where its inputs change: it starts from what the
+    new inputs hold, and what only the old ones held is not counted again."""
+    if set(desired.reads) == set(live.reads):
+        return ""
+    return (f"; it reads {', '.join(desired.reads)} instead of {', '.join(live.reads)}: "
+            "rebuilt from what those hold, not from the old input's history")

@@ -84,3 +84,20 @@ def test_wait_until_returns_the_first_answer_and_raises_the_callers_error():
 
     with pytest.raises(TemplateError, match="in ERROR"):
         wait_until(gives_up, 5, timed_out=lambda: CheckFailed("not this"))
+
+
+def test_a_recreated_query_with_new_inputs_says_what_it_reads_instead():
+    from infra.topology import ksql_statement as ks
+
+    old = ks.parse("CREATE TABLE T AS SELECT K, COUNT(*) AS N FROM EVENTS GROUP BY K "
+                   "EMIT CHANGES;")
+    new = ks.parse("CREATE TABLE T AS SELECT K, SUM(N) AS N FROM COUNTS GROUP BY K "
+                   "EMIT CHANGES;")
+    joined = ks.parse("CREATE STREAM J AS SELECT * FROM A X JOIN B Y WITHIN 1 HOUR "
+                      "ON X.ID = Y.ID EMIT CHANGES;")
+    assert joined.reads == ("A", "B")
+    action, why = ks.change_class(new, old)
+    assert action == "recreate"
+    assert why.endswith("it reads COUNTS instead of EVENTS: rebuilt from what those hold, "
+                        "not from the old input's history")
+    assert ks.change_class(new, new)[1].count("instead") == 0
