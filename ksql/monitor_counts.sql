@@ -11,6 +11,7 @@
 -- without a repartition, a pull query finds a version only where its key, serialised in the
 -- table's format, hashes to its partition. {{ depends_on('transactions_features') }}
 {% from 'ksql/macros/latency_buckets.sql' import latency_buckets_ms -%}
+{% from 'ksql/macros/with_clause.sql' import with_clause with context -%}
 CREATE STREAM {{ this }} (
   MODEL_VERSION VARCHAR KEY,
   EVENTS BIGINT,
@@ -36,12 +37,5 @@ CREATE STREAM {{ this }} (
   TN BIGINT,
   LABEL_DELAY_MS_MAX BIGINT,
   PAYMENT_TIME BIGINT
-) WITH (
-  KAFKA_TOPIC = '{{ var("topics.monitor_counts") }}',
-  KEY_FORMAT = 'KAFKA',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }},
-  RETENTION_MS = {{ var("retention_ms") }},
-  TIMESTAMP = 'PAYMENT_TIME'
-);
+) {{ with_clause(topic=var('topics.monitor_counts'), retention=true,
+                timestamp='PAYMENT_TIME') }};

@@ -4,13 +4,7 @@
 -- suddenly flags a large share) the sidecar holds them back: see docs/OPERATIONS.md.
 -- {{ depends_on('transactions_features') }}
 {% from 'ksql/macros/scored_columns.sql' import scored_columns -%}
+{% from 'ksql/macros/with_clause.sql' import with_clause with context -%}
 CREATE STREAM {{ this }} (
 {{ scored_columns() }}
-) WITH (
-  KAFKA_TOPIC = '{{ var("topics.flagged") }}',
-  KEY_FORMAT = 'KAFKA',
-  VALUE_FORMAT = 'JSON',
-  PARTITIONS = {{ var("partitions") }},
-  REPLICAS = {{ var("replicas") }},
-  RETENTION_MS = {{ var("retention_ms") }}
-);
+) {{ with_clause(topic=var('topics.flagged'), retention=true) }};

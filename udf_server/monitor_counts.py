@@ -72,13 +72,16 @@ def count_rows(payment_ms: np.ndarray, scored_at: int, champion: Verdicts,
     times = np.where(payment_ms > 0, payment_ms, scored_at).astype(np.int64)
     seconds, group = np.unique(times // 1000, return_inverse=True)
     latency = np.maximum(scored_at - times, 0)
-    first_ms = _group_min(times, group, len(seconds))
-    champion_sums = _sums(champion, group, len(seconds), latency)
-    shadow_sums = _sums(shadow, group, len(seconds), latency) if shadow is not None else None
+    first_ms = _reduce_at(np.minimum, times, group, len(seconds),
+                          np.iinfo(np.int64).max).tolist()
+    latencies = _latency_fields(latency, group, len(seconds))
+    champion_sums = _sums(champion, group, len(seconds))
+    shadow_sums = _sums(shadow, group, len(seconds)) if shadow is not None else None
     rows: list[CountRow] = []
     for g in range(len(seconds)):
-        value = champion_sums[g]
+        value = {**champion_sums[g], **latencies[g]}
         if shadow is not None:
+            shadow_sums[g].update(latencies[g])
             value[C_SHADOW_EVENTS] = shadow_sums[g][C_EVENTS]
             value[C_SHADOW_SCORE_SUM] = shadow_sums[g][C_SCORE_SUM]
             value[C_SHADOW_MODEL_VERSION] = shadow.version
@@ -93,41 +96,45 @@ def _row(version: str, value: dict, first_ms: int) -> CountRow:
     return CountRow(version.encode(), orjson.dumps(value), first_ms)
 
 
-def _group_min(values: np.ndarray, group: np.ndarray, groups: int) -> list[int]:
-    out = np.full(groups, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(out, group, values)
-    return out.tolist()
+def _reduce_at(ufunc: np.ufunc, values: np.ndarray, group: np.ndarray, groups: int,
+               initial) -> np.ndarray:
+    """`ufunc` (np.minimum, np.maximum) of `values` per group, starting from `initial`."""
+    out = np.full(groups, initial, dtype=values.dtype)
+    ufunc.at(out, group, values)
+    return out
 
 
-def _sums(verdicts: Verdicts, group: np.ndarray, groups: int,
-          latency: np.ndarray) -> list[dict]:
-    """Per group: the counts and sums of one model's verdicts, as monitor.counts fields."""
+def _latency_fields(latency: np.ndarray, group: np.ndarray, groups: int) -> list[dict]:
+    """Per group: latency sum, extremes and bucket counts (the same for every model: one
+    batch, one SCORED_AT)."""
+    latency_sum = np.bincount(group, weights=latency, minlength=groups)
+    latency_min = _reduce_at(np.minimum, latency, group, groups, np.iinfo(np.int64).max)
+    latency_max = _reduce_at(np.maximum, latency, group, groups, 0)
+    bucket = np.searchsorted(_BUCKET_EDGES, latency, side="right")
+    buckets = np.zeros((groups, len(_BUCKET_COLUMNS)), dtype=np.int64)
+    np.add.at(buckets, (group, bucket), 1)
+    rows = []
+    for g in range(groups):
+        row = {C_LATENCY_MS_SUM: int(latency_sum[g]), C_LATENCY_MS_MIN: int(latency_min[g]),
+               C_LATENCY_MS_MAX: int(latency_max[g])}
+        row.update(zip(_BUCKET_COLUMNS, buckets[g].tolist(), strict=True))
+        rows.append(row)
+    return rows
+
+
+def _sums(verdicts: Verdicts, group: np.ndarray, groups: int) -> list[dict]:
+    """Per group: the counts and score sums of one model's verdicts, as monitor.counts
+    fields."""
     scores = verdicts.scores.astype(np.float64)
     events = np.bincount(group, minlength=groups)
     alerts = np.bincount(group, weights=verdicts.alerts, minlength=groups)
     score_sum = np.bincount(group, weights=scores, minlength=groups)
     squares = np.bincount(group, weights=scores * scores, minlength=groups)
-    score_min = np.full(groups, np.inf)
-    score_max = np.full(groups, -np.inf)
-    np.minimum.at(score_min, group, scores)
-    np.maximum.at(score_max, group, scores)
-    latency_sum = np.bincount(group, weights=latency, minlength=groups)
-    latency_min = np.full(groups, np.iinfo(np.int64).max, dtype=np.int64)
-    latency_max = np.zeros(groups, dtype=np.int64)
-    np.minimum.at(latency_min, group, latency)
-    np.maximum.at(latency_max, group, latency)
-    bucket = np.searchsorted(_BUCKET_EDGES, latency, side="right")
-    buckets = np.zeros((groups, len(_BUCKET_COLUMNS)), dtype=np.int64)
-    np.add.at(buckets, (group, bucket), 1)
+    score_min = _reduce_at(np.minimum, scores, group, groups, np.inf)
+    score_max = _reduce_at(np.maximum, scores, group, groups, -np.inf)
     suppressed = alerts if verdicts.suppressed else np.zeros(groups)
-    rows = []
-    for g in range(groups):
-        row = {C_EVENTS: int(events[g]), C_ALERTS: int(alerts[g]),
-               C_ALERTS_SUPPRESSED: int(suppressed[g]),
-               C_SCORE_SUM: float(score_sum[g]), C_SCORE_SUM_SQUARES: float(squares[g]),
-               C_SCORE_MIN: float(score_min[g]), C_SCORE_MAX: float(score_max[g]),
-               C_LATENCY_MS_SUM: int(latency_sum[g]), C_LATENCY_MS_MIN: int(latency_min[g]),
-               C_LATENCY_MS_MAX: int(latency_max[g])}
-        row.update(zip(_BUCKET_COLUMNS, buckets[g].tolist(), strict=True))
-        rows.append(row)
-    return rows
+    return [{C_EVENTS: int(events[g]), C_ALERTS: int(alerts[g]),
+             C_ALERTS_SUPPRESSED: int(suppressed[g]),
+             C_SCORE_SUM: float(score_sum[g]), C_SCORE_SUM_SQUARES: float(squares[g]),
+             C_SCORE_MIN: float(score_min[g]), C_SCORE_MAX: float(score_max[g])}
+            for g in range(groups)]
