@@ -3,13 +3,14 @@
 -- No query reads every scored payment except the label join's narrow view of it
 -- (transactions_verdicts): the alert path reads transactions_flagged, the monitoring tables
 -- the sidecar's per-batch counts (monitor_counts).
-{% from 'ksql/macros/scored_columns.sql' import scored_columns -%}
+{{ value_schema('ksql/schemas/scored_record.schema.json') }}
+{%- from 'ksql/macros/scored_columns.sql' import scored_columns %}
 CREATE STREAM {{ this }} (
 {{ scored_columns() }}
 ) WITH (
   KAFKA_TOPIC = '{{ var("topics.scored") }}',
   KEY_FORMAT = 'KAFKA',
-  VALUE_FORMAT = 'JSON',
+  VALUE_FORMAT = '{{ sidecar_value_format }}',
   PARTITIONS = {{ var("partitions") }},
   REPLICAS = {{ var("replicas") }}
 );

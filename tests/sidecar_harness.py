@@ -38,13 +38,15 @@ class SidecarProcess:
     @classmethod
     def for_pipeline(cls, bootstrap: Connection, model: Path, topics: dict[str, str],
                      group: str, workdir: Path, *, extra: tuple[str, ...] = (),
-                     **kw) -> SidecarProcess:
+                     registry: str | None = None, **kw) -> SidecarProcess:
         """A sidecar on a topology's topics (an environment's `topics` variables): features in;
-        scored records, dead letters, the champion's alerts and the monitoring counts out."""
+        scored records, dead letters, the champion's alerts and the monitoring counts out; in
+        the wire format of the Schema Registry at `registry` where given."""
+        framing = ("--schema-registry", registry) if registry else ()
         return cls(bootstrap, model, (topics["features"], topics["scored"],
                                       f"{topics['scored']}.dlq"), group, workdir,
                    extra=("--flagged-topic", topics["flagged"], "--counts-topic",
-                          topics["monitor_counts"], *extra), **kw)
+                          topics["monitor_counts"], *framing, *extra), **kw)
 
     @property
     def url(self) -> str:

@@ -29,6 +29,7 @@ class Endpoints:
     file_dir_connect: str | None = None
     local_stack: object | None = None
     ksqldb_missing: str | None = None  # why the local stack has no ksqlDB
+    schema_registry_url: str | None = None
 
     def connect_path(self, local_file: Path) -> str:
         """The path under which Connect sees a file the test wrote under `file_dir_local`."""
@@ -50,7 +51,8 @@ def from_environment() -> Endpoints | None:
     shared = os.environ.get("CONNECT_SHARED_DIR")
     return Endpoints(bootstrap, os.environ.get("CONNECT_URL"), os.environ.get("KSQLDB_URL"),
                      "environment", Path(shared) if shared else None,
-                     os.environ.get("CONNECT_SHARED_DIR_REMOTE", shared))
+                     os.environ.get("CONNECT_SHARED_DIR_REMOTE", shared),
+                     schema_registry_url=os.environ.get("SCHEMA_REGISTRY_URL"))
 
 
 def start_local_stack(base: Path) -> Endpoints:
@@ -59,7 +61,7 @@ def start_local_stack(base: Path) -> Endpoints:
 
     config = StackConfig(run_dir=base / "stack", kafka_port=free_port(),
                          controller_port=free_port(), connect_port=free_port(),
-                         ksqldb_port=free_port())
+                         ksqldb_port=free_port(), registry_port=free_port())
     stack = LocalStack(config)
     notes: list[str] = []
     endpoints = stack.up(timeout=300, log=notes.append)
@@ -68,4 +70,4 @@ def start_local_stack(base: Path) -> Endpoints:
     why = None if endpoints["ksqldb_url"] else " ".join(notes)[-1500:]
     return Endpoints(endpoints["bootstrap_servers"], endpoints["connect_url"],
                      endpoints["ksqldb_url"], "local JVM stack", files, str(files), stack,
-                     ksqldb_missing=why)
+                     ksqldb_missing=why, schema_registry_url=endpoints["schema_registry_url"])

@@ -45,6 +45,9 @@ class SidecarConfig:
     #: `alert_storm_window` payments, alerts are held back; 1 turns it off
     alert_storm_share: float = 0.25
     alert_storm_window: int = 10_000
+    #: Schema Registry: read and write its wire format (udf_server/wire.py); unset: plain JSON
+    schema_registry: str | None = None
+    schema_registry_ca: str | None = None
     batch_size: int = 5000
     batch_wait_ms: int = 10
     #: each micro-batch one Kafka transaction (outputs, dead letters, input offsets)
@@ -125,6 +128,10 @@ SETTINGS = (
             share),
     Setting("alert_storm_window", "payments the alert-storm share is taken over",
             whole(1, 10_000_000)),
+    Setting("schema_registry", "Schema Registry URL: feature records are read, scored records "
+            "and alerts written in its wire format (ksqlDB's JSON_SR) with the ids registered "
+            "for their topics; unframed input is dead-lettered; unset: plain JSON"),
+    Setting("schema_registry_ca", "CA bundle for a registry on HTTPS"),
     Setting("group", "Kafka consumer group"),
     Setting("shadow_model", "a challenger scored beside the champion (shadow mode): its score "
             "and verdict are added, its alerts never raised"),

@@ -43,7 +43,7 @@ from core.kafka import admin as kafka_admin
 from core.kafka import consumer as kafka_consumer
 from core.kafka import produce_waiting
 from core.kafka import producer as kafka_producer
-from udf_server import codec, monitor_counts
+from udf_server import codec, monitor_counts, wire
 from udf_server.config import SidecarConfig
 from udf_server.metrics import Metrics
 from udf_server.model_store import ModelSlot
@@ -195,6 +195,11 @@ class Scorer:
                                  config.inference_threads, self._model_event)
                        if config.shadow_model else None)
         self.storm = StormGuard(config.alert_storm_share, config.alert_storm_window)
+        self.framing = (wire.Framing(wire.Registry(config.schema_registry,
+                                                   ca_bundle=config.schema_registry_ca),
+                                     config.input_topic,
+                                     [t for t in (config.output_topic, config.flagged_topic) if t])
+                        if config.schema_registry else None)
         self._in_flight: deque[InFlightBatch] = deque()
         self.consumer: Any = None
         self.producer: Any = None
@@ -226,6 +231,7 @@ class Scorer:
             self._stop.wait(self.config.model_check_interval)
         if self.shadow is not None and not self._stop.is_set():
             self.shadow.try_initial()
+        self._load_framing()
         if self._stop.is_set():
             return
         self._connect()
@@ -241,6 +247,17 @@ class Scorer:
                      "and will be re-read")
         finally:
             self._close()
+
+    def _load_framing(self) -> None:
+        """The registry's ids before the first record (retried while it does not answer)."""
+        while self.framing is not None and not self._stop.is_set():
+            try:
+                self.framing.load()
+                return
+            except wire.RegistryUnavailable as exc:
+                log.warning("waiting for the schema registry: %s", exc)
+                self.trouble.report(str(exc))
+                self._stop.wait(self.config.model_check_interval)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -339,6 +356,7 @@ class Scorer:
         first_by_partition: dict[int, int] = {}
         last_by_partition: dict[int, int] = {}
         decode, max_bytes = codec.decode, self.config.max_record_bytes
+        unframe = self.framing.payload if self.framing is not None else None
         for msg in messages:  # the hot loop: one input topic, so partitions key the offsets
             err = msg.error()
             if err is not None:
@@ -353,7 +371,8 @@ class Scorer:
                 first_by_partition[partition] = offset
             last_by_partition[partition] = offset
             try:
-                decoded = decode(msg.value(), max_bytes)
+                value = msg.value()
+                decoded = decode(unframe(value) if unframe else value, max_bytes)
             except codec.BadRecord as exc:
                 bad.append((msg, exc))
                 continue
@@ -412,12 +431,14 @@ class Scorer:
             common[S_SHADOW_THRESHOLD] = shadow_threshold
         output = self.config.output_topic
         encode, produce, delivered = codec.encode_scored, self.producer.produce, batch.delivered
+        framed = self.framing.prefixes if self.framing is not None else {}
+        head, flagged_head = framed.get(output, b""), framed.get(flagged, b"")
         times = [0] * len(good)
         batch.pending += len(good) + (alerts if flagged else 0)
         for i, (msg, record) in enumerate(good):  # the hot loop
-            value = encode(record, scores[i], threshold, common,
-                           shadow_scores[i] if shadow_scores is not None else None,
-                           shadow_threshold)
+            value = head + encode(record, scores[i], threshold, common,
+                                  shadow_scores[i] if shadow_scores is not None else None,
+                                  shadow_threshold)
             ts = msg.timestamp()[1]
             if ts > 0:
                 times[i] = ts
@@ -429,7 +450,8 @@ class Scorer:
             except BufferError:  # local queue full: the slow path waits for deliveries
                 self._produce(output, key, value, ts, None, delivered, deadline)
             if flagged and flags[i]:
-                self._produce(flagged, key, value, ts, None, delivered, deadline)
+                alert = value if flagged_head == head else flagged_head + value[len(head):]
+                self._produce(flagged, key, alert, ts, None, delivered, deadline)
         payment_ms = np.asarray(times, dtype=np.int64)
         stamped = payment_ms[payment_ms > 0]
         if len(stamped):

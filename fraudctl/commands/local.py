@@ -1,4 +1,5 @@
-"""`fraudctl local up|down|reset|status|fetch`: the no-Docker Kafka + Connect + ksqlDB stack."""
+"""`fraudctl local up|down|reset|status|fetch`: the no-Docker Kafka + Connect + Schema Registry +
+ksqlDB stack."""
 
 from __future__ import annotations
 
@@ -23,14 +24,16 @@ def _stack(args: argparse.Namespace):
     config = StackConfig()
     if args.run_dir:
         config.run_dir = Path(args.run_dir)
-    for name in ("kafka_port", "controller_port", "connect_port", "ksqldb_port"):
+    for name in ("kafka_port", "controller_port", "connect_port", "ksqldb_port",
+                 "registry_port"):
         if getattr(args, name, None):
             setattr(config, name, getattr(args, name))
     return LocalStack(config)
 
 
 ENDPOINT_VARIABLES = {"bootstrap_servers": "BOOTSTRAP_SERVERS", "connect_url": "CONNECT_URL",
-                      "ksqldb_url": "KSQLDB_URL"}
+                      "ksqldb_url": "KSQLDB_URL",
+                      "schema_registry_url": "SCHEMA_REGISTRY_URL"}
 
 
 #: what the secured cluster adds to the endpoints (TLS, principals, every ksqlDB server)
@@ -55,12 +58,13 @@ def _print_endpoints(endpoints: dict, as_json: bool) -> None:
 
 def cmd_local_fetch(args: argparse.Namespace) -> int:
     from infra.local import fetch_distribution
-    from infra.local.jars import KsqlDbUnavailable, fetch_ksqldb
+    from infra.local.jars import KsqlDbUnavailable, fetch_ksqldb, fetch_schema_registry
 
     print(fetch_distribution().root)
     if not args.no_ksqldb:
         try:
             print(fetch_ksqldb().root)
+            print(fetch_schema_registry().root)
         except KsqlDbUnavailable as exc:
             print(f"note: {exc}", file=sys.stderr)
     return 0
@@ -125,11 +129,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="Connect REST port (env FRAUD_LOCAL_CONNECT_PORT)")
     ports.add_argument("--ksqldb-port", type=int,
                        help="ksqlDB REST port (env FRAUD_LOCAL_KSQLDB_PORT)")
+    ports.add_argument("--registry-port", type=int,
+                       help="Schema Registry port (env FRAUD_LOCAL_SCHEMA_REGISTRY_PORT)")
     no_ksqldb = argparse.ArgumentParser(add_help=False)
     no_ksqldb.add_argument("--no-ksqldb", action="store_true",
-                           help="leave ksqlDB out (Kafka and Connect only)")
+                           help="leave ksqlDB and Schema Registry out (Kafka and Connect only)")
     up = local_sub.add_parser("up", parents=[common, ports, no_ksqldb],
-                              help="start broker, Connect and ksqlDB, wait until ready")
+                              help="start broker, Connect, Schema Registry and ksqlDB, "
+                                   "wait until ready")
     up.add_argument("--timeout", type=float, default=240.0)
     up.set_defaults(func=cmd_local_up)
     local_sub.add_parser("down", parents=[common], help="stop what `up` started").set_defaults(

@@ -24,6 +24,7 @@ def environment_defaults(args: argparse.Namespace) -> dict[str, str]:
     grant, and its delivery guarantee."""
     from core.contract import DEAD_LETTER_SUFFIX
     from fraudctl.options import project_environment
+    from fraudctl.tasks.sidecar_process import sidecar_registry
     from infra.topology.acls import sidecar_group
     from udf_server.config import kafka_environment
 
@@ -34,6 +35,7 @@ def environment_defaults(args: argparse.Namespace) -> dict[str, str]:
                  "scored"), "FRAUD_GROUP": sidecar_group(env),
              "FRAUD_FLAGGED_TOPIC": topics.get("flagged"),
              "FRAUD_COUNTS_TOPIC": topics.get("monitor_counts"),
+             "FRAUD_SCHEMA_REGISTRY": sidecar_registry(env),
              "FRAUD_EXACTLY_ONCE": "true" if env.exactly_once else "false",
              **kafka_environment(kafka.security)}
     if topics.get("scored"):

@@ -116,18 +116,20 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     engine = _engine(args)
     env = engine.env
     _skipped_note(env, args.only)
-    planned = engine.destroy_plan()
+    planned = engine.destroy_plan(delete_topics=args.delete_topics)
     plan, live = planned.plan, planned.live
     if not plan.changes:
         print(f"Nothing to destroy: no object with prefix '{env.prefix}' on the servers.")
         return 0
     revoked = [c for c in plan.changes if c.kind == ObjectKind.ACL]
-    for change in [*teardown_order(plan, live.ksql), *revoked]:
+    subjects = [c for c in plan.changes if c.kind == ObjectKind.SCHEMA]
+    for change in [*teardown_order(plan, live.ksql), *revoked, *subjects]:
         print(env.secrets.mask(change.describe()))
     topics = " and their topics" if args.delete_topics else " (topics are kept)"
     rules = f" and revoke {len(revoked)} ACL rule(s)" if revoked else ""
-    confirm(f"Destroy {len(plan.changes) - len(revoked)} object(s){topics}{rules} in "
-            f"'{env.name}'?", args.auto_approve, "destroy")
+    rules += f" and delete {len(subjects)} schema subject(s)" if subjects else ""
+    confirm(f"Destroy {len(plan.changes) - len(revoked) - len(subjects)} object(s){topics}"
+            f"{rules} in '{env.name}'?", args.auto_approve, "destroy")
     done = engine.carry_out(planned, delete_topics=args.delete_topics)
     print(f"Destroyed: {done} step(s).")
     return 0

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 
 from core.contract import S_SCORED_AT, label_line
 from core.errors import CheckFailed, ConfigError, FraudError
@@ -44,6 +43,7 @@ from core.kafka import (
     produce_waiting,
     producer,
 )
+from core.records import json_value
 from core.waiting import wait_until
 from fraudctl.tasks.replay import KafkaTarget, Pacer, ReplayOptions, payments, replay
 from fraudctl.tasks.sidecar_process import pipeline_outputs, spawn_sidecar, terminate
@@ -149,7 +149,8 @@ class BenchTopology:
     def drop(self) -> None:
         """Destroy what the bench created, with its topics (and the rules it granted)."""
         try:
-            self.engine.carry_out(self.engine.destroy_plan(), log=lambda _line: None,
+            self.engine.carry_out(self.engine.destroy_plan(delete_topics=True),
+                                  log=lambda _line: None,
                                   delete_topics=True)
         except FraudError as exc:
             print(f"  (could not remove the bench's objects: {exc})", file=sys.stderr)
@@ -351,7 +352,7 @@ def _latencies(kafka: Connection, topic: str, since_ms: float, until_ms: float,
                     continue
                 ts = msg.timestamp()[1]
                 if since_ms <= ts < until_ms:
-                    out.append(orjson.loads(msg.value())[field_name] - ts)
+                    out.append(json_value(msg.value())[field_name] - ts)
     return out
 
 

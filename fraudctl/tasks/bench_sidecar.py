@@ -48,6 +48,7 @@ from core.contract import (
 from core.kafka import consume_messages, create_topics, produce_waiting
 from core.kafka import consumer as kafka_consumer
 from core.kafka import producer as kafka_producer
+from core.records import json_value
 from fraudctl.tasks.replay import Pacer
 from fraudctl.tasks.sidecar_process import spawn_sidecar, terminate, wait_ready
 
@@ -160,7 +161,7 @@ def _throughput(bootstrap: str, model: Path, n: int, partitions: int, processes:
     finally:
         terminate(*procs)
     finished = time.time()
-    stamps = np.array([orjson.loads(m.value())[S_SCORED_AT] for m in out], dtype=np.float64)
+    stamps = np.array([json_value(m.value())[S_SCORED_AT] for m in out], dtype=np.float64)
     steady = stamps[stamps >= all_ready_ms]
     if len(steady) < n // 2:
         raise RuntimeError(f"only {len(steady):,} of {n:,} records were scored after every "
@@ -217,7 +218,7 @@ def _latency(bootstrap: str, model: Path, rate: int, seconds: float, warmup: flo
     finally:
         terminate(proc)
     sent = np.array([m.timestamp()[1] for m in out], dtype=np.float64)
-    latencies = np.array([orjson.loads(m.value())[S_SCORED_AT] for m in out]) - sent
+    latencies = np.array([json_value(m.value())[S_SCORED_AT] for m in out]) - sent
     steady = latencies[sent >= sent.min() + warmup * 1000]
     return {"offered_events_per_s": rate, "records": len(out), "measured": len(steady),
             "p50_ms": float(np.percentile(steady, 50)),

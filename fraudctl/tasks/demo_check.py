@@ -15,10 +15,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from core.contract import S_IS_ANOMALY, S_MODEL_VERSION, S_SCORE, S_THRESHOLD
 from core.errors import CheckFailed, ServerError
+from core.records import json_value
 from core.waiting import wait_until
 from fraudctl.tasks.monitor import latency_percentile, merged_buckets
 from fraudctl.tasks.stages import unanswered, waiting_stage
@@ -175,7 +174,7 @@ def _collect(tails: dict, ids: range, records: RunRecords) -> None:
         if key in ids:
             if key in records.scored:
                 records.duplicates += 1
-            records.scored[key] = orjson.loads(msg.value())
+            records.scored[key] = json_value(msg.value())
     records.dead_letters += len(tails["dlq"].read())
     for msg in tails["alerts"].read():
         key = int.from_bytes(msg.key() or b"", "big", signed=True)
@@ -184,7 +183,7 @@ def _collect(tails: dict, ids: range, records: RunRecords) -> None:
     for msg in tails["labels"].read():
         key = int.from_bytes(msg.key() or b"", "big", signed=True)
         if key in ids:
-            records.labels[key] = orjson.loads(msg.value())["LABEL"]
+            records.labels[key] = json_value(msg.value())["LABEL"]
 
 
 def _wait(client: KsqlClient, env, tails: dict, ids: range, records: RunRecords,

@@ -10,11 +10,10 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-import orjson
-
 from core.contract import decode_bigint_key, label_line
 from core.errors import ContractError
 from core.kafka import Connection, TopicTail
+from core.records import json_value
 
 
 def export_labels(kafka: Connection, topic: str, out: Path) -> tuple[int, int]:
@@ -28,7 +27,7 @@ def export_labels(kafka: Connection, topic: str, out: Path) -> tuple[int, int]:
     for msg in messages:
         try:
             payment = decode_bigint_key(msg.key())
-            value = orjson.loads(msg.value())
+            value = json_value(msg.value())
             latest[payment] = label_line(payment, value["LABEL"], value["LABELLED_AT"],
                                          value.get("LABEL_SOURCE") or "")
         except (TypeError, ValueError, KeyError, struct.error) as exc:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from core.contract import S_MODEL_VERSION, S_SHADOW_MODEL_VERSION
+from core.records import json_value
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.topology.environment import Environment
 
@@ -159,7 +160,7 @@ class RecentAlerts:
 
         for msg in self.tail.read(timeout=2.0):
             try:
-                alert = orjson.loads(msg.value())
+                alert = json_value(msg.value())
             except orjson.JSONDecodeError:
                 continue
             key = int.from_bytes(msg.key() or b"", "big", signed=True)

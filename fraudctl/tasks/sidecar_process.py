@@ -20,10 +20,11 @@ from udf_server.config import kafka_environment
 
 def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group: str,
                   log: Path | None, *extra: str, exactly_once: bool = True,
-                  flagged: str | None = None,
-                  counts: str | None = None) -> tuple[subprocess.Popen, str]:
+                  flagged: str | None = None, counts: str | None = None,
+                  registry: str | None = None) -> tuple[subprocess.Popen, str]:
     """A sidecar scoring `topics` (features in, scored out; dead letters to scored + .dlq;
-    the champion's alerts to `flagged` and monitoring counts to `counts` where given)
+    the champion's alerts to `flagged` and monitoring counts to `counts` where given; in the
+    wire format of the Schema Registry at `registry` where given)
     with its output appended to `log` (or discarded); returns the process and its HTTP
     address at once. `extra` are more of its flags (its instance id is the group's name
     unless they name one: one sidecar per group, the same transactional id after a
@@ -40,6 +41,7 @@ def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group
                "--http-port", str(port), "--exactly-once", "true" if exactly_once else "false",
                *(("--flagged-topic", flagged) if flagged else ()),
                *(("--counts-topic", counts) if counts else ()),
+               *(("--schema-registry", registry) if registry else ()),
                *(() if "--instance-id" in extra else ("--instance-id", group)), *extra]
     with (log.open("a") if log else open(os.devnull, "w")) as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
@@ -81,9 +83,18 @@ def terminate(*procs: subprocess.Popen) -> None:
 
 
 def pipeline_outputs(env: Environment) -> dict[str, str | None]:
-    """spawn_sidecar's `flagged` and `counts` topics in an environment."""
+    """spawn_sidecar's `flagged` and `counts` topics in an environment, and its `registry`
+    where the environment's sidecar topics are JSON_SR."""
     topics = env.variables["topics"]
-    return {"flagged": topics.get("flagged"), "counts": topics.get("monitor_counts")}
+    return {"flagged": topics.get("flagged"), "counts": topics.get("monitor_counts"),
+            "registry": sidecar_registry(env)}
+
+
+def sidecar_registry(env: Environment) -> str | None:
+    """The registry URL the sidecar frames its records with (None: plain JSON)."""
+    if env.sidecar_value_format != "JSON_SR" or env.schema_registry is None:
+        return None
+    return env.schema_registry.url
 
 
 def start_sidecar(env: Environment, group: str, models: Path, logs: Path,

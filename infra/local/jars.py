@@ -1,8 +1,8 @@
 """Resolve the jars of the local stack into a cache outside the repo.
 
-Kafka (broker and Connect) comes from Maven Central. ksqlDB comes from Confluent's Maven
-repository, or first from the extra repositories named in FRAUD_MAVEN_REPOS (space-separated
-URLs or absolute paths, e.g. a folder holding ksqlDB as a Maven repository).
+Kafka (broker and Connect) comes from Maven Central. ksqlDB and Schema Registry come from
+Confluent's Maven repository, or first from the extra repositories named in FRAUD_MAVEN_REPOS
+(space-separated URLs or absolute paths, e.g. a folder holding ksqlDB as a Maven repository).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ KAFKA_VERSION = "4.1.1"
 KSQLDB_VERSION = "7.9.0"
 POM = Path(__file__).with_name("pom.xml")
 KSQLDB_POM = Path(__file__).with_name("ksqldb-pom.xml")
+SCHEMA_REGISTRY_VERSION = "7.9.0"
+SCHEMA_REGISTRY_POM = Path(__file__).with_name("schema-registry-pom.xml")
 MAVEN_CENTRAL = "https://repo.maven.apache.org/maven2"
 CONFLUENT_MAVEN = "https://packages.confluent.io/maven/"
 EXTRA_REPOS_VAR = "FRAUD_MAVEN_REPOS"
@@ -184,12 +186,13 @@ def fetch_distribution(version: str = KAFKA_VERSION, quiet: bool = False) -> Kaf
 
 
 KSQLDB_MISSING = """\
-ksqlDB {version} could not be resolved, so the local stack runs without it ({why}).
-ksqlDB is published on Confluent's Maven repository ({confluent}), which this machine does not
-reach. Three ways out: (1) name a Maven repository that holds ksqlDB in {var} (space-separated
-URLs or absolute paths, e.g. {var}=file:///abs/path/ksqldb/m2) and run `fraudctl local up`
-again; (2) run the compose stack where a Docker engine answers (`make demo`); (3) point the
-tools at an existing ksqlDB server with KSQLDB_URL (plus BOOTSTRAP_SERVERS of the same cluster).
+{title} {version} could not be resolved, so the local stack runs without ksqlDB and Schema
+Registry ({why}). They are published on Confluent's Maven repository ({confluent}), which this
+machine does not reach. Three ways out: (1) name a Maven repository that holds them in {var}
+(space-separated URLs or absolute paths, e.g. {var}=file:///abs/path/ksqldb/m2) and run
+`fraudctl local up` again; (2) run the compose stack where a Docker engine answers
+(`make demo`); (3) point the tools at an existing ksqlDB server with KSQLDB_URL (plus
+BOOTSTRAP_SERVERS of the same cluster).
 """
 
 
@@ -197,24 +200,38 @@ def fetch_ksqldb(version: str = KSQLDB_VERSION, quiet: bool = False) -> KafkaDis
     """Resolve the ksqlDB server and test runner once; later calls reuse the cache.
 
     Raises KsqlDbUnavailable (with the ways out) when no repository has it."""
+    return _fetch_confluent("ksqldb", "ksqlDB", KSQLDB_POM, "ksqldb.version", version, quiet)
+
+
+def fetch_schema_registry(version: str = SCHEMA_REGISTRY_VERSION,
+                          quiet: bool = False) -> KafkaDistribution:
+    """Resolve the Schema Registry server once (from the same repositories as ksqlDB)."""
+    return _fetch_confluent("schema-registry", "Schema Registry", SCHEMA_REGISTRY_POM,
+                            "schema.registry.version", version, quiet)
+
+
+def _fetch_confluent(name: str, title: str, pom_template: Path, version_property: str,
+                     version: str, quiet: bool) -> KafkaDistribution:
+    """Resolve one of Confluent's servers into the cache: FRAUD_MAVEN_REPOS, Central,
+    Confluent's repository; KsqlDbUnavailable (with the ways out) when none has it."""
     require_java()
-    dist = KafkaDistribution(cache_root() / f"ksqldb-{version}")
+    dist = KafkaDistribution(cache_root() / f"{name}-{version}")
     if dist.is_complete():
         return dist
     repositories = maven_repositories()
 
     def steps(staging: Path) -> None:
-        pom = _pom_with_repositories(KSQLDB_POM, repositories, staging / "pom.xml")
+        pom = _pom_with_repositories(pom_template, repositories, staging / "pom.xml")
         log = staging / "maven.log"
         try:
-            _mvn(["dependency:copy-dependencies", f"-Dksqldb.version={version}",
+            _mvn(["dependency:copy-dependencies", f"-D{version_property}={version}",
                   "-DincludeScope=runtime", f"-DoutputDirectory={staging / 'libs'}"],
-                 log, pom=pom, what=f"ksqlDB {version}")
+                 log, pom=pom, what=f"{title} {version}")
         except FraudError as exc:
             if shutil.which("mvn") is None:
                 raise
             raise KsqlDbUnavailable(KSQLDB_MISSING.format(
-                version=version, why=f"Maven's log: {log}", confluent=CONFLUENT_MAVEN,
-                var=EXTRA_REPOS_VAR)) from exc
+                title=title, version=version, why=f"Maven's log: {log}",
+                confluent=CONFLUENT_MAVEN, var=EXTRA_REPOS_VAR)) from exc
 
-    return _resolve(dist, f"ksqlDB {version} from {', '.join(repositories)}", steps, quiet)
+    return _resolve(dist, f"{title} {version} from {', '.join(repositories)}", steps, quiet)

@@ -1,8 +1,9 @@
-"""Start, check and stop a single-node KRaft broker, a distributed Connect worker and a ksqlDB
-server on 127.0.0.1.
+"""Start, check and stop a single-node KRaft broker, a distributed Connect worker, a Schema
+Registry and a ksqlDB server (which uses that registry) on 127.0.0.1.
 
 The processes are real JVMs started from the jars `infra.local.jars` resolves. Where ksqlDB
-cannot be resolved, the stack runs Kafka and Connect alone and says why. Their pids, ports and
+(or Schema Registry, resolved from the same repositories) cannot be resolved, the stack runs
+Kafka and Connect alone and says why. Their pids, ports and
 logs live in a run directory; `down` stops only the pids recorded there (ksqlDB and Connect
 first, the broker last), and only after checking that each pid still belongs to this run
 directory (pids are recycled). `up` on a stack one of whose processes died starts that process
@@ -43,15 +44,19 @@ from infra.local.jars import (
     cache_root,
     fetch_distribution,
     fetch_ksqldb,
+    fetch_schema_registry,
     require_java,
 )
 
 LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 KSQLDB_LOG4J_CONFIG = Path(__file__).with_name("ksqldb-log4j.properties")
+REGISTRY_LOG4J_CONFIG = Path(__file__).with_name("registry-log4j.properties")
 KSQLDB_SERVICE_ID = "fraud_local_"
 FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
-PROCESSES = ("kafka", "connect", "ksqldb")
+PROCESSES = ("kafka", "connect", "registry", "ksqldb")
+#: the processes that come from Confluent's repository (started together, or not at all)
+CONFLUENT = ("registry", "ksqldb")
 
 
 def _env_int(name: str, default: int) -> int:
@@ -75,6 +80,8 @@ class StackConfig:
         default_factory=lambda: _env_int("FRAUD_LOCAL_CONTROLLER_PORT", 9093))
     connect_port: int = field(default_factory=lambda: _env_int("FRAUD_LOCAL_CONNECT_PORT", 8083))
     ksqldb_port: int = field(default_factory=lambda: _env_int("FRAUD_LOCAL_KSQLDB_PORT", 8088))
+    registry_port: int = field(
+        default_factory=lambda: _env_int("FRAUD_LOCAL_SCHEMA_REGISTRY_PORT", 8081))
     heap: str = "512m"
     ksqldb_heap: str = "1g"
     #: Connect's exactly-once source support and ksqlDB's default processing guarantee
@@ -91,6 +98,10 @@ class StackConfig:
     @property
     def ksqldb_url(self) -> str:
         return f"http://{self.host}:{self.ksqldb_port}"
+
+    @property
+    def schema_registry_url(self) -> str:
+        return f"http://{self.host}:{self.registry_port}"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -222,13 +233,14 @@ class LocalStack:
         self.state_file.write_text(json.dumps(state, indent=2) + "\n")
 
     def endpoints(self, ksqldb: bool | None = None) -> dict[str, str | None]:
-        """Where the servers answer; `ksqldb_url` is None when this stack runs no ksqlDB
-        (`ksqldb=None`: as the state file records)."""
+        """Where the servers answer; `ksqldb_url` and `schema_registry_url` are None when this
+        stack runs no ksqlDB (`ksqldb=None`: as the state file records)."""
         if ksqldb is None:
             ksqldb = "ksqldb" in self.recorded_pids()
         return {"bootstrap_servers": self.config.bootstrap_servers,
                 "connect_url": self.config.connect_url,
-                "ksqldb_url": self.config.ksqldb_url if ksqldb else None}
+                "ksqldb_url": self.config.ksqldb_url if ksqldb else None,
+                "schema_registry_url": self.config.schema_registry_url if ksqldb else None}
 
     def _live_pids(self) -> dict[str, int]:
         state = self._read_state() or {}
@@ -275,14 +287,20 @@ class LocalStack:
             return False
         return info.json().get("KsqlServerInfo", {}).get("serverStatus") == "RUNNING"
 
+    def registry_ready(self, url: str | None = None) -> bool:
+        """The Schema Registry at `url` (this stack's by default) lists its subjects."""
+        subjects = self._rest_get((url or self.config.schema_registry_url) + "/subjects")
+        return subjects is not None and subjects.status_code == 200
+
     def _ready_check(self, name: str):
         return {"kafka": self.kafka_ready, "connect": self.connect_ready,
-                "ksqldb": self.ksqldb_ready}[name]
+                "registry": self.registry_ready, "ksqldb": self.ksqldb_ready}[name]
 
     def _wanted(self, connect: bool, ksqldb: bool) -> list[str]:
-        """The processes `up` starts: brokers always, Connect and ksqlDB as asked."""
+        """The processes `up` starts: brokers always, Connect as asked, ksqlDB and its Schema
+        Registry as asked."""
         return [name for name in self.processes if kind(name) == "kafka"
-                or (kind(name) == "connect" and connect) or (kind(name) == "ksqldb" and ksqldb)]
+                or (kind(name) == "connect" and connect) or (kind(name) in CONFLUENT and ksqldb)]
 
     def status(self) -> dict[str, Any]:
         """Each process this stack started: pid, alive, ready; plus the endpoints."""
@@ -312,14 +330,14 @@ class LocalStack:
         """
         require_java()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        ksql_dist = None
+        confluent: dict[str, KafkaDistribution] = {}
         if ksqldb and connect:
             try:
-                ksql_dist = fetch_ksqldb()
+                confluent = {"ksqldb": fetch_ksqldb(), "registry": fetch_schema_registry()}
             except KsqlDbUnavailable as exc:  # the rest runs; say why ksqlDB does not
                 log(str(exc))
         live = self._live_pids()
-        wanted = self._wanted(connect, ksql_dist is not None)
+        wanted = self._wanted(connect, bool(confluent))
         if set(wanted) <= set(live) and all(self._ready_check(n)() for n in wanted):
             log(f"Local stack already running (pids {', '.join(map(str, live.values()))}).")
             return self.endpoints()
@@ -338,7 +356,7 @@ class LocalStack:
         try:
             for name in brokers:  # a KRaft quorum needs its majority up: started together
                 if name in missing:
-                    pids[name] = self._start(name, dist, ksql_dist)
+                    pids[name] = self._start(name, dist, confluent)
                     started.append(name)
             self._write_state(pids)
             for name in brokers:
@@ -348,7 +366,7 @@ class LocalStack:
             servers = [name for name in wanted if name not in brokers]
             for name in servers:
                 if name in missing:
-                    pids[name] = self._start(name, dist, ksql_dist)
+                    pids[name] = self._start(name, dist, confluent)
                     started.append(name)
             self._write_state(pids)
             for name in servers:  # started together, waited for in turn
@@ -372,12 +390,14 @@ class LocalStack:
         servers' own ACLs here)."""
 
     def _start(self, name: str, dist: KafkaDistribution,
-               ksql_dist: KafkaDistribution | None) -> int:
+               confluent: dict[str, KafkaDistribution]) -> int:
         if name == "kafka":
             return self._start_kafka(dist)
         if name == "connect":
             return self._start_connect(dist)
-        return self._start_ksqldb(ksql_dist)
+        if name == "registry":
+            return self._start_registry(confluent["registry"])
+        return self._start_ksqldb(confluent["ksqldb"])
 
     def _ports(self) -> list[tuple[str, str, int, str]]:
         """(process, what, port, the variable that moves it) of every port this stack binds."""
@@ -385,6 +405,8 @@ class LocalStack:
         return [("kafka", "Kafka", cfg.kafka_port, "FRAUD_LOCAL_KAFKA_PORT"),
                 ("kafka", "KRaft controller", cfg.controller_port, "FRAUD_LOCAL_CONTROLLER_PORT"),
                 ("connect", "Kafka Connect", cfg.connect_port, "FRAUD_LOCAL_CONNECT_PORT"),
+                ("registry", "Schema Registry", cfg.registry_port,
+                 "FRAUD_LOCAL_SCHEMA_REGISTRY_PORT"),
                 ("ksqldb", "ksqlDB", cfg.ksqldb_port, "FRAUD_LOCAL_KSQLDB_PORT")]
 
     def _check_ports(self, wanted: set[str], grace: float = 0.0) -> None:
@@ -485,6 +507,28 @@ class LocalStack:
                          str(props))
         return self._spawn("connect", cmd)
 
+    def _start_registry(self, dist: KafkaDistribution) -> int:
+        cfg = self.config
+        props = self.run_dir / "schema-registry.properties"
+        props.write_text("\n".join([
+            f"listeners={cfg.schema_registry_url}",
+            f"kafkastore.bootstrap.servers=PLAINTEXT://{cfg.bootstrap_servers}",
+            "kafkastore.topic=_schemas",
+            "kafkastore.topic.replication.factor=1",
+            # one registry per cluster: it elects itself leader at once
+            f"schema.registry.group.id={KSQLDB_SERVICE_ID}schema_registry",
+            "",
+        ]))
+        return self._spawn("registry", self._registry_command(dist, props))
+
+    def _registry_command(self, dist: KafkaDistribution, props: Path,
+                          options: tuple[str, ...] = ()) -> list[str]:
+        return self._java(dist, "registry",
+                          "io.confluent.kafka.schemaregistry.rest.SchemaRegistryMain",
+                          str(props), options=(
+                              f"-Dlog4j.configuration={REGISTRY_LOG4J_CONFIG.as_uri()}",
+                              *options))
+
     def _start_ksqldb(self, dist: KafkaDistribution) -> int:
         cfg = self.config
         props = self.run_dir / "ksqldb-server.properties"
@@ -508,6 +552,7 @@ class LocalStack:
             "ksql.logging.processing.stream.auto.create=true",
             "ksql.logging.processing.rows.include=true",
             f"ksql.connect.url={cfg.connect_url}",
+            f"ksql.schema.registry.url={cfg.schema_registry_url}",
             "",
         ]))
         options = (f"-Dlog4j.configuration={KSQLDB_LOG4J_CONFIG.as_uri()}",

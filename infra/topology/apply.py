@@ -64,18 +64,23 @@ def check_allowed(plan: Plan, allow_recreate: bool, allow_delete: bool) -> None:
 def build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,
                 delete_topics: bool = False, wait_timeout: float = 120.0,
                 state: StateStore | None = None, local_files: bool = False,
-                kafka=None) -> list[Step]:
-    """Every server call the plan needs, in order: rules granted, objects torn down and
-    built, rules revoked (`kafka`: the operator's KafkaConnection, for the ACL changes).
+                kafka=None, registry=None) -> list[Step]:
+    """Every server call the plan needs, in order: rules granted, schemas registered, objects
+    torn down and built, rules revoked, subjects deleted (`kafka`: the operator's
+    KafkaConnection, for the ACL changes; `registry`: the Schema Registry client).
 
     `state`: where each CREATE is recorded (see infra.topology.state); `local_files`: Connect
     runs on this machine, so the directories of the connectors' files are made first. Each
     query runs with the settings its change carries (the environment's and its own)."""
     # the rights first (ksqlDB creates topics as its own principal), revoked last
+    # schemas before the streams over their topics: ksqlDB registers its own where a subject
+    # is missing, and the sidecar frames its records with the registered id
     return (_acl_steps(plan, Action.CREATE, kafka)
+            + _schema_steps(plan, registry, building=True)
             + _teardown_steps(plan, ksql, connect, live_sources, delete_topics)
             + _build_steps(plan, ksql, connect, live_sources, wait_timeout, state, local_files)
-            + _acl_steps(plan, Action.DELETE, kafka))
+            + _acl_steps(plan, Action.DELETE, kafka)
+            + _schema_steps(plan, registry, building=False))
 
 
 def _teardown_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] | None,
@@ -114,7 +119,7 @@ def _build_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSource] 
     steps: list[Step] = []
     state_missing = state is not None and state.name not in (live_sources or {})
     for change in plan.changes:
-        if not change.action.builds or change.kind == ObjectKind.ACL:
+        if not change.action.builds or change.kind in (ObjectKind.ACL, ObjectKind.SCHEMA):
             continue
         verb = change.action.verb
         if change.kind == ObjectKind.KSQL:
@@ -142,6 +147,21 @@ def _acl_steps(plan: Plan, action: Action, kafka) -> list[Step]:
     return [Step(f"{verb} User:{principal} {len(changes)} ACL rule(s) (listed above)",
                  _bind(call, kafka, [c.acl for c in changes]))
             for principal, changes in sorted(by_principal.items())]
+
+
+def _schema_steps(plan: Plan, registry, building: bool) -> list[Step]:
+    """Register the subjects to create or change (`building`), or delete those to delete."""
+    steps = []
+    for change in plan.changes:
+        if change.kind != ObjectKind.SCHEMA:
+            continue
+        if building and change.action.builds:
+            steps.append(Step(f"register schema {change.name}",
+                              _bind(registry.register, change.name, change.schema)))
+        elif not building and change.action == Action.DELETE:
+            steps.append(Step(f"delete subject {change.name}",
+                              _bind(registry.delete, change.name)))
+    return steps
 
 
 def _topic_users(live_sources: dict[str, LiveSource] | None) -> dict[str, set[str]]:

@@ -9,15 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import TemplateError
+from core.errors import ConfigError, TemplateError
 from infra.connect_client import ConnectClient
 from infra.ksql_client import KsqlClient
+from infra.schema_registry_client import SchemaRegistryClient
 from infra.topology.acls import topology_acls
 from infra.topology.apply import build_steps, run_steps
 from infra.topology.environment import Environment
 from infra.topology.kinds import ObjectKind
 from infra.topology.manifest import Manifest
 from infra.topology.plan import LiveState, Plan, destroy_plan, make_plan
+from infra.topology.schemas import SchemaSpec, desired_schemas, read_registered
 from infra.topology.state import StateStore
 from infra.topology.validate import validate_offline
 
@@ -55,6 +57,9 @@ class Engine:
     only: str | None = None
     ksql: KsqlClient | None = None
     connect: ConnectClient | None = None
+    registry: SchemaRegistryClient | None = None
+    #: the topics' value schemas the templates declare
+    schemas: list[SchemaSpec] = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, project: Path, env: Environment, only: str | None = None) -> Engine:
@@ -63,7 +68,14 @@ class Engine:
         `only` leaves the ACLs as they are."""
         if only:
             env = dataclasses.replace(env, manage_acls=False)
-        return cls(env, load_manifest(project, env, only), only).connected()
+        if env.sidecar_value_format == "JSON_SR" and env.schema_registry is None:
+            raise ConfigError(
+                f"{env.path}: vars.sidecar_value_format is JSON_SR, but the environment has no "
+                "Schema Registry (servers.schema_registry, or SCHEMA_REGISTRY_URL; "
+                f"{env.skipped.get('schema_registry', 'none is configured')}). Start it, or "
+                "set sidecar_value_format: JSON")
+        manifest = load_manifest(project, env, only)
+        return cls(env, manifest, only, schemas=desired_schemas(project, manifest)).connected()
 
     def connected(self) -> Engine:
         """This engine with clients for its environment's servers."""
@@ -71,7 +83,10 @@ class Engine:
                 if self.env.ksqldb and self.only in (None, ObjectKind.KSQL) else None)
         connect = (ConnectClient(self.env.connect)
                    if self.env.connect and self.only in (None, ObjectKind.CONNECT) else None)
-        return dataclasses.replace(self, ksql=ksql, connect=connect)
+        registry = (SchemaRegistryClient(self.env.schema_registry)
+                    if self.env.schema_registry and self.only in (None, ObjectKind.KSQL)
+                    else None)
+        return dataclasses.replace(self, ksql=ksql, connect=connect, registry=registry)
 
     def subset(self, logical_names) -> Engine:
         """The same engine over these objects only (the benchmark builds stage by stage)."""
@@ -83,19 +98,23 @@ class Engine:
         return self.env.kafka() if self.env.manage_acls else None
 
     def read_live(self, acls: bool = True) -> LiveState:
-        return LiveState.read(self.ksql, self.connect, self.env.ksql_prefix,
+        live = LiveState.read(self.ksql, self.connect, self.env.ksql_prefix,
                               self.acl_reader if acls else None)
+        live.schemas = read_registered(self.registry, [s.subject for s in self.schemas])
+        return live
 
     def plan(self) -> Planned:
         live = self.read_live()
-        return Planned(make_plan(self.env, self.manifest, live), live)
+        return Planned(make_plan(self.env, self.manifest, live, self.schemas, self.registry),
+                       live)
 
-    def destroy_plan(self) -> Planned:
-        """Every owned object on the servers, and the rules the templates grant."""
+    def destroy_plan(self, delete_topics: bool = False) -> Planned:
+        """Every owned object on the servers, and the rules the templates grant; with the
+        topics (`delete_topics`), the subjects the templates register."""
         acls = (topology_acls(self.env, self.manifest)
                 if self.env.manage_acls and not self.only else None)
         live = self.read_live(acls=bool(acls))
-        return Planned(destroy_plan(self.env, live, acls), live)
+        return Planned(destroy_plan(self.env, live, acls, delete_schemas=delete_topics), live)
 
     def carry_out(self, planned: Planned, log: Callable[[str], None] = print,
                   **step_options) -> int:
@@ -105,5 +124,5 @@ class Engine:
         state = StateStore(ksql, env.ksql_prefix, env.secrets.mask) if ksql is not None else None
         steps = build_steps(planned.plan, ksql, self.connect, planned.live.ksql, state=state,
                             local_files=env.local_stack or env.local_cluster,
-                            kafka=self.acl_reader, **step_options)
+                            kafka=self.acl_reader, registry=self.registry, **step_options)
         return len(run_steps(steps, env.secrets.mask, log).done)

@@ -45,6 +45,10 @@ def guarantee(value: Any) -> str | None:
         "exactly_once or at_least_once")
 
 
+def sidecar_format(value: Any) -> str | None:
+    return None if value in ("JSON", "JSON_SR") else "JSON or JSON_SR (Schema Registry framing)"
+
+
 def setting_value(value: Any) -> str | None:
     ok = isinstance(value, str | int | float | bool) and str(value).strip() != ""
     return None if ok else "a string, number or true/false"
@@ -68,6 +72,7 @@ SCHEMA: dict[str, Any] = {
                                           "password": (text, True)}, False)}, False)}, False),
         "connect": (SERVER, False),
         "ksqldb": (SERVER, False),
+        "schema_registry": (SERVER, False),
     }, False),
     "delivery_guarantee": (guarantee, False),
     "manage_acls": (flag, False),
@@ -78,6 +83,7 @@ SCHEMA: dict[str, Any] = {
         "retention_ms": (whole(-1), False),
         "mask_keep_chars": (whole(0), False),
         "escalation_min_alerts": (whole(1), False),
+        "sidecar_value_format": (sidecar_format, False),
         "topics": ({"*": (text, False)}, False),
         "files": ({"*": (text, False)}, False),
         "windows": ({"*": (text, False)}, False),

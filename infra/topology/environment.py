@@ -2,8 +2,9 @@
 
 An environment file names the servers, the name prefix that marks owned objects, and the
 variables templates read with `var()`. Strings may contain `${NAME}` placeholders filled from the
-process environment: those are secrets, masked wherever text is printed. KSQLDB_URL, CONNECT_URL
-and BOOTSTRAP_SERVERS override the file. `local_stack: true` finds a running `fraudctl local` stack.
+process environment: those are secrets, masked wherever text is printed. KSQLDB_URL, CONNECT_URL,
+BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL override the file. `local_stack: true` finds a running
+`fraudctl local` stack.
 
 `local_cluster: true` finds a running `fraudctl local up --cluster` (TLS, SASL, basic auth).
 
@@ -93,6 +94,8 @@ class Environment:
     ksqldb: RestConfig | None
     connect: RestConfig | None
     bootstrap_servers: str | None
+    #: the Schema Registry of the topics' schemas (`servers.schema_registry`)
+    schema_registry: RestConfig | None = None
     secrets: Secrets = field(default_factory=Secrets)
     skipped: dict[str, str] = field(default_factory=dict)  # server kind -> why it is absent
     local_stack: bool = False  # the servers are `fraudctl local`'s processes on this machine
@@ -147,6 +150,13 @@ class Environment:
         """What our readers of the pipeline's topics use: an aborted transaction's records are
         never counted under exactly-once."""
         return "read_committed" if self.exactly_once else "read_uncommitted"
+
+    @property
+    def sidecar_value_format(self) -> str:
+        """The value format of the topics between ksqlDB and the sidecar (features, scored,
+        flagged): JSON_SR (Schema Registry's framing, JSON inside) or JSON (`vars.
+        sidecar_value_format`)."""
+        return str(self.variables.get("sidecar_value_format", "JSON"))
 
     @property
     def ksql_prefix(self) -> str:
@@ -216,6 +226,8 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
                              for component, user in (kafka.get("principals") or {}).items()}
     env.connect = _server(path, "connect", servers, environ.get("CONNECT_URL"), env)
     env.ksqldb = _server(path, "ksqldb", servers, environ.get("KSQLDB_URL"), env)
+    env.schema_registry = _server(path, "schema_registry", servers,
+                                  environ.get("SCHEMA_REGISTRY_URL"), env)
     return env
 
 
@@ -293,13 +305,17 @@ def _discover_local(env: Environment, servers: dict) -> None:
     if state:
         env.bootstrap_servers = state["bootstrap_servers"]
         servers.setdefault("connect", {"url": state["connect_url"]})
-        if state.get("ksqldb_url"):
-            servers.setdefault("ksqldb", {"url": state["ksqldb_url"]})
-        elif "ksqldb" not in servers:
-            env.skipped["ksqldb"] = ("the local stack runs without ksqlDB (see `fraudctl local "
-                                     "up`'s output for why), and KSQLDB_URL is not set")
+        for kind, variable in (("ksqldb", "KSQLDB_URL"),
+                               ("schema_registry", "SCHEMA_REGISTRY_URL")):
+            if state.get(f"{kind}_url"):
+                servers.setdefault(kind, {"url": state[f"{kind}_url"]})
+            elif kind not in servers:
+                env.skipped[kind] = ("the local stack runs without ksqlDB and Schema Registry "
+                                     f"(see `fraudctl local up`'s output for why), and {variable} "
+                                     "is not set")
         return
-    for kind, variable in (("connect", "CONNECT_URL"), ("ksqldb", "KSQLDB_URL")):
+    for kind, variable in (("connect", "CONNECT_URL"), ("ksqldb", "KSQLDB_URL"),
+                           ("schema_registry", "SCHEMA_REGISTRY_URL")):
         if kind not in servers:
             env.skipped[kind] = ("no local stack is running (start it with "
                                  f"`fraudctl local up`, or set {variable})")
@@ -313,7 +329,7 @@ def _discover_cluster(env: Environment, servers: dict) -> None:
     cluster = LocalCluster()
     state = cluster._read_state()
     if not state:
-        for kind in ("connect", "ksqldb"):
+        for kind in ("connect", "ksqldb", "schema_registry"):
             if kind not in servers:
                 env.skipped[kind] = ("no local cluster is running (start it with "
                                      "`fraudctl local up --cluster`)")
@@ -333,5 +349,6 @@ def _discover_cluster(env: Environment, servers: dict) -> None:
     rest = {"basic_auth": {"username": operator[0], "password": operator[1]},
             "ca_bundle": state["ca_file"]}
     servers.setdefault("connect", {"url": state["connect_url"], **rest})
-    if state.get("ksqldb_url"):
-        servers.setdefault("ksqldb", {"url": state["ksqldb_url"], **rest})
+    for kind in ("ksqldb", "schema_registry"):
+        if state.get(f"{kind}_url"):
+            servers.setdefault(kind, {"url": state[f"{kind}_url"], **rest})

@@ -6,17 +6,20 @@ from enum import StrEnum
 
 
 class ObjectKind(StrEnum):
-    """What a planned object is: a ksqlDB stream or table, a connector, or a Kafka ACL rule."""
+    """What a planned object is: a ksqlDB stream or table, a connector, a Kafka ACL rule, or a
+    topic's registered value schema (a Schema Registry subject)."""
 
     KSQL = "ksql"
     CONNECT = "connect"
     ACL = "acl"
+    SCHEMA = "schema"
 
     @property
     def server(self) -> str:
         """The environment's key for the server that holds objects of this kind
-        (`servers.ksqldb`, `servers.connect`, `servers.kafka`)."""
-        return {"ksql": "ksqldb", "connect": "connect", "acl": "kafka"}[self.value]
+        (`servers.ksqldb`, `servers.connect`, `servers.kafka`, `servers.schema_registry`)."""
+        return {"ksql": "ksqldb", "connect": "connect", "acl": "kafka",
+                "schema": "schema_registry"}[self.value]
 
     @classmethod
     def of_server(cls, server: str) -> ObjectKind:

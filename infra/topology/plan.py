@@ -26,12 +26,13 @@ from infra.topology.environment import PROCESSING_GUARANTEE, Environment
 from infra.topology.kinds import Action, ObjectKind
 from infra.topology.manifest import Manifest
 from infra.topology.render import ObjectSpec
+from infra.topology.schemas import SchemaSpec, judge
 from infra.topology.state import STATE_OBJECT, AppliedRecord, StateStore, checksum
 
 CREATE, UPDATE, RECREATE, DELETE, UNCHANGED, SKIPPED = (
     Action.CREATE, Action.UPDATE, Action.RECREATE, Action.DELETE, Action.UNCHANGED,
     Action.SKIPPED)
-KSQL, CONNECT, ACL = ObjectKind.KSQL, ObjectKind.CONNECT, ObjectKind.ACL
+KSQL, CONNECT, ACL, SCHEMA = ObjectKind.KSQL, ObjectKind.CONNECT, ObjectKind.ACL, ObjectKind.SCHEMA
 
 
 @dataclass
@@ -65,6 +66,9 @@ class LiveState:
     topics: dict[str, tuple[int, int]] = field(default_factory=dict)  # -> partitions, replicas
     #: the cluster's allow rules; None where ACLs are not managed (or no authorizer runs)
     acls: set[Acl] | None = None
+    #: subject -> its latest registered version (None: none) of the topology's subjects;
+    #: None where the environment has no Schema Registry
+    schemas: dict | None = None
 
     @classmethod
     def read(cls, ksql_client, connect_client, ksql_prefix: str = "",
@@ -121,6 +125,7 @@ class Change:
     acl: Acl | None = None  # acl: the rule to create or delete
     query: bool = False  # ksql: a persistent query writes it (apply waits for it to run)
     checksum: str = ""  # ksql: of the desired statement's normal form (the state records it)
+    schema: str | None = None  # schema: the JSON Schema to register
 
     def __post_init__(self) -> None:
         self.kind, self.action = ObjectKind(self.kind), Action(self.action)
@@ -144,9 +149,13 @@ class Plan:
     def pending(self) -> list[Change]:
         return [c for c in self.changes if c.action not in (UNCHANGED, SKIPPED)]
 
-    def count(self, action: Action, acls: bool = False) -> int:
-        """Objects (or, `acls=True`, ACL rules) planned for `action`."""
-        return sum(c.action == action and (c.kind == ACL) == acls for c in self.changes)
+    def count(self, action: Action, acls: bool = False, kind: ObjectKind | None = None) -> int:
+        """Objects planned for `action`: ksqlDB objects and connectors, or (`acls=True`) ACL
+        rules, or the changes of one `kind`."""
+        if kind is not None:
+            return sum(c.action == action and c.kind == kind for c in self.changes)
+        return sum(c.action == action and c.kind != SCHEMA and (c.kind == ACL) == acls
+                   for c in self.changes)
 
     def summary(self) -> str:
         parts = [f"{self.count(a)} to {a}" for a in (CREATE, UPDATE, RECREATE, DELETE)]
@@ -160,6 +169,12 @@ class Plan:
                      "unchanged")
             if self.count(SKIPPED, True):
                 text += f", {self.count(SKIPPED, True)} skipped"
+        if any(c.kind == SCHEMA for c in self.changes):
+            counts = {a: self.count(a, kind=SCHEMA)
+                      for a in (CREATE, UPDATE, DELETE, UNCHANGED, SKIPPED)}
+            text += ("; schemas: " + ", ".join(
+                f"{n} {'unchanged' if a == UNCHANGED else 'skipped' if a == SKIPPED else 'to ' + a}"
+                for a, n in counts.items() if n or a in (CREATE, UNCHANGED)))
         return text + "."
 
     def to_json(self, mask) -> str:
@@ -167,9 +182,11 @@ class Plan:
                                 "changes": [asdict(c) for c in self.changes]}, indent=2))
 
 
-def make_plan(env: Environment, specs: Manifest | list[ObjectSpec], live: LiveState) -> Plan:
+def make_plan(env: Environment, specs: Manifest | list[ObjectSpec], live: LiveState,
+              schemas: list[SchemaSpec] = (), registry=None) -> Plan:
     """What to do, per object of the topology (in dependency order), then the deletions; the
-    ACL rules first where the environment manages them."""
+    ACL rules first where the environment manages them, then the topics' value schemas
+    (`registry`: the client that checks a changed schema's compatibility)."""
     manifest = Manifest.of(specs)
     changes: dict[str, Change] = {}
     for spec in manifest:
@@ -180,7 +197,23 @@ def make_plan(env: Environment, specs: Manifest | list[ObjectSpec], live: LiveSt
         _check_topic(spec, changes[spec.logical], live)
     result = [changes[s.logical] for s in manifest]
     result += _deletions(env, manifest, live)
-    return Plan(env.name, acl_changes(env, manifest, live) + result)
+    return Plan(env.name, acl_changes(env, manifest, live)
+                + schema_changes(env, schemas, live.schemas, registry) + result)
+
+
+def schema_changes(env: Environment, wanted: list[SchemaSpec] | tuple,
+                   live: dict | None, registry=None) -> list[Change]:
+    """A change per subject the templates declare: register, change (blocked where the
+    registry finds it incompatible), unchanged; skipped without a registry."""
+    if live is None:
+        why = env.skipped.get(SCHEMA.server, "the environment has no Schema Registry")
+        return [Change(SCHEMA, s.subject, SKIPPED, why, schema=s.schema) for s in wanted]
+    changes = []
+    for spec in wanted:
+        action, reason, blocked = judge(spec, live.get(spec.subject), registry)
+        changes.append(Change(SCHEMA, spec.subject, action, reason, schema=spec.schema,
+                              blocked=blocked))
+    return changes
 
 
 def acl_changes(env: Environment, specs: Manifest, live: LiveState) -> list[Change]:
@@ -438,9 +471,10 @@ def _drop_order(sources: dict[str, LiveSource]) -> list[str]:
 
 
 def destroy_plan(env: Environment, live: LiveState,
-                 acls: list[Acl] | None = None) -> Plan:
+                 acls: list[Acl] | None = None, delete_schemas: bool = False) -> Plan:
     """Delete every owned object on the servers (the repository's templates play no part),
-    and of `acls` (what the templates grant) the rules the cluster holds."""
+    and of `acls` (what the templates grant) the rules the cluster holds; `delete_schemas`
+    (with the topics): the registered subjects the templates declare."""
     changes = [Change(KSQL, n, DELETE, "destroy", live_type=s.type,
                       terminate=list(s.write_queries))
                for n, s in sorted((live.ksql or {}).items()) if n.startswith(env.ksql_prefix)]
@@ -448,6 +482,10 @@ def destroy_plan(env: Environment, live: LiveState,
                 if n.startswith(env.prefix)]
     changes += [Change(ACL, str(a), DELETE, "destroy", acl=a)
                 for a in sorted(set(acls or ()) & (live.acls or set()))]
+    if delete_schemas:
+        changes += [Change(SCHEMA, subject, DELETE, "destroy, with the topics")
+                    for subject, registered in sorted((live.schemas or {}).items())
+                    if registered is not None]
     return Plan(env.name, changes)
 
 

@@ -47,6 +47,8 @@ class ObjectSpec:
     query_properties: dict[str, str] = field(default_factory=dict)
     #: ksqlDB objects: the statement, parsed once when rendered
     statement: ksql_statement.Statement | None = None
+    #: the registered value schema of this object's topic (`value_schema()`): its file
+    value_schema: Path | None = None
 
     @property
     def key(self) -> str:
@@ -120,6 +122,8 @@ class _TemplateContext:
         self.logical_kinds = logical_kinds
         self.refs: dict[str, int | None] = {}
         self.own_properties: dict[str, str] = {}
+        self.value_schema: Path | None = None
+        self.project = project
         self.this = self.name_of(path.stem, kind)
 
     def name_of(self, logical: str, kind: ObjectKind | None = None) -> str:
@@ -135,6 +139,16 @@ class _TemplateContext:
             raise self._abort("query_properties() takes a mapping of Kafka Streams settings "
                               "and belongs in a ksql/ template")
         self.own_properties.update({str(k): str(v) for k, v in settings.items()})
+        return ""
+
+    def declare_value_schema(self, file: str) -> str:
+        """`value_schema('ksql/schemas/x.schema.json')`: the topic's values follow this JSON
+        Schema, which `apply` registers (where the object's VALUE_FORMAT is JSON_SR)."""
+        path = self.project / file
+        if self.kind != ObjectKind.KSQL or not path.is_file():
+            raise self._abort(f"value_schema({file!r}): no such file in the project "
+                              "(a JSON Schema file, named from the project's root)")
+        self.value_schema = Path(file)
         return ""
 
     def ref(self, other: str) -> str:
@@ -171,7 +185,7 @@ class _TemplateContext:
         """The rendered object; TemplateError (file, line) where the template is at fault."""
         text = self._text()
         spec = ObjectSpec(self.kind, self.rel.stem, self.this, self.rel, text, refs=self.refs,
-                          query_properties=self.own_properties)
+                          query_properties=self.own_properties, value_schema=self.value_schema)
         if self.kind == ObjectKind.CONNECT:
             spec.config = _connector_config(self.rel, self.this, text)
         else:
@@ -187,7 +201,9 @@ class _TemplateContext:
             return self.jinja_env.get_template(self.template_name).render(
                 this=self.this, ref=self.ref, depends_on=self.depends_on, var=self.var,
                 secret=self.secret, env_name=self.env.name,
-                query_properties=self.query_properties, exactly_once=self.env.exactly_once)
+                query_properties=self.query_properties, exactly_once=self.env.exactly_once,
+                value_schema=self.declare_value_schema,
+                sidecar_value_format=self.env.sidecar_value_format)
         except _Abort as exc:
             line, message = exc.args
             raise TemplateError(rel, line, message) from None

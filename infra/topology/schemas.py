@@ -1,0 +1,101 @@
+"""The topics' registered value schemas as part of the topology: which subjects the templates
+declare (`value_schema()` in a ksql/ template whose VALUE_FORMAT is JSON_SR), what the registry
+holds, and what `plan` does about each: register, change (checked against the registry's
+compatibility rule first: an incompatible change is blocked, naming the fields and the objects
+that read the topic), or nothing.
+
+Subjects follow Schema Registry's default naming: `<topic>-value`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from infra.schema_registry_client import RegisteredSchema, SchemaRegistryClient
+from infra.topology.kinds import Action, ObjectKind
+from infra.topology.manifest import Manifest
+
+SCHEMA_TYPE = "JSON"  # JSON Schema: the registry's name for what ksqlDB calls JSON_SR
+REGISTRY_FORMATS = frozenset({"JSON_SR"})
+
+
+@dataclass
+class SchemaSpec:
+    """One subject the topology registers."""
+
+    subject: str
+    file: Path  # relative to the project
+    schema: str  # the file's JSON, canonical (sorted keys, no spaces)
+    topic: str
+    #: the ksqlDB objects that declare or read the topic (who a breaking change breaks)
+    readers: list[str] = field(default_factory=list)
+
+
+def canonical(text: str) -> str:
+    """A schema's JSON in one form (key order and spacing do not make a new version)."""
+    return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
+
+
+def subject_of(topic: str) -> str:
+    return f"{topic}-value"
+
+
+def desired_schemas(project: Path, manifest: Manifest) -> list[SchemaSpec]:
+    """The subjects of the topics whose templates declare a value schema and write it in a
+    registry format; one per topic (the templates over one topic must name the same file)."""
+    found: dict[str, SchemaSpec] = {}
+    for spec in manifest.of_kind(ObjectKind.KSQL):
+        statement = spec.statement
+        if spec.value_schema is None or statement is None:
+            continue
+        if statement.properties.get("VALUE_FORMAT", "").strip("'").upper() not in (
+                REGISTRY_FORMATS):
+            continue
+        topic = statement.properties.get("KAFKA_TOPIC", "").strip("'") or statement.name
+        subject = subject_of(topic)
+        readers = [spec.name, *(s.name for s in manifest.downstream(spec.logical))]
+        if subject in found:
+            found[subject].readers += [r for r in readers if r not in found[subject].readers]
+            continue
+        text = (project / spec.value_schema).read_text()
+        found[subject] = SchemaSpec(subject, spec.value_schema, canonical(text), topic, readers)
+    return list(found.values())
+
+
+def read_registered(client: SchemaRegistryClient | None,
+                    subjects: list[str]) -> dict[str, RegisteredSchema | None] | None:
+    """The latest version of each subject (None: not registered); None without a registry."""
+    if client is None:
+        return None
+    return {subject: client.latest(subject) for subject in subjects}
+
+
+def judge(spec: SchemaSpec, current: RegisteredSchema | None,
+          client: SchemaRegistryClient | None) -> tuple[Action, str, str]:
+    """(action, reason, why it is blocked) for one subject: create where it is not registered,
+    unchanged where its latest version is the file's schema, else update, blocked where the
+    registry finds the file incompatible with that version."""
+    if current is None:
+        return Action.CREATE, f"from {spec.file}", ""
+    if _same(current.schema, spec.schema):
+        return Action.UNCHANGED, "", ""
+    reason = f"{spec.file} differs from version {current.version} (id {current.id})"
+    if current.schema_type != SCHEMA_TYPE:
+        return Action.UPDATE, reason, (f"the subject holds a {current.schema_type} schema, "
+                                       f"{spec.file} is a JSON Schema: a subject keeps one type")
+    verdict = client.compatibility(spec.subject, spec.schema, SCHEMA_TYPE) if client else None
+    if verdict is not None and not verdict.compatible:
+        return Action.UPDATE, reason, (
+            f"{spec.file} is incompatible with version {current.version} under the subject's "
+            "compatibility rule: " + "; ".join(verdict.messages)
+            + f". Read by: {', '.join(spec.readers)}")
+    return Action.UPDATE, reason + ", compatible", ""
+
+
+def _same(registered: str, wanted: str) -> bool:
+    try:
+        return canonical(registered) == wanted
+    except ValueError:
+        return False
