@@ -89,9 +89,15 @@ def judge(spec: SchemaSpec, current: RegisteredSchema | None,
     if verdict is not None and not verdict.compatible:
         return Action.UPDATE, reason, (
             f"{spec.file} is incompatible with version {current.version} under the subject's "
-            "compatibility rule: " + "; ".join(verdict.messages)
+            "compatibility rule: " + "; ".join(_breaking(verdict.messages))
             + f". Read by: {', '.join(spec.readers)}")
     return Action.UPDATE, reason + ", compatible", ""
+
+
+def _breaking(messages: tuple[str, ...]) -> list[str]:
+    """The registry's messages that name a breaking change (it adds the old schema and its
+    settings, which the plan does not repeat)."""
+    return [m for m in messages if "errorType" in m] or list(messages)
 
 
 def _same(registered: str, wanted: str) -> bool:

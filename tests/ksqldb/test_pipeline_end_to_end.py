@@ -16,8 +16,10 @@ from topology_project import copy_repo_project, run_fraudctl
 
 from core.kafka import consume_messages
 from core.kafka import producer as kafka_producer
+from core.records import json_value
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.rest import RestConfig
+from infra.schema_registry_client import SchemaRegistryClient
 from training.data import load_dataset
 from training.synth import synthesize, write_kaggle_csv
 
@@ -36,11 +38,41 @@ def _wait_for(fn, timeout=120):
         time.sleep(2)
 
 
-def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
+def _bad_framings_are_dead_lettered(bootstrap: str, registry: str, topics: dict) -> None:
+    """Feature records without the registry's framing, with an id the features subject does
+    not hold, or framed but not a feature record: each a dead letter with its reason."""
+    features_id = max(SchemaRegistryClient(RestConfig(registry)).version_ids(
+        topics["features"] + "-value"))
+    record = orjson.dumps({"USER_KEY": "k", "TS": "2018-12-18T12:00:00Z", "AMOUNT": 1.0,
+                           "FEATURES": [0.1] * 30})
+    short = orjson.dumps({"FEATURES": [0.1] * 29})
+    bad = {b"\x01": record, b"\x02": b"\x00" + (999_999).to_bytes(4, "big") + record,
+           b"\x03": b"\x00" + features_id.to_bytes(4, "big") + short}
+    producer = kafka_producer(bootstrap)
+    for key, value in bad.items():
+        producer.produce(topics["features"], key=key, value=value)
+    producer.flush(10)
+    letters = consume_messages(bootstrap, topics["scored"] + ".dlq", 3, timeout=60,
+                               idle_after=3.0)
+    reasons = {m.key(): dict(m.headers())["fraud.error.reason"] for m in letters}
+    assert reasons == {b"\x01": b"no_schema_framing", b"\x02": b"unknown_schema_id",
+                       b"\x03": b"wrong_feature_count"}
+    assert {m.key(): m.value() for m in letters} == bad  # the original value, unchanged
+
+
+@pytest.mark.parametrize("wire", ["JSON", "JSON_SR"])
+def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path, wire):
+    """The whole pipeline's figures, in both wire formats of the sidecar's topics (JSON_SR:
+    Schema Registry's framing, the registered schemas, bad framings dead-lettered)."""
     tag = uuid.uuid4().hex[:6]
     root = tmp_path / "repo"
-    spec = copy_repo_project(root, tag, {"ksqldb": {"url": ksqldb_url}, "kafka": {
-        "bootstrap_servers": stack.bootstrap_servers}}, base_env="compose")
+    servers = {"ksqldb": {"url": ksqldb_url},
+               "kafka": {"bootstrap_servers": stack.bootstrap_servers}}
+    registry = stack.schema_registry_url if wire == "JSON_SR" else None
+    if wire == "JSON_SR":
+        assert registry, "the stack runs no Schema Registry (SCHEMA_REGISTRY_URL)"
+        servers["schema_registry"] = {"url": registry}
+    spec = copy_repo_project(root, tag, servers, base_env="compose")
     topics, prefix = spec["vars"]["topics"], spec["prefix"].upper()
     data = tmp_path / "kaggle.csv"
     write_kaggle_csv(synthesize(ROWS, 0.05, seed=21), data)
@@ -56,7 +88,8 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
     # half the payments are alerts here: far above the alert-storm share, so the guard is
     # turned off (1) for this test of the values (the storm has its own tests)
     sidecar = SidecarProcess.for_pipeline(stack.bootstrap_servers, model, topics, f"e2e-{tag}",
-                                          tmp_path, extra=("--alert-storm-share", "1")).start()
+                                          tmp_path, extra=("--alert-storm-share", "1"),
+                                          registry=registry).start()
     try:
         replayed = run_fraudctl(root, "replay", "--data", str(data), "--rate", "0",
                                 "--start-id", "1", "--label-delay", "1",
@@ -72,7 +105,11 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
         scored = consume_messages(stack.bootstrap_servers, topics["scored"], ROWS, timeout=180,
                                   idle_after=5.0)
         assert len(scored) == ROWS
-        values = [orjson.loads(m.value()) for m in scored]
+        if registry:  # framed with the id of the schema apply registered from the repository
+            scored_id = SchemaRegistryClient(RestConfig(registry)).latest(
+                topics["scored"] + "-value").id
+            assert {m.value()[:5] for m in scored} == {b"\x00" + scored_id.to_bytes(4, "big")}
+        values = [json_value(m.value()) for m in scored]
         assert {v["MODEL_VERSION"] for v in values} == {version}
         alerts = sum(v["IS_ANOMALY"] for v in values)
         assert alerts == expected_alerts
@@ -101,6 +138,8 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path):
         alert_stream = consume_messages(stack.bootstrap_servers, topics["alerts"],
                                         expected_alerts, timeout=60, idle_after=3.0)
         assert len(alert_stream) == expected_alerts
+        if registry:
+            _bad_framings_are_dead_lettered(stack.bootstrap_servers, registry, topics)
     finally:
         sidecar.stop()
         run_fraudctl(root, "destroy", "--only", "ksql", "--auto-approve", "--delete-topics")

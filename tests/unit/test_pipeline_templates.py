@@ -89,7 +89,7 @@ def test_features_stream_keys_by_id_and_builds_the_contract_array():
     features = ks.parse(specs["transactions_features"].text)
     assert features.properties["KAFKA_TOPIC"] == "'transactions.features'"
     assert features.properties["KEY_FORMAT"] == "'KAFKA'"
-    assert features.properties["VALUE_FORMAT"] == "'JSON_SR'"  # compose.yaml: Schema Registry's framing
+    assert features.properties["VALUE_FORMAT"] == "'JSON_SR'"
     assert features.tail == "PARTITION BY ID"
     aliases = [item.rsplit(" AS ", 1)[-1] for item in features.select_items]
     assert aliases == ["ID", "USER_KEY", "USER_MASKED", "TS", "AMOUNT", "FEATURES"]
