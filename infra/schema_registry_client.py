@@ -16,6 +16,7 @@ from infra.rest import RestClient
 #: the registry's error code for "no such subject" (and "no such version": 40402)
 SUBJECT_NOT_FOUND = 40401
 VERSION_NOT_FOUND = 40402
+SUBJECT_SOFT_DELETED = 40404  # ksqlDB's DROP ... DELETE TOPIC soft-deletes its subjects
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class SchemaRegistryClient(RestClient):
             try:
                 self.request("DELETE", f"/subjects/{_subject(subject)}{suffix}")
             except ServerError as exc:
-                if _code(exc) != SUBJECT_NOT_FOUND:
+                if _code(exc) not in (SUBJECT_NOT_FOUND, SUBJECT_SOFT_DELETED):
                     raise
 
 
