@@ -74,7 +74,8 @@ def start_fault_stack(run_dir: Path) -> LocalStack:
     """A broker, Connect worker and ksqlDB server of the harness's own, on free ports."""
     stack = LocalStack(StackConfig(run_dir=run_dir, kafka_port=free_port(),
                                    controller_port=free_port(), connect_port=free_port(),
-                                   ksqldb_port=free_port(), exactly_once=EXACTLY_ONCE))
+                                   ksqldb_port=free_port(), registry_port=free_port(),
+                                   exactly_once=EXACTLY_ONCE))
     stack.up(timeout=300, log=lambda *_: None)
     return stack
 

@@ -229,13 +229,13 @@ class LocalCluster(LocalStack):
 
     # ----- start ------------------------------------------------------------------------------
     def _start(self, name: str, dist: KafkaDistribution,
-               ksql_dist: KafkaDistribution | None) -> int:
+               confluent: dict[str, KafkaDistribution]) -> int:
         what = name.split("-")[0]
         if what == "kafka":
             return self._start_broker(_number(name), dist)
         if what == "connect":
             return self._start_connect(dist)
-        return self._start_ksqldb_server(_number(name), ksql_dist)
+        return self._start_ksqldb_server(_number(name), confluent.get("ksqldb"))
 
     def _broker_properties(self, node: int) -> dict[str, str]:
         cfg, host = self.config, self.config.host

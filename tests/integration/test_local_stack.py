@@ -43,14 +43,16 @@ def test_up_then_down_leaves_no_process(stack, tmp_path):
     _local(stack)  # only meaningful where this machine runs the JVMs
     config = StackConfig(run_dir=tmp_path / "lifecycle", kafka_port=free_port(),
                          controller_port=free_port(), connect_port=free_port(),
-                         ksqldb_port=free_port())
+                         ksqldb_port=free_port(), registry_port=free_port())
     lifecycle = LocalStack(config)
     with_ksqldb = stack.ksqldb_url is not None  # where the session stack has one, so does this
     endpoints = lifecycle.up(timeout=300, log=lambda *a: None, ksqldb=with_ksqldb)
     pids = lifecycle.recorded_pids()
-    expected = {"kafka", "connect"} | ({"ksqldb"} if with_ksqldb else set())
+    expected = {"kafka", "connect"} | ({"registry", "ksqldb"} if with_ksqldb else set())
     assert set(pids) == expected and all(_pid_alive(p) for p in pids.values())
     assert endpoints["ksqldb_url"] == (config.ksqldb_url if with_ksqldb else None)
+    assert endpoints["schema_registry_url"] == (
+        config.schema_registry_url if with_ksqldb else None)
     status = lifecycle.status()
     assert set(status["processes"]) == expected
     assert all(p["ready"] for p in status["processes"].values())
@@ -113,7 +115,7 @@ def test_without_ksqldb_up_says_why_and_a_second_up_restarts_nothing(stack, tmp_
     monkeypatch.setattr(stack_module, "fetch_ksqldb", unavailable)
     config = StackConfig(run_dir=tmp_path / "no-ksqldb", kafka_port=free_port(),
                          controller_port=free_port(), connect_port=free_port(),
-                         ksqldb_port=free_port())
+                         ksqldb_port=free_port(), registry_port=free_port())
     said: list[str] = []
     try:
         endpoints = LocalStack(config).up(timeout=240, log=said.append)
