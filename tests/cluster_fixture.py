@@ -34,30 +34,39 @@ def password_variable(principal: str) -> str:
     return f"FRAUD_IT_{principal.upper()}_PASSWORD"
 
 
-def cluster_servers(cluster: Cluster, ksqldb_server: int = 0) -> dict:
-    """An environment's `servers:` for the cluster, credentials as placeholders."""
+def cluster_servers(cluster: Cluster, ksqldb_server: int = 0, registry: bool = False) -> dict:
+    """An environment's `servers:` for the cluster, credentials as placeholders; with its
+    Schema Registry (`registry`: the sidecar's topics then JSON_SR, as local-cluster.yaml
+    says; without it they are plain JSON)."""
     ep = cluster.endpoints
     def rest() -> dict:  # one mapping per server: a test may change one server's password
         return {"basic_auth": {"username": "operator",
                                "password": "${" + password_variable("operator") + "}"},
                 "ca_bundle": ep["ca_file"]}
 
-    return {"kafka": {
+    principals = {p: {"username": p, "password": "${" + password_variable(p) + "}"}
+                  for p in PRINCIPALS}
+    servers = {"kafka": {
         "bootstrap_servers": ep["bootstrap_servers"],
         "security": {**ep["kafka_security"], "ssl.ca.location": ep["ca_file"]},
-        "principals": {p: {"username": p, "password": "${" + password_variable(p) + "}"}
-                       for p in PRINCIPALS}},
+        "principals": principals},
         "connect": {"url": ep["connect_url"], **rest()},
         "ksqldb": {"url": ep["ksqldb_urls"][ksqldb_server], **rest()}}
+    if registry:
+        servers["schema_registry"] = {"url": ep["schema_registry_url"], **rest(), "principals": {
+            p: principals[p] for p in ("sidecar", "monitor")}}
+    return servers
 
 
-def cluster_project(root: Path, tag: str, cluster: Cluster, files: Path) -> dict:
+def cluster_project(root: Path, tag: str, cluster: Cluster, files: Path,
+                    registry: bool = False) -> dict:
     """The repository's templates with an environment `it` on the cluster (replicas 3, ACLs
-    managed), topics and objects carrying `tag`."""
+    managed), topics and objects carrying `tag` (with the registry: `cluster_servers`)."""
     from topology_project import copy_repo_project
 
     files.mkdir(parents=True, exist_ok=True)
-    return copy_repo_project(root, tag, cluster_servers(cluster), base_env="local-cluster",
+    return copy_repo_project(root, tag, cluster_servers(cluster, registry=registry),
+                             base_env="local-cluster",
                              files={"source": str(files / "transactions.csv"),
                                     "alerts": str(files / "alerts.jsonl"),
                                     "labels": str(files / "labels.csv")})

@@ -48,6 +48,8 @@ class SidecarConfig:
     #: Schema Registry: read and write its wire format (udf_server/wire.py); unset: plain JSON
     schema_registry: str | None = None
     schema_registry_ca: str | None = None
+    schema_registry_user: str | None = None
+    schema_registry_password: str | None = None
     batch_size: int = 5000
     batch_wait_ms: int = 10
     #: each micro-batch one Kafka transaction (outputs, dead letters, input offsets)
@@ -132,6 +134,9 @@ SETTINGS = (
             "and alerts written in its wire format (ksqlDB's JSON_SR) with the ids registered "
             "for their topics; unframed input is dead-lettered; unset: plain JSON"),
     Setting("schema_registry_ca", "CA bundle for a registry on HTTPS"),
+    Setting("schema_registry_user", "the registry's basic-authentication user"),
+    Setting("schema_registry_password", "its password (set the variable: a flag would show "
+            "it in the process list)"),
     Setting("group", "Kafka consumer group"),
     Setting("shadow_model", "a challenger scored beside the champion (shadow mode): its score "
             "and verdict are added, its alerts never raised"),

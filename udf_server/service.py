@@ -195,8 +195,11 @@ class Scorer:
                                  config.inference_threads, self._model_event)
                        if config.shadow_model else None)
         self.storm = StormGuard(config.alert_storm_share, config.alert_storm_window)
+        auth = ((config.schema_registry_user, config.schema_registry_password or "")
+                if config.schema_registry_user else None)
         self.framing = (wire.Framing(wire.Registry(config.schema_registry,
-                                                   ca_bundle=config.schema_registry_ca),
+                                                   ca_bundle=config.schema_registry_ca,
+                                                   auth=auth),
                                      config.input_topic,
                                      [t for t in (config.output_topic, config.flagged_topic) if t])
                         if config.schema_registry else None)

@@ -52,15 +52,20 @@ class Registry:
     url: str
     timeout: float = 10.0
     ca_bundle: str | None = None
+    auth: tuple[str, str] | None = field(default=None, repr=False)
 
     def _get(self, path: str):
         try:
             response = requests.get(self.url.rstrip("/") + path, timeout=self.timeout,
-                                    verify=self.ca_bundle or True)
+                                    verify=self.ca_bundle or True, auth=self.auth)
         except requests.RequestException as exc:
             raise RegistryUnavailable(f"Schema Registry at {self.url}: {exc}") from None
         if response.status_code == 404:
             return None
+        if response.status_code == 401:
+            who = f"user {self.auth[0]}" if self.auth else "no credentials"
+            raise RegistryUnavailable(f"Schema Registry at {self.url} refused {who} (HTTP 401; "
+                                      "--schema-registry-user and FRAUD_SCHEMA_REGISTRY_PASSWORD)")
         if response.status_code != 200:
             raise RegistryUnavailable(f"Schema Registry at {self.url}: HTTP "
                                       f"{response.status_code} on GET {path}")

@@ -35,9 +35,8 @@ def environment_defaults(args: argparse.Namespace) -> dict[str, str]:
                  "scored"), "FRAUD_GROUP": sidecar_group(env),
              "FRAUD_FLAGGED_TOPIC": topics.get("flagged"),
              "FRAUD_COUNTS_TOPIC": topics.get("monitor_counts"),
-             "FRAUD_SCHEMA_REGISTRY": sidecar_registry(env),
              "FRAUD_EXACTLY_ONCE": "true" if env.exactly_once else "false",
-             **kafka_environment(kafka.security)}
+             **kafka_environment(kafka.security), **(sidecar_registry(env) or {})}
     if topics.get("scored"):
         found["FRAUD_DLQ_TOPIC"] = topics["scored"] + DEAD_LETTER_SUFFIX
     return {k: v for k, v in found.items() if v}

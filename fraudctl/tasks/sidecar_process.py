@@ -21,10 +21,11 @@ from udf_server.config import kafka_environment
 def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group: str,
                   log: Path | None, *extra: str, exactly_once: bool = True,
                   flagged: str | None = None, counts: str | None = None,
-                  registry: str | None = None) -> tuple[subprocess.Popen, str]:
+                  registry: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """A sidecar scoring `topics` (features in, scored out; dead letters to scored + .dlq;
     the champion's alerts to `flagged` and monitoring counts to `counts` where given; in the
-    wire format of the Schema Registry at `registry` where given)
+    wire format of a Schema Registry where `registry` (its FRAUD_SCHEMA_REGISTRY* variables:
+    `sidecar_registry`) is given)
     with its output appended to `log` (or discarded); returns the process and its HTTP
     address at once. `extra` are more of its flags (its instance id is the group's name
     unless they name one: one sidecar per group, the same transactional id after a
@@ -33,7 +34,7 @@ def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group
     port = free_port()
     features, scored = topics
     kafka = connection(kafka)
-    environ = {**os.environ, **kafka_environment(kafka.security)}
+    environ = {**os.environ, **kafka_environment(kafka.security), **(registry or {})}
     command = [sys.executable, "-m", "udf_server", "--bootstrap-servers",
                kafka.bootstrap_servers,
                "--model", str(model), "--input-topic", features, "--output-topic", scored,
@@ -41,7 +42,6 @@ def spawn_sidecar(kafka: Connection, model: Path, topics: tuple[str, str], group
                "--http-port", str(port), "--exactly-once", "true" if exactly_once else "false",
                *(("--flagged-topic", flagged) if flagged else ()),
                *(("--counts-topic", counts) if counts else ()),
-               *(("--schema-registry", registry) if registry else ()),
                *(() if "--instance-id" in extra else ("--instance-id", group)), *extra]
     with (log.open("a") if log else open(os.devnull, "w")) as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
@@ -90,11 +90,17 @@ def pipeline_outputs(env: Environment) -> dict[str, str | None]:
             "registry": sidecar_registry(env)}
 
 
-def sidecar_registry(env: Environment) -> str | None:
-    """The registry URL the sidecar frames its records with (None: plain JSON)."""
+def sidecar_registry(env: Environment) -> dict[str, str] | None:
+    """The FRAUD_SCHEMA_REGISTRY* variables of a sidecar that frames its records with the
+    environment's registry (its URL, CA and the sidecar's user; None: plain JSON)."""
     if env.sidecar_value_format != "JSON_SR" or env.schema_registry is None:
         return None
-    return env.schema_registry.url
+    user = env.registry_user("sidecar")
+    found = {"FRAUD_SCHEMA_REGISTRY": env.schema_registry.url,
+             "FRAUD_SCHEMA_REGISTRY_CA": env.schema_registry.ca_bundle,
+             "FRAUD_SCHEMA_REGISTRY_USER": user[0] if user else None,
+             "FRAUD_SCHEMA_REGISTRY_PASSWORD": user[1] if user else None}
+    return {k: v for k, v in found.items() if v}
 
 
 def start_sidecar(env: Environment, group: str, models: Path, logs: Path,

@@ -8,7 +8,8 @@
   false). `broker` and `operator` are super users (the operator manages ACLs, which takes
   Alter on the cluster, the right to grant anything); every other component runs with the
   ACLs it is granted: the servers' own at start, the pipeline's by `fraudctl apply`.
-- ksqlDB and Connect answer HTTPS (the stack's CA, `ca.pem`) with basic authentication.
+- ksqlDB, Connect and the Schema Registry answer HTTPS (the stack's CA, `ca.pem`) with basic
+  authentication; ksqlDB's servers reach the registry as the user `ksqldb`.
 - Each principal's credentials are in `credentials/<principal>.json` of the run directory
   (mode 0600), and nowhere else.
 """
@@ -36,7 +37,7 @@ from infra.local.stack import (
     _port_free,
     new_cluster_id,
 )
-from infra.topology.acls import connect_worker_acls, ksqldb_server_acls
+from infra.topology.acls import connect_worker_acls, ksqldb_server_acls, schema_registry_acls
 
 BROKERS = 3
 KSQLDB_SERVERS = 2
@@ -45,9 +46,13 @@ CONNECT_GROUP = "fraud-cluster-connect"
 CONNECT_TOPICS = ("_connect-cluster-configs", "_connect-cluster-offsets",
                   "_connect-cluster-status")
 #: one Kafka principal per component; `broker` is the brokers' own (inter-broker, controller)
-PRINCIPALS = ("operator", "connect", "ksqldb", "sidecar", "replayer", "monitor")
+PRINCIPALS = ("operator", "connect", "ksqldb", "sidecar", "replayer", "monitor",
+              "registry")
 #: who may log in to the REST servers (ksqlDB's monitoring queries run as `monitor`)
-REST_USERS = {"ksqldb": ("operator", "monitor"), "connect": ("operator",)}
+REST_USERS = {"ksqldb": ("operator", "monitor"), "connect": ("operator",),
+              "registry": ("operator", "ksqldb", "sidecar", "monitor")}
+REGISTRY_TOPIC = "_schemas"
+REGISTRY_GROUP = f"{SERVICE_ID}schema_registry"
 SCRAM = "SCRAM-SHA-512"
 
 
@@ -74,6 +79,14 @@ class ClusterConfig:
     @property
     def connect_port(self) -> int:
         return self.base_port + 83
+
+    @property
+    def registry_port(self) -> int:
+        return self.base_port + 81
+
+    @property
+    def schema_registry_url(self) -> str:
+        return f"https://{self.host}:{self.registry_port}"
 
     def ksqldb_port(self, server: int) -> int:
         return self.base_port + 87 + server
@@ -107,7 +120,7 @@ PLAIN_MODULE = "org.apache.kafka.common.security.plain.PlainLoginModule"
 class LocalCluster(LocalStack):
     """The secured three-broker cluster described by a ClusterConfig."""
 
-    processes = (*(f"kafka-{n}" for n in range(1, BROKERS + 1)), "connect",
+    processes = (*(f"kafka-{n}" for n in range(1, BROKERS + 1)), "connect", "registry",
                  *(f"ksqldb-{s}" for s in range(1, KSQLDB_SERVERS + 1)))
 
     def __init__(self, config: ClusterConfig | None = None,
@@ -185,6 +198,7 @@ class LocalCluster(LocalStack):
         return {"bootstrap_servers": self.config.bootstrap_servers,
                 "connect_url": self.config.connect_url,
                 "ksqldb_url": urls[0] if urls else None, "ksqldb_urls": urls,
+                "schema_registry_url": self.config.schema_registry_url if urls else None,
                 "ca_file": str(self.tls.ca_pem),
                 "kafka_security": {"security.protocol": "SASL_SSL", "sasl.mechanism": SCRAM},
                 "credentials": {p: str(self.credentials_file(p)) for p in PRINCIPALS}}
@@ -192,6 +206,7 @@ class LocalCluster(LocalStack):
     def _ready_check(self, name: str):
         return {"kafka": lambda: self._broker_ready(_number(name)),
                 "connect": self.connect_ready,
+                "registry": self.registry_ready,
                 "ksqldb": lambda: self.ksqldb_ready(self.config.ksqldb_urls[_number(name) - 1]),
                 }[name.split("-")[0]]
 
@@ -223,6 +238,7 @@ class LocalCluster(LocalStack):
                       (f"kafka-{n}", f"broker {n} (inter-broker)", cfg.internal_port(n), var),
                       (f"kafka-{n}", f"controller {n}", cfg.controller_port(n), var)]
         ports.append(("connect", "Kafka Connect", cfg.connect_port, var))
+        ports.append(("registry", "Schema Registry", cfg.registry_port, var))
         ports += [(f"ksqldb-{s}", f"ksqlDB server {s}", cfg.ksqldb_port(s), var)
                   for s in range(1, KSQLDB_SERVERS + 1)]
         return ports
@@ -235,6 +251,8 @@ class LocalCluster(LocalStack):
             return self._start_broker(_number(name), dist)
         if what == "connect":
             return self._start_connect(dist)
+        if what == "registry":
+            return self._start_registry(confluent["registry"])
         return self._start_ksqldb_server(_number(name), confluent.get("ksqldb"))
 
     def _broker_properties(self, node: int) -> dict[str, str]:
@@ -309,10 +327,12 @@ class LocalCluster(LocalStack):
         from infra.kafka_acl_client import create_acls
 
         wanted = [*ksqldb_server_acls("ksqldb", SERVICE_ID),
-                  *connect_worker_acls("connect", CONNECT_GROUP, CONNECT_TOPICS)]
+                  *connect_worker_acls("connect", CONNECT_GROUP, CONNECT_TOPICS),
+                  *schema_registry_acls("registry", REGISTRY_GROUP, REGISTRY_TOPIC)]
         created = create_acls(self.kafka_connection(), wanted)
         if created:
-            log(f"granted {created} ACL(s) to the ksqlDB and Connect principals")
+            log(f"granted {created} ACL(s) to the ksqlDB, Connect and Schema Registry "
+                "principals")
 
     def _jaas_file(self, name: str, section: str, module: str, users: Path) -> Path:
         return self._write_private(name, [f"{section} {{", f'  {module} required',
@@ -320,8 +340,7 @@ class LocalCluster(LocalStack):
 
     def _start_connect(self, dist: KafkaDistribution) -> int:
         cfg = self.config
-        users = self._write_private("connect-users.properties", [
-            f"{u}: {self.password(u)}" for u in REST_USERS["connect"]])
+        users = self._rest_users("connect")
         jaas = self._jaas_file(
             "connect-jaas.conf", "KafkaConnect",
             "org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule", users)
@@ -353,6 +372,32 @@ class LocalCluster(LocalStack):
                          classpath=f"{dist.classpath}:{dist.extensions / '*'}")
         return self._spawn("connect", cmd)
 
+    def _rest_users(self, server: str, roles: str = "") -> Path:
+        """The password file of a REST server's basic authentication (`user: password[,role]`)."""
+        return self._write_private(f"{server}-users.properties", [
+            f"{u}: {self.password(u)}{roles}" for u in REST_USERS[server]])
+
+    def _start_registry(self, dist: KafkaDistribution) -> int:
+        """The registry on HTTPS with basic authentication, storing its schemas in the cluster
+        as the principal `registry` (SASL_SSL)."""
+        cfg = self.config
+        jaas = self._jaas_file("registry-jaas.conf", "SchemaRegistry-Props",
+                               "org.eclipse.jetty.jaas.spi.PropertyFileLoginModule",
+                               self._rest_users("registry", ",user"))
+        client = self._java_client("registry", "kafkastore.")
+        props = self._write_private("schema-registry.properties", {
+            "listeners": cfg.schema_registry_url, **self.tls.java_settings(),
+            "authentication.method": "BASIC", "authentication.realm": "SchemaRegistry-Props",
+            "authentication.roles": "user",
+            "kafkastore.bootstrap.servers": ",".join(
+                f"SASL_SSL://{cfg.host}:{cfg.kafka_port(n)}" for n in range(1, BROKERS + 1)),
+            **client, "kafkastore.topic": REGISTRY_TOPIC,
+            "kafkastore.topic.replication.factor": "3",
+            "schema.registry.group.id": REGISTRY_GROUP,
+        })
+        return self._spawn("registry", self._registry_command(
+            dist, props, (f"-Djava.security.auth.login.config={jaas}",)))
+
     def _ksqldb_log4j(self) -> Path:
         """ksqlDB's log4j file with the processing log's producer secured as ksqlDB."""
         appender = "log4j.appender.processing."
@@ -368,8 +413,7 @@ class LocalCluster(LocalStack):
         cfg, name = self.config, f"ksqldb-{server}"
         assert dist is not None
         url = cfg.ksqldb_urls[server - 1]
-        users = self._write_private("ksqldb-users.properties", [
-            f"{u}: {self.password(u)},user" for u in REST_USERS["ksqldb"]])
+        users = self._rest_users("ksqldb", ",user")
         jaas = self._jaas_file("ksqldb-jaas.conf", "KsqlServer-Props",
                                "org.eclipse.jetty.jaas.spi.PropertyFileLoginModule", users)
         guarantee = "exactly_once_v2" if cfg.exactly_once else "at_least_once"
@@ -392,6 +436,10 @@ class LocalCluster(LocalStack):
             "ksql.logging.processing.topic.auto.create": "true",
             "ksql.logging.processing.stream.auto.create": "true",
             "ksql.logging.processing.rows.include": "true",
+            "ksql.schema.registry.url": cfg.schema_registry_url,
+            "ksql.schema.registry.basic.auth.credentials.source": "USER_INFO",
+            "ksql.schema.registry.basic.auth.user.info": f"ksqldb:{self.password('ksqldb')}",
+            **self.tls.java_settings("ksql.schema.registry.", keystore=False),
         })
         options = (f"-Dlog4j.configuration={self._ksqldb_log4j().as_uri()}",
                    f"-Dfraud.bootstrap={cfg.bootstrap_servers}",

@@ -73,6 +73,16 @@ def ksqldb_server_acls(principal: str, service_id: str) -> list[Acl]:
     ])
 
 
+def schema_registry_acls(principal: str, group: str, topic: str) -> list[Acl]:
+    """What a Schema Registry needs: its schemas topic (made and read by itself), the group
+    its instances elect a leader in, and reading the cluster's settings."""
+    return sorted([
+        *_each(principal, Resource.CLUSTER, CLUSTER_NAME, (DESCRIBE, DESCRIBE_CONFIGS)),
+        Acl(principal, Resource.TOPIC, topic, ALL),
+        Acl(principal, Resource.GROUP, group, ALL),
+    ])
+
+
 def connect_worker_acls(principal: str, group: str, internal_topics: Iterable[str]) -> list[Acl]:
     """What a Connect worker needs: its group, its config, offset and status topics, and
     (exactly-once sources, KIP-618) the transactions of its leader and of every source task."""

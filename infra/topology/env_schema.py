@@ -72,7 +72,11 @@ SCHEMA: dict[str, Any] = {
                                           "password": (text, True)}, False)}, False)}, False),
         "connect": (SERVER, False),
         "ksqldb": (SERVER, False),
-        "schema_registry": (SERVER, False),
+        # per component (the sidecar, the monitor), the registry user it logs in as; the
+        # operator's `basic_auth` otherwise
+        "schema_registry": ({**SERVER, "principals": ({"*": ({"username": (text, True),
+                                                               "password": (text, True)},
+                                                              False)}, False)}, False),
     }, False),
     "delivery_guarantee": (guarantee, False),
     "manage_acls": (flag, False),

@@ -96,6 +96,8 @@ class Environment:
     bootstrap_servers: str | None
     #: the Schema Registry of the topics' schemas (`servers.schema_registry`)
     schema_registry: RestConfig | None = None
+    #: component -> (user, password) it logs in to the registry as
+    registry_principals: dict[str, tuple[str, str]] = field(default_factory=dict)
     secrets: Secrets = field(default_factory=Secrets)
     skipped: dict[str, str] = field(default_factory=dict)  # server kind -> why it is absent
     local_stack: bool = False  # the servers are `fraudctl local`'s processes on this machine
@@ -135,6 +137,13 @@ class Environment:
         if user:
             security |= {"sasl.username": user[0], "sasl.password": user[1]}
         return KafkaConnection(self.bootstrap_servers, security)
+
+    def registry_user(self, component: str) -> tuple[str, str] | None:
+        """Who `component` logs in to the Schema Registry as: its own principal, else the
+        server's `basic_auth`, else nobody."""
+        if component in self.registry_principals:
+            return self.registry_principals[component]
+        return self.schema_registry.basic_auth if self.schema_registry else None
 
     def choose_guarantee(self, guarantee: str) -> None:
         """Run with `guarantee` instead of the file's (a benchmark comparing the two)."""
@@ -228,6 +237,9 @@ def load_environment(project: Path, name: str, environ: dict[str, str] | None = 
     env.ksqldb = _server(path, "ksqldb", servers, environ.get("KSQLDB_URL"), env)
     env.schema_registry = _server(path, "schema_registry", servers,
                                   environ.get("SCHEMA_REGISTRY_URL"), env)
+    env.registry_principals = {
+        component: (user["username"], user["password"]) for component, user in
+        ((servers.get("schema_registry") or {}).get("principals") or {}).items()}
     return env
 
 
@@ -349,6 +361,11 @@ def _discover_cluster(env: Environment, servers: dict) -> None:
     rest = {"basic_auth": {"username": operator[0], "password": operator[1]},
             "ca_bundle": state["ca_file"]}
     servers.setdefault("connect", {"url": state["connect_url"], **rest})
-    for kind in ("ksqldb", "schema_registry"):
-        if state.get(f"{kind}_url"):
-            servers.setdefault(kind, {"url": state[f"{kind}_url"], **rest})
+    if state.get("ksqldb_url"):
+        servers.setdefault("ksqldb", {"url": state["ksqldb_url"], **rest})
+    if state.get("schema_registry_url"):  # the sidecar and the monitor log in as themselves
+        servers.setdefault("schema_registry", {"url": state["schema_registry_url"], **rest,
+                                               "principals": {
+            component: {"username": user, "password": password}
+            for component, (user, password) in env.kafka_principals.items()
+            if component in ("sidecar", "monitor")}})

@@ -30,7 +30,7 @@ def _figure(text: str, label: str) -> str:
 def test_the_demo_runs_on_the_secured_cluster_and_no_secret_leaks(cluster, tmp_path):
     tag = uuid.uuid4().hex[:6]
     root = tmp_path / "repo"
-    spec = cluster_project(root, tag, cluster, tmp_path / "files")
+    spec = cluster_project(root, tag, cluster, tmp_path / "files", registry=True)  # JSON_SR
     outputs: list[str] = []
     try:
         demo = subprocess.run(

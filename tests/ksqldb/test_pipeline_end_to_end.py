@@ -61,6 +61,27 @@ def _bad_framings_are_dead_lettered(bootstrap: str, registry: str, topics: dict)
 
 
 @pytest.mark.parametrize("wire", ["JSON", "JSON_SR"])
+def _unframed_scored_records_reach_the_processing_log(bootstrap: str, client: KsqlClient,
+                                                      topics: dict) -> None:
+    """A scored record some other producer wrote without the framing: ksqlDB's reader of the
+    topic (the label join's view) logs it as a deserialization error, naming the topic."""
+    log_topic = next(s["topic"] for s in client.sources()
+                     if s["name"] == "KSQL_PROCESSING_LOG")
+    producer = kafka_producer(bootstrap)
+    producer.produce(topics["scored"], key=(424242).to_bytes(8, "big"),
+                     value=orjson.dumps({"SCORE": 1.0, "IS_ANOMALY": True}))
+    producer.flush(10)
+
+    def logged():
+        entries = [orjson.loads(m.value()) for m in consume_messages(
+            bootstrap, log_topic, 10_000_000, timeout=20, idle_after=3.0)]
+        return [e for e in entries if ((e.get("message") or {}).get("deserializationError")
+                                       or {}).get("topic") == topics["scored"]]
+
+    found = _wait_for(logged, timeout=90)
+    assert found, f"no deserialization error for {topics['scored']} in {log_topic}"
+
+
 def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path, wire):
     """The whole pipeline's figures, in both wire formats of the sidecar's topics (JSON_SR:
     Schema Registry's framing, the registered schemas, bad framings dead-lettered)."""
@@ -140,6 +161,8 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path, wire):
         assert len(alert_stream) == expected_alerts
         if registry:
             _bad_framings_are_dead_lettered(stack.bootstrap_servers, registry, topics)
+            _unframed_scored_records_reach_the_processing_log(stack.bootstrap_servers, client,
+                                                              topics)
     finally:
         sidecar.stop()
         run_fraudctl(root, "destroy", "--only", "ksql", "--auto-approve", "--delete-topics")

@@ -13,7 +13,7 @@ from infra.topology.validate import validate_offline
 
 REPO = Path(__file__).resolve().parents[2]
 SECRETS = {"CONNECT_PASSWORD": "c-pass", "KSQLDB_PASSWORD": "k-pass",
-           "SCHEMA_REGISTRY_PASSWORD": "sr-pass",
+           "SCHEMA_REGISTRY_PASSWORD": "sr-pass", "SCHEMA_REGISTRY_SIDECAR_PASSWORD": "sr-side",
            "FRAUD_USER_KEY_SALT": "pepper-77",
            **{f"KAFKA_{c}_PASSWORD": f"{c.lower()}-secret-1" for c in (
                "OPERATOR", "KSQLDB", "CONNECT", "SIDECAR", "REPLAYER", "MONITOR")}}

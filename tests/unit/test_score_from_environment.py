@@ -26,3 +26,15 @@ def test_the_environment_gives_the_sidecar_its_own_principal_and_topics(monkeypa
     assert settings["sasl.password"] == "sidecar-secret-1"
     assert settings["security.protocol"] == "SASL_SSL"
     assert settings["ssl.ca.location"] == "/etc/ssl/certs/internal-ca.pem"
+
+
+def test_the_sidecar_reads_the_registry_framing_as_its_own_user(monkeypatch):
+    """prod.example writes the sidecar's topics as JSON_SR: the sidecar is given the registry,
+    its CA, and its own registry user (the password in a variable, never in a flag)."""
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    found = environment_defaults(argparse.Namespace(env="prod.example", project=str(REPO)))
+    assert found["FRAUD_SCHEMA_REGISTRY"] == "https://schema-registry.example.internal:8081"
+    assert found["FRAUD_SCHEMA_REGISTRY_CA"] == "/etc/ssl/certs/internal-ca.pem"
+    assert (found["FRAUD_SCHEMA_REGISTRY_USER"], found["FRAUD_SCHEMA_REGISTRY_PASSWORD"]) == (
+        "fraud-sidecar", "sr-side")
