@@ -434,6 +434,12 @@ class LocalStack:
                 f"-Dfraud.rundir={self.run_dir}", *options,
                 "-cp", classpath or dist.classpath, main, *args]
 
+    def _properties(self, name: str, lines: list[str]) -> Path:
+        """A server's properties file in the run directory, one setting per line."""
+        path = self.run_dir / name
+        path.write_text("\n".join([*lines, ""]))
+        return path
+
     def _spawn(self, name: str, cmd: list[str]) -> int:
         out = (self.run_dir / f"{name}.out").open("ab")
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
@@ -444,8 +450,7 @@ class LocalStack:
     def _start_kafka(self, dist: KafkaDistribution) -> int:
         cfg = self.config
         data = self.run_dir / "kafka-data"
-        props = self.run_dir / "server.properties"
-        props.write_text("\n".join([
+        props = self._properties("server.properties", [
             "process.roles=broker,controller",
             "node.id=1",
             f"controller.quorum.voters=1@{cfg.host}:{cfg.controller_port}",
@@ -466,8 +471,7 @@ class LocalStack:
             "share.coordinator.state.topic.min.isr=1",
             "group.initial.rebalance.delay.ms=0",
             "auto.create.topics.enable=true",
-            "",
-        ]))
+        ])
         if not (data / "meta.properties").exists():
             cmd = self._java(dist, "kafka-storage", "kafka.tools.StorageTool", "format",
                              f"--cluster-id={new_cluster_id()}", f"--config={props}",
@@ -480,8 +484,7 @@ class LocalStack:
 
     def _start_connect(self, dist: KafkaDistribution) -> int:
         cfg = self.config
-        props = self.run_dir / "connect-distributed.properties"
-        props.write_text("\n".join([
+        props = self._properties("connect-distributed.properties", [
             f"bootstrap.servers={cfg.bootstrap_servers}",
             "group.id=fraud-local-connect",
             "key.converter=org.apache.kafka.connect.storage.StringConverter",
@@ -501,24 +504,21 @@ class LocalStack:
             f"rest.advertised.host.name={cfg.host}",
             f"rest.advertised.port={cfg.connect_port}",
             f"plugin.path={dist.plugins}",
-            "",
-        ]))
+        ])
         cmd = self._java(dist, "connect", "org.apache.kafka.connect.cli.ConnectDistributed",
                          str(props))
         return self._spawn("connect", cmd)
 
     def _start_registry(self, dist: KafkaDistribution) -> int:
         cfg = self.config
-        props = self.run_dir / "schema-registry.properties"
-        props.write_text("\n".join([
+        props = self._properties("schema-registry.properties", [
             f"listeners={cfg.schema_registry_url}",
             f"kafkastore.bootstrap.servers=PLAINTEXT://{cfg.bootstrap_servers}",
             "kafkastore.topic=_schemas",
             "kafkastore.topic.replication.factor=1",
             # one registry per cluster: it elects itself leader at once
             f"schema.registry.group.id={KSQLDB_SERVICE_ID}schema_registry",
-            "",
-        ]))
+        ])
         return self._spawn("registry", self._registry_command(dist, props))
 
     def _registry_command(self, dist: KafkaDistribution, props: Path,
@@ -531,8 +531,7 @@ class LocalStack:
 
     def _start_ksqldb(self, dist: KafkaDistribution) -> int:
         cfg = self.config
-        props = self.run_dir / "ksqldb-server.properties"
-        props.write_text("\n".join([
+        props = self._properties("ksqldb-server.properties", [
             f"listeners=http://{cfg.host}:{cfg.ksqldb_port}",
             f"bootstrap.servers={cfg.bootstrap_servers}",
             f"ksql.service.id={KSQLDB_SERVICE_ID}",
@@ -553,8 +552,7 @@ class LocalStack:
             "ksql.logging.processing.rows.include=true",
             f"ksql.connect.url={cfg.connect_url}",
             f"ksql.schema.registry.url={cfg.schema_registry_url}",
-            "",
-        ]))
+        ])
         options = (f"-Dlog4j.configuration={KSQLDB_LOG4J_CONFIG.as_uri()}",
                    f"-Dfraud.bootstrap={cfg.bootstrap_servers}",
                    f"-Dfraud.processing.topic={KSQLDB_SERVICE_ID}ksql_processing_log")
