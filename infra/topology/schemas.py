@@ -33,6 +33,34 @@ class SchemaSpec:
     readers: list[str] = field(default_factory=list)
 
 
+#: the JSON Schema type each ksqlDB column type is read from
+JSON_TYPES = {"VARCHAR": "string", "STRING": "string", "DOUBLE": "number", "BIGINT": "integer",
+              "INT": "integer", "INTEGER": "integer", "BOOLEAN": "boolean"}
+
+
+def column_problems(columns: list[str], schema: dict) -> list[str]:
+    """Where a template's value columns and its declared schema disagree: a column the schema
+    lacks (its closed model refuses it), a field without a column, a type that differs."""
+    declared = {}
+    for column in columns:
+        name, _, rest = column.partition(" ")
+        if not rest.endswith(" KEY"):
+            declared[name.strip("`")] = rest.strip()
+    fields = schema.get("properties") or {}
+    found = [f"column {name} is not a field of the schema" for name in declared
+             if name not in fields]
+    found += [f"field {name} of the schema has no column" for name in fields
+              if name not in declared]
+    for name, sql_type in declared.items():
+        wanted, allowed = JSON_TYPES.get(sql_type.upper()), (fields.get(name) or {}).get("type")
+        allowed = set(allowed if isinstance(allowed, list) else [allowed]) - {"null"}
+        if name in fields and wanted and allowed and wanted not in allowed and not (
+                wanted == "integer" and "number" in allowed):
+            found.append(f"column {name} is {sql_type}, the schema's field is "
+                         f"{'/'.join(sorted(allowed))}")
+    return found
+
+
 def canonical(text: str) -> str:
     """A schema's JSON in one form (key order and spacing do not make a new version)."""
     return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))

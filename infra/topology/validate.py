@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from core.errors import TemplateError
@@ -9,6 +10,7 @@ from infra.topology.environment import Environment
 from infra.topology.kinds import ObjectKind
 from infra.topology.manifest import Manifest
 from infra.topology.render import ObjectSpec, render_project
+from infra.topology.schemas import column_problems
 
 
 def validate_offline(project: Path, env: Environment,
@@ -20,7 +22,7 @@ def validate_offline(project: Path, env: Environment,
     if only:  # references may cross kinds: check them against everything
         all_specs, all_errors = render_project(project, env)
     failed = {Path(e.file).stem: Path(e.file).as_posix() for e in all_errors}
-    errors = errors + _name_errors(specs)
+    errors = errors + _name_errors(specs) + _schema_errors(project, specs)
     everything = Manifest(all_specs)
     errors += [e for e in everything.graph.reference_errors(failed)
                if only is None or any(e.file == s.source for s in specs)]
@@ -46,6 +48,23 @@ def _name_errors(specs: list[ObjectSpec]) -> list[TemplateError]:
             errors.append(TemplateError(spec.source, None, f"{statement.name} is also defined "
                                         f"by {names[statement.name].source}"))
         names.setdefault(statement.name, spec)
+    return errors
+
+
+def _schema_errors(project: Path, specs: list[ObjectSpec]) -> list[TemplateError]:
+    """A template's value columns against the schema it declares (`value_schema()`): the same
+    fields, of matching types; each disagreement names the field and both files."""
+    errors = []
+    for spec in specs:
+        if spec.value_schema is None or spec.statement is None:
+            continue
+        try:
+            schema = json.loads((project / spec.value_schema).read_text())
+        except ValueError as exc:
+            errors.append(TemplateError(spec.value_schema, None, f"not valid JSON: {exc}"))
+            continue
+        errors += [TemplateError(spec.source, None, f"{problem} ({spec.value_schema})")
+                   for problem in column_problems(spec.statement.columns, schema)]
     return errors
 
 
