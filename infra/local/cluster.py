@@ -389,6 +389,7 @@ class LocalCluster(LocalStack):
             "listeners": cfg.schema_registry_url, **self.tls.java_settings(),
             "authentication.method": "BASIC", "authentication.realm": "SchemaRegistry-Props",
             "authentication.roles": "user",
+            "inter.instance.protocol": "https",  # its leader is reached over HTTPS too
             "kafkastore.bootstrap.servers": ",".join(
                 f"SASL_SSL://{cfg.host}:{cfg.kafka_port(n)}" for n in range(1, BROKERS + 1)),
             **client, "kafkastore.topic": REGISTRY_TOPIC,

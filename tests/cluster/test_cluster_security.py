@@ -8,6 +8,7 @@ import time
 import uuid
 
 import pytest
+import requests
 from cluster_fixture import cluster_project, rewrite_env
 from topology_project import run_fraudctl
 
@@ -133,3 +134,15 @@ def test_each_principal_password_is_its_own(cluster):
         **cluster.kafka("sidecar").security, "sasl.password": cluster.password("operator")})
     with pytest.raises(ServerError, match="as user sidecar: authentication failed"):
         verify(borrowed, timeout=10)
+
+
+def test_the_schema_registry_logs_in_each_user_with_its_own_password(cluster):
+    """The registry answers HTTPS only to its users: none without credentials, none with
+    another's password; the operator and the sidecar each with their own."""
+    url, ca = cluster.endpoints["schema_registry_url"] + "/subjects", cluster.endpoints["ca_file"]
+    assert requests.get(url, verify=ca, timeout=10).status_code == 401
+    borrowed = ("sidecar", cluster.password("operator"))
+    assert requests.get(url, verify=ca, auth=borrowed, timeout=10).status_code == 401
+    for user in ("operator", "sidecar"):
+        answer = requests.get(url, verify=ca, auth=(user, cluster.password(user)), timeout=10)
+        assert answer.status_code == 200, (user, answer.text)
