@@ -60,7 +60,6 @@ def _bad_framings_are_dead_lettered(bootstrap: str, registry: str, topics: dict)
     assert {m.key(): m.value() for m in letters} == bad  # the original value, unchanged
 
 
-@pytest.mark.parametrize("wire", ["JSON", "JSON_SR"])
 def _unframed_scored_records_reach_the_processing_log(bootstrap: str, client: KsqlClient,
                                                       topics: dict) -> None:
     """A scored record some other producer wrote without the framing: ksqlDB's reader of the
@@ -82,6 +81,7 @@ def _unframed_scored_records_reach_the_processing_log(bootstrap: str, client: Ks
     assert found, f"no deserialization error for {topics['scored']} in {log_topic}"
 
 
+@pytest.mark.parametrize("wire", ["JSON", "JSON_SR"])
 def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path, wire):
     """The whole pipeline's figures, in both wire formats of the sidecar's topics (JSON_SR:
     Schema Registry's framing, the registered schemas, bad framings dead-lettered)."""
