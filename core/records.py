@@ -12,11 +12,17 @@ from typing import Any
 
 import orjson
 
-FRAMING_BYTES = 5
+MAGIC = b"\x00"
+FRAMING_BYTES = 5  # the magic byte and the 4-byte schema id
+
+
+def subject_of(topic: str) -> str:
+    """The registry subject of a topic's values (Schema Registry's default naming)."""
+    return f"{topic}-value"
 
 
 def json_value(value: bytes) -> Any:
     """The JSON of a topic value, with Schema Registry's framing taken off where it has one."""
-    if value[:1] == b"\x00":
+    if value[:1] == MAGIC:
         return orjson.loads(value[FRAMING_BYTES:])
     return orjson.loads(value)

@@ -19,12 +19,12 @@ from urllib.parse import quote
 import requests
 
 from core.errors import ServerError
+from core.records import FRAMING_BYTES as HEADER
+from core.records import MAGIC, subject_of
 from udf_server.codec import BadRecord
 
 log = logging.getLogger("udf_server.wire")
 
-MAGIC = b"\x00"
-HEADER = 5
 NO_FRAMING = "no_schema_framing"
 UNKNOWN_SCHEMA_ID = "unknown_schema_id"
 #: an id not seen before is looked up again at most this often (a new version of the features
@@ -39,10 +39,6 @@ class RegistryUnavailable(ServerError):
 def prefix(schema_id: int) -> bytes:
     """The 5 bytes before a value framed with `schema_id`."""
     return MAGIC + struct.pack(">I", schema_id)
-
-
-def subject_of(topic: str) -> str:
-    return f"{topic}-value"
 
 
 @dataclass

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.records import subject_of
 from infra.schema_registry_client import RegisteredSchema, SchemaRegistryClient
 from infra.topology.kinds import Action, ObjectKind
 from infra.topology.manifest import Manifest
@@ -64,10 +65,6 @@ def column_problems(columns: list[str], schema: dict) -> list[str]:
 def canonical(text: str) -> str:
     """A schema's JSON in one form (key order and spacing do not make a new version)."""
     return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
-
-
-def subject_of(topic: str) -> str:
-    return f"{topic}-value"
 
 
 def desired_schemas(project: Path, manifest: Manifest) -> list[SchemaSpec]:
