@@ -9,4 +9,4 @@ CREATE STREAM {{ this }} (
   LABEL VARCHAR,
   LABELLED_AT VARCHAR,
   SOURCE VARCHAR
-) {{ with_clause(topic=var('topics.labels_raw'), key_format=none, value_format='DELIMITED') }};
+) {{ with_clause(topic=var('topics.labels_raw'), key_format=none, format='DELIMITED') }};

@@ -10,32 +10,10 @@
 -- payment was scored in. The tables grouping by MODEL_VERSION keep this KAFKA key format:
 -- without a repartition, a pull query finds a version only where its key, serialised in the
 -- table's format, hashes to its partition. {{ depends_on('transactions_features') }}
-{% from 'ksql/macros/latency_buckets.sql' import latency_buckets_ms -%}
+{% from 'ksql/macros/counts_columns.sql' import counts_declaration -%}
 {% from 'ksql/macros/with_clause.sql' import with_clause with context -%}
 CREATE STREAM {{ this }} (
   MODEL_VERSION VARCHAR KEY,
-  EVENTS BIGINT,
-  ALERTS BIGINT,
-  ALERTS_SUPPRESSED BIGINT,
-  SCORE_SUM DOUBLE,
-  SCORE_SUM_SQUARES DOUBLE,
-  SCORE_MIN DOUBLE,
-  SCORE_MAX DOUBLE,
-  SHADOW_EVENTS BIGINT,
-  SHADOW_SCORE_SUM DOUBLE,
-  SHADOW_MODEL_VERSION VARCHAR,
-  LATENCY_MS_SUM BIGINT,
-  LATENCY_MS_MIN BIGINT,
-  LATENCY_MS_MAX BIGINT,
-{%- for edge in latency_buckets_ms %}
-  LATENCY_GE_{{ edge }}MS BIGINT,
-{%- endfor %}
-  LABELLED BIGINT,
-  TP BIGINT,
-  FP BIGINT,
-  FN BIGINT,
-  TN BIGINT,
-  LABEL_DELAY_MS_MAX BIGINT,
-  PAYMENT_TIME BIGINT
+{{- counts_declaration() }}
 ) {{ with_clause(topic=var('topics.monitor_counts'), retention=true,
                 timestamp='PAYMENT_TIME') }};

@@ -7,8 +7,7 @@
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 {#- on the alert path: under exactly-once the sidecar sees features once this query commits -#}
 {{ query_properties({"ksql.streams.commit.interval.ms": 100}) }}
-CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.features'), retention=true,
-                                value_format=sidecar_value_format) }} AS SELECT
+CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.features'), retention=true) }} AS SELECT
   ID,
   CASE WHEN USER_ID IS NULL THEN CAST(NULL AS VARCHAR)
     ELSE MD5(CONCAT('{{ secret("FRAUD_USER_KEY_SALT") }}', USER_ID)) END AS USER_KEY,

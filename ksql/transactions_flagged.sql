@@ -8,5 +8,4 @@
 {% from 'ksql/macros/with_clause.sql' import with_clause with context -%}
 CREATE STREAM {{ this }} (
 {{ scored_columns() }}
-) {{ with_clause(topic=var('topics.flagged'), retention=true,
-                value_format=sidecar_value_format) }};
+) {{ with_clause(topic=var('topics.flagged'), retention=true) }};

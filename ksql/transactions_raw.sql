@@ -12,4 +12,4 @@ CREATE STREAM {{ this }} (
 {%- endfor %}
   AMOUNT DOUBLE,
   CLASS VARCHAR
-) {{ with_clause(topic=var('topics.raw'), key_format=none, value_format='DELIMITED') }};
+) {{ with_clause(topic=var('topics.raw'), key_format=none, format='DELIMITED') }};

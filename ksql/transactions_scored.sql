@@ -10,7 +10,7 @@ CREATE STREAM {{ this }} (
 ) WITH (
   KAFKA_TOPIC = '{{ var("topics.scored") }}',
   KEY_FORMAT = 'KAFKA',
-  VALUE_FORMAT = '{{ sidecar_value_format }}',
+  VALUE_FORMAT = '{{ value_format }}',
   PARTITIONS = {{ var("partitions") }},
   REPLICAS = {{ var("replicas") }}
 );

@@ -11,5 +11,5 @@ CREATE STREAM {{ this }} (
 ) WITH (
   KAFKA_TOPIC = '{{ var("topics.scored") }}',
   KEY_FORMAT = 'KAFKA',
-  VALUE_FORMAT = '{{ sidecar_value_format }}'
+  VALUE_FORMAT = '{{ value_format }}'
 );

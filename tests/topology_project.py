@@ -54,7 +54,7 @@ def copy_repo_project(root: Path, tag: str, servers: dict, files: dict | None = 
     spec["prefix"] = f"it{tag}_"
     spec["servers"] = servers
     if "schema_registry" not in servers:  # the sidecar's topics in plain JSON without one
-        spec["vars"]["sidecar_value_format"] = "JSON"
+        spec["vars"]["value_format"] = "JSON"
     spec["vars"]["topics"] = {k: f"{v}.{tag}" for k, v in spec["vars"]["topics"].items()}
     if files:
         spec["vars"]["files"] = files

@@ -201,7 +201,8 @@ class Scorer:
                                                    ca_bundle=config.schema_registry_ca,
                                                    auth=auth),
                                      config.input_topic,
-                                     [t for t in (config.output_topic, config.flagged_topic) if t])
+                                     [t for t in (config.output_topic, config.flagged_topic,
+                                                  config.counts_topic) if t])
                         if config.schema_registry else None)
         self._in_flight: deque[InFlightBatch] = deque()
         self.consumer: Any = None
@@ -475,10 +476,11 @@ class Scorer:
 
     def _emit_counts(self, rows: list, batch: InFlightBatch, deadline: float | None) -> None:
         topic = self.config.counts_topic
+        head = self.framing.prefixes.get(topic, b"") if self.framing is not None else b""
         batch.pending += len(rows)
         for row in rows:
-            self._produce(topic, row.key, row.value, row.timestamp, None, batch.delivered,
-                          deadline)
+            self._produce(topic, row.key, head + row.value, row.timestamp, None,
+                          batch.delivered, deadline)
 
     def _emit_dead_letter(self, msg, exc: codec.BadRecord, batch: InFlightBatch,
                           deadline: float | None) -> None:

@@ -2,10 +2,10 @@
 schema id (4 bytes, big-endian), then the JSON value.
 
 The sidecar reads feature records framed with one of the ids registered under the features
-topic's subject, and frames its scored records and alerts with the id of their subjects' latest
-version. A record without the framing, or with an id the subject does not hold, is a
-`BadRecord` (dead-lettered with the reason). JSON itself never starts with a zero byte, so the
-two cannot be confused.
+topic's subject, and frames its scored records, alerts and monitoring counts with the id of
+their subjects' latest version. A record without the framing, or with an id the subject does
+not hold, is a `BadRecord` (dead-lettered with the reason). JSON itself never starts with a
+zero byte, so the two cannot be confused.
 """
 
 from __future__ import annotations

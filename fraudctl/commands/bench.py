@@ -36,8 +36,8 @@ def _bench_e2e(args: argparse.Namespace) -> int:
     env = load_environment(project, args.env)
     if args.guarantee:
         env.choose_guarantee(args.guarantee)
-    if args.sidecar_format:  # the wire format of the bench's features, scored and flagged
-        env.variables["sidecar_value_format"] = args.sidecar_format
+    if args.value_format:  # the wire format of the bench's topics between its stages
+        env.variables["value_format"] = args.value_format
     config = E2EConfig(rows=args.rows, rates=args.rates, seconds=args.seconds,
                        ksql_properties=env.query_properties, overrides=dict(args.set or []),
                        partitions=args.partitions, alert_share=args.alert_share)
@@ -78,9 +78,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="a ksqlDB streams property for the bench's queries, over the "
                           "environment's ksql_query_properties, e.g. "
                           "ksql.streams.cache.max.bytes.buffering=0 (repeatable)")
-    e2e.add_argument("--sidecar-format", choices=("JSON", "JSON_SR"),
-                     help="the value format of the topics between ksqlDB and the sidecar "
-                          "(default: the environment's vars.sidecar_value_format)")
+    e2e.add_argument("--value-format", "--sidecar-format", dest="value_format",
+                     choices=("JSON", "JSON_SR"),
+                     help="the value format of the topics between the pipeline's parts "
+                          "(default: the environment's vars.value_format)")
     e2e.add_argument("--alert-share", type=share, metavar="SHARE",
                      help="move the model's threshold so that this share of the payments are "
                           "alerts (0.67: an alert storm, a bad rollout); default: as trained")

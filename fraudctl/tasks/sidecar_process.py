@@ -93,7 +93,7 @@ def pipeline_outputs(env: Environment) -> dict[str, str | None]:
 def sidecar_registry(env: Environment) -> dict[str, str] | None:
     """The FRAUD_SCHEMA_REGISTRY* variables of a sidecar that frames its records with the
     environment's registry (its URL, CA and the sidecar's user; None: plain JSON)."""
-    if env.sidecar_value_format != "JSON_SR" or env.schema_registry is None:
+    if env.value_format != "JSON_SR" or env.schema_registry is None:
         return None
     user = env.registry_user("sidecar")
     found = {"FRAUD_SCHEMA_REGISTRY": env.schema_registry.url,

@@ -68,12 +68,12 @@ class Engine:
         `only` leaves the ACLs as they are."""
         if only:
             env = dataclasses.replace(env, manage_acls=False)
-        if env.sidecar_value_format == "JSON_SR" and env.schema_registry is None:
+        if env.value_format == "JSON_SR" and env.schema_registry is None:
             raise ConfigError(
-                f"{env.path}: vars.sidecar_value_format is JSON_SR, but the environment has no "
+                f"{env.path}: vars.value_format is JSON_SR, but the environment has no "
                 "Schema Registry (servers.schema_registry, or SCHEMA_REGISTRY_URL; "
                 f"{env.skipped.get('schema_registry', 'none is configured')}). Start it, or "
-                "set sidecar_value_format: JSON")
+                "set value_format: JSON")
         manifest = load_manifest(project, env, only)
         return cls(env, manifest, only, schemas=desired_schemas(project, manifest)).connected()
 

@@ -45,7 +45,7 @@ def guarantee(value: Any) -> str | None:
         "exactly_once or at_least_once")
 
 
-def sidecar_format(value: Any) -> str | None:
+def value_format(value: Any) -> str | None:
     return None if value in ("JSON", "JSON_SR") else "JSON or JSON_SR (Schema Registry framing)"
 
 
@@ -87,7 +87,8 @@ SCHEMA: dict[str, Any] = {
         "retention_ms": (whole(-1), False),
         "mask_keep_chars": (whole(0), False),
         "escalation_min_alerts": (whole(1), False),
-        "sidecar_value_format": (sidecar_format, False),
+        "value_format": (value_format, False),
+        "sidecar_value_format": (value_format, False),  # value_format's name until #26
         "topics": ({"*": (text, False)}, False),
         "files": ({"*": (text, False)}, False),
         "windows": ({"*": (text, False)}, False),

@@ -161,11 +161,13 @@ class Environment:
         return "read_committed" if self.exactly_once else "read_uncommitted"
 
     @property
-    def sidecar_value_format(self) -> str:
-        """The value format of the topics between ksqlDB and the sidecar (features, scored,
-        flagged): JSON_SR (Schema Registry's framing, JSON inside) or JSON (`vars.
-        sidecar_value_format`)."""
-        return str(self.variables.get("sidecar_value_format", "JSON"))
+    def value_format(self) -> str:
+        """The value format of the topics the pipeline writes between its parts (features,
+        scored, flagged, labels, monitoring counts and tables): JSON_SR (Schema Registry's
+        framing, JSON inside) or JSON (`vars.value_format`; `vars.sidecar_value_format`, its
+        name before it covered ksqlDB's own topics, is still read)."""
+        found = self.variables.get("value_format", self.variables.get("sidecar_value_format"))
+        return str(found or "JSON")
 
     @property
     def ksql_prefix(self) -> str:

@@ -203,7 +203,7 @@ class _TemplateContext:
                 secret=self.secret, env_name=self.env.name,
                 query_properties=self.query_properties, exactly_once=self.env.exactly_once,
                 value_schema=self.declare_value_schema,
-                sidecar_value_format=self.env.sidecar_value_format)
+                value_format=self.env.value_format)
         except _Abort as exc:
             line, message = exc.args
             raise TemplateError(rel, line, message) from None

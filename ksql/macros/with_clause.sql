@@ -1,9 +1,10 @@
 {#- Shared WITH clause of the objects that create their own topics (and of the CSV streams
-    Connect writes, with value_format='DELIMITED' and no key; `timestamp` names the column
-    that is the records' time). Import it with context so var()
-    resolves in the caller's environment:
+    Connect writes, with format='DELIMITED' and no key; `timestamp` names the column that is
+    the records' time). The value format is the environment's `value_format` (JSON_SR: a
+    schema registered for the topic) unless `format` names another. Import it with context
+    so var() and value_format resolve in the caller's environment:
       {% from 'ksql/macros/with_clause.sql' import with_clause with context %} -#}
-{% macro with_clause(topic=none, key_format='KAFKA', retention=false, value_format='JSON',
+{% macro with_clause(topic=none, key_format='KAFKA', retention=false, format=none,
                      timestamp=none) -%}
 WITH (
 {%- if topic %}
@@ -12,7 +13,7 @@ WITH (
 {%- if key_format %}
   KEY_FORMAT = '{{ key_format }}',
 {%- endif %}
-  VALUE_FORMAT = '{{ value_format }}',
+  VALUE_FORMAT = '{{ format or value_format }}',
   PARTITIONS = {{ var("partitions") }},
   REPLICAS = {{ var("replicas") }}
 {%- if retention %},
