@@ -144,6 +144,12 @@ class KsqlClient(RestClient):
         entities = self.execute(f"DESCRIBE {source}{' EXTENDED' if extended else ''};")
         return (entities[0].get("sourceDescription") or {}) if entities else {}
 
+    def explain(self, statement: str) -> dict:
+        """ksqlDB's description of what a CREATE ... AS SELECT would run, without running it:
+        its output fields and execution plan (EXPLAIN's queryDescription)."""
+        entities = self.execute("EXPLAIN " + statement.strip())
+        return (entities[0].get("queryDescription") or {}) if entities else {}
+
     def statement_of(self, source: str) -> str:
         """The statement the server stores for a stream or table."""
         return self.describe(source).get("statement", "")

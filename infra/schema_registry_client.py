@@ -85,6 +85,11 @@ class SchemaRegistryClient(RestClient):
             json={"schemaType": schema_type, "schema": schema}).json()
         return Compatibility(bool(body.get("is_compatible")), tuple(body.get("messages") or ()))
 
+    def set_compatibility(self, subject: str, level: str) -> None:
+        """The subject's own compatibility rule (over the registry's global one); it may be
+        set before the subject has a version."""
+        self.request("PUT", f"/config/{_subject(subject)}", json={"compatibility": level})
+
     def delete(self, subject: str) -> None:
         """Delete the subject for good (soft, then permanently); gone already is fine."""
         for suffix in ("", "?permanent=true"):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from core.errors import Refused, ServerError
 from infra.kafka_acl_client import create_acls, delete_acls
+from infra.topology.derived_schemas import DERIVED_COMPATIBILITY
 from infra.topology.kinds import Action, ObjectKind
 from infra.topology.plan import Change, LiveSource, Plan, teardown_order
 from infra.topology.state import StateStore
@@ -155,7 +156,12 @@ def _schema_steps(plan: Plan, registry, building: bool) -> list[Step]:
     for change in plan.changes:
         if change.kind != ObjectKind.SCHEMA:
             continue
-        if building and change.action.builds:
+        if building and change.derived and change.action == Action.CREATE:
+            steps.append(Step(f"set compatibility {DERIVED_COMPATIBILITY} on {change.name} "
+                              "(ksqlDB registers its schema with the query)",
+                              _bind(registry.set_compatibility, change.name,
+                                    DERIVED_COMPATIBILITY)))
+        elif building and change.action.builds and not change.derived:
             steps.append(Step(f"register schema {change.name}",
                               _bind(registry.register, change.name, change.schema)))
         elif not building and change.action == Action.DELETE:

@@ -15,6 +15,7 @@ from infra.ksql_client import KsqlClient
 from infra.schema_registry_client import SchemaRegistryClient
 from infra.topology.acls import topology_acls
 from infra.topology.apply import build_steps, run_steps
+from infra.topology.derived_schemas import DerivedSchema, derived_schemas
 from infra.topology.environment import Environment
 from infra.topology.kinds import ObjectKind
 from infra.topology.manifest import Manifest
@@ -60,6 +61,8 @@ class Engine:
     registry: SchemaRegistryClient | None = None
     #: the topics' value schemas the templates declare
     schemas: list[SchemaSpec] = dataclasses.field(default_factory=list)
+    #: the subjects ksqlDB derives from the queries that write the other registered topics
+    derived: list[DerivedSchema] = dataclasses.field(default_factory=list)
 
     @classmethod
     def load(cls, project: Path, env: Environment, only: str | None = None) -> Engine:
@@ -75,7 +78,9 @@ class Engine:
                 f"{env.skipped.get('schema_registry', 'none is configured')}). Start it, or "
                 "set value_format: JSON")
         manifest = load_manifest(project, env, only)
-        return cls(env, manifest, only, schemas=desired_schemas(project, manifest)).connected()
+        schemas = desired_schemas(project, manifest)
+        derived = derived_schemas(manifest, {s.subject for s in schemas})
+        return cls(env, manifest, only, schemas=schemas, derived=derived).connected()
 
     def connected(self) -> Engine:
         """This engine with clients for its environment's servers."""
@@ -100,13 +105,15 @@ class Engine:
     def read_live(self, acls: bool = True) -> LiveState:
         live = LiveState.read(self.ksql, self.connect, self.env.ksql_prefix,
                               self.acl_reader if acls else None)
-        live.schemas = read_registered(self.registry, [s.subject for s in self.schemas])
+        live.schemas = read_registered(self.registry, [s.subject for s in self.schemas]
+                                       + [d.subject for d in self.derived])
         return live
 
     def plan(self) -> Planned:
         live = self.read_live()
-        return Planned(make_plan(self.env, self.manifest, live, self.schemas, self.registry),
-                       live)
+        explain = self.ksql.explain if self.ksql is not None else None
+        return Planned(make_plan(self.env, self.manifest, live, self.schemas, self.registry,
+                                 self.derived, explain), live)
 
     def destroy_plan(self, delete_topics: bool = False) -> Planned:
         """Every owned object on the servers, and the rules the templates grant; with the

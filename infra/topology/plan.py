@@ -22,6 +22,7 @@ from infra.kafka_acl_client import list_acls
 from infra.ksql_client import query_problem
 from infra.topology import ksql_statement
 from infra.topology.acls import Acl, owned_resources, topology_acls
+from infra.topology.derived_schemas import DerivedSchema, Explain, judge_derived
 from infra.topology.environment import PROCESSING_GUARANTEE, Environment
 from infra.topology.kinds import Action, ObjectKind
 from infra.topology.manifest import Manifest
@@ -126,6 +127,7 @@ class Change:
     query: bool = False  # ksql: a persistent query writes it (apply waits for it to run)
     checksum: str = ""  # ksql: of the desired statement's normal form (the state records it)
     schema: str | None = None  # schema: the JSON Schema to register
+    derived: bool = False  # schema: ksqlDB registers it (apply sets its compatibility)
 
     def __post_init__(self) -> None:
         self.kind, self.action = ObjectKind(self.kind), Action(self.action)
@@ -183,10 +185,12 @@ class Plan:
 
 
 def make_plan(env: Environment, specs: Manifest | list[ObjectSpec], live: LiveState,
-              schemas: list[SchemaSpec] = (), registry=None) -> Plan:
+              schemas: list[SchemaSpec] = (), registry=None,
+              derived: list[DerivedSchema] = (), explain: Explain | None = None) -> Plan:
     """What to do, per object of the topology (in dependency order), then the deletions; the
-    ACL rules first where the environment manages them, then the topics' value schemas
-    (`registry`: the client that checks a changed schema's compatibility)."""
+    ACL rules first where the environment manages them, then the topics' value schemas: those
+    the templates declare and those ksqlDB derives (`registry`: the client that checks a
+    changed schema's compatibility; `explain`: ksqlDB's EXPLAIN, for a query's new columns)."""
     manifest = Manifest.of(specs)
     changes: dict[str, Change] = {}
     for spec in manifest:
@@ -198,7 +202,48 @@ def make_plan(env: Environment, specs: Manifest | list[ObjectSpec], live: LiveSt
     result = [changes[s.logical] for s in manifest]
     result += _deletions(env, manifest, live)
     return Plan(env.name, acl_changes(env, manifest, live)
-                + schema_changes(env, schemas, live.schemas, registry) + result)
+                + schema_changes(env, schemas, live.schemas, registry)
+                + derived_changes(env, derived, live, changes, registry, explain) + result)
+
+
+def derived_changes(env: Environment, derived: list[DerivedSchema] | tuple, live: LiveState,
+                    changes: dict[str, Change], registry=None,
+                    explain: Explain | None = None) -> list[Change]:
+    """A change per subject ksqlDB derives from a query (infra.topology.derived_schemas):
+    skipped without a registry, else judged against what the plan rebuilds over its topic."""
+    if live.schemas is None:
+        why = env.skipped.get(SCHEMA.server, "the environment has no Schema Registry")
+        return [Change(SCHEMA, d.subject, SKIPPED, why, derived=True) for d in derived]
+    found = []
+    for spec in derived:
+        rebuilt = {}
+        for logical in spec.writers:
+            change = changes.get(logical)
+            if change is None:  # not in this part of the topology (a benchmark's stage)
+                continue
+            topic_goes = (change.action == RECREATE and change.live_type == "TABLE"
+                          and bool(change.terminate))  # apply drops it with its topic
+            if change.action.builds and not topic_goes:
+                rebuilt[logical] = _explainable(change, live.ksql or {})
+        action, reason, blocked = judge_derived(spec, live.schemas.get(spec.subject), rebuilt,
+                                                registry, explain)
+        found.append(Change(SCHEMA, spec.subject, action, reason, blocked=blocked,
+                            derived=True))
+    return found
+
+
+def _explainable(change: Change, live: dict[str, LiveSource]) -> str:
+    """The statement to EXPLAIN for a change: as sent, or, where it creates again an object
+    that still exists (a recreate), under a name no object has."""
+    statement = change.statement or ""
+    if change.name not in live or _OR_REPLACE.search(statement):
+        return statement
+    return _CREATE_NAME.sub(lambda m: m.group(1) + change.name + "_FRAUDCTL_EXPLAIN",
+                            statement, count=1)
+
+
+_OR_REPLACE = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\b", re.I | re.M)
+_CREATE_NAME = re.compile(r"^(\s*CREATE\s+(?:STREAM|TABLE)\s+)(\S+)", re.I | re.M)
 
 
 def schema_changes(env: Environment, wanted: list[SchemaSpec] | tuple,

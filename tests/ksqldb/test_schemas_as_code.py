@@ -1,5 +1,7 @@
 """The topics' value schemas as code, on a real Schema Registry and ksqlDB: `apply` registers
-each subject the templates declare, a re-plan says nothing changed, `plan` refuses an
+each subject the templates declare and ksqlDB those of its queries' topics, so every topic the
+topology writes has its subject (but for the plain ones, each for its reason), the three
+writers of the monitoring counts share one schema, a re-plan says nothing changed, `plan` refuses an
 incompatible schema change naming the field and the objects that read the topic, a compatible
 one (with its column) is planned as an update, and `destroy --delete-topics` removes the
 subjects."""
@@ -8,8 +10,10 @@ import json
 import uuid
 
 import pytest
+import requests
 from topology_project import copy_repo_project, run_fraudctl
 
+from infra.ksql_client import KsqlClient
 from infra.rest import RestConfig
 from infra.schema_registry_client import SchemaRegistryClient
 from infra.topology.schemas import canonical
@@ -25,6 +29,61 @@ def _edit_schema(root, change) -> None:
     path.write_text(json.dumps(schema, indent=2))
 
 
+def _every_topic_has_its_subject(ksql: KsqlClient, registry: SchemaRegistryClient, tag: str,
+                                 topics: dict) -> None:
+    """Each stream's and table's topic is in the registered format with its subject, but for
+    the CSV lines Connect writes, the dead letters (original bytes), the alerts (a file
+    sink's input, written out as text) and fraudctl's own state stream."""
+    sources = [s for s in ksql.sources() if s["name"].startswith(f"IT{tag.upper()}_")]
+    plain = {s["topic"] for s in sources if s["valueFormat"] != "JSON_SR"}
+    assert plain == {topics["raw"], topics["labels_raw"], topics["scored"] + ".dlq",
+                     topics["alerts"], f"it{tag}_fraudctl_state"}, plain
+    registered = {s["topic"] for s in sources} - plain
+    assert {topics[t] for t in ("features", "scored", "flagged", "labels", "labelled",
+                                "monitor_counts")} < registered  # and the six tables' topics
+    assert len(registered) == 12, registered
+    subjects = set(registry.subjects())
+    assert not {t for t in registered if t + "-value" not in subjects}, subjects
+    # the sidecar's rows and both label projections' write one schema: the stream's
+    assert len(registry.version_ids(topics["monitor_counts"] + "-value")) == 1
+
+
+def _derived_schema_changes_planned(root, registry_url: str, subject: str, tag: str) -> None:
+    """A query whose columns stay: its subject unchanged (the schema plan derives from
+    ksqlDB's EXPLAIN is the one ksqlDB registered); a column added: compatible under the
+    FORWARD rule apply set, and applied; a column's type changed: blocked, naming it."""
+    registry = SchemaRegistryClient(RestConfig(registry_url))
+    level = requests.get(f"{registry_url}/config/{subject}", timeout=10).json()
+    assert level.get("compatibilityLevel") == "FORWARD", level
+    template = root / "ksql/transactions_labels.sql"
+    original = template.read_text()
+    template.write_text(original.replace("WHERE ID IS NOT NULL",
+                                         "WHERE ID IS NOT NULL\n  AND ID >= 0"))
+    same = run_fraudctl(root, "plan", "--only", "ksql")
+    assert "1 to update" in same.stdout, same.stdout + same.stderr
+    assert "schemas: 0 to create, 12 unchanged" in same.stdout, same.stdout
+
+    with_column = original.replace("  SOURCE AS LABEL_SOURCE",
+                                   "  SOURCE AS LABEL_SOURCE,\n  LABEL = '1' AS IS_FRAUD")
+    template.write_text(with_column)
+    added = run_fraudctl(root, "plan", "--only", "ksql")
+    assert "schemas: 0 to create, 1 to update, 11 unchanged" in added.stdout, added.stdout
+    assert "writes a new version, compatible" in added.stdout
+    applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert len(registry.version_ids(subject)) == 2
+
+    template.write_text(with_column.replace("  LABELLED_AT,",
+                                            "  CAST(1.5 AS DOUBLE) AS LABELLED_AT,"))
+    changed = run_fraudctl(root, "plan", "--only", "ksql")
+    assert "BLOCKED" in changed.stdout, changed.stdout + changed.stderr
+    assert "#/properties/LABELLED_AT" in changed.stdout
+    assert f"IT{tag.upper()}_TRANSACTIONS_LABELLED" in changed.stdout  # who reads the topic
+    refused = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve", "--allow-recreate")
+    assert refused.returncode != 0 and "Nothing was changed" in refused.stderr
+    template.write_text(with_column)  # what the server runs
+
+
 def test_schemas_registered_checked_and_removed(stack, ksqldb_url, tmp_path):
     registry_url = stack.schema_registry_url
     assert registry_url, "the stack runs no Schema Registry (SCHEMA_REGISTRY_URL)"
@@ -38,18 +97,18 @@ def test_schemas_registered_checked_and_removed(stack, ksqldb_url, tmp_path):
     try:
         planned = run_fraudctl(root, "plan", "--only", "ksql")
         assert planned.returncode == 2, planned.stderr  # changes pending
-        assert "schemas: 2 to create, 0 unchanged" in planned.stdout
+        assert "schemas: 12 to create, 0 unchanged" in planned.stdout  # 2 declared, 10 derived
         applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
         assert applied.returncode == 0, applied.stdout + applied.stderr
         wanted = canonical((root / SCHEMA).read_text())
         for subject in ours:
             assert canonical(registry.latest(subject).schema) == wanted
-        # ksqlDB registered the features stream's own (it writes that topic)
-        assert registry.latest(topics["features"] + "-value") is not None
+        _every_topic_has_its_subject(KsqlClient(RestConfig(ksqldb_url)), registry, tag, topics)
         again = run_fraudctl(root, "plan", "--only", "ksql")
         assert again.returncode == 0, again.stdout + again.stderr
         assert "0 to create, 0 to update, 0 to recreate, 0 to delete" in again.stdout
-        assert "schemas: 0 to create, 2 unchanged" in again.stdout
+        assert "schemas: 0 to create, 12 unchanged" in again.stdout
+        _derived_schema_changes_planned(root, registry_url, topics["labels"] + "-value", tag)
 
         # no longer nullable: the template still agrees (validate passes), but records
         # written before could not be read with it
