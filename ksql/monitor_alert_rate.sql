@@ -1,6 +1,6 @@
--- Monitoring: alerts and alert rate per model version and window, from the sidecar's counts
--- (EVENTS > 0: its rows; the label rows count nothing here). ALERTS_SUPPRESSED are the alerts
--- an alert storm kept off the alert path (in ALERTS too, and marked in the scored records).
+-- Monitoring: alerts and alert rate per model version and window, from the sidecar's counts.
+-- ALERTS_SUPPRESSED are the alerts an alert storm kept off the alert path (in ALERTS too, and
+-- marked in the scored records).
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
@@ -10,6 +10,5 @@ CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   SUM(ALERTS_SUPPRESSED) AS ALERTS_SUPPRESSED
 FROM {{ ref('monitor_counts') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
-WHERE EVENTS > 0
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

@@ -19,6 +19,5 @@ CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   ) AS LATENCY_MS_BUCKETS
 FROM {{ ref('monitor_counts') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
-WHERE EVENTS > 0
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

@@ -15,6 +15,5 @@ CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   LATEST_BY_OFFSET(SHADOW_MODEL_VERSION) AS SHADOW_MODEL_VERSION
 FROM {{ ref('monitor_counts') }}
 WINDOW TUMBLING (SIZE {{ var("windows.monitoring") }})
-WHERE EVENTS > 0
 GROUP BY MODEL_VERSION
 EMIT CHANGES;

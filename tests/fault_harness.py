@@ -28,6 +28,7 @@ from topology_project import copy_repo_project, run_fraudctl
 
 from core.artifact import read_artifact
 from core.kafka import Connection, consume_messages
+from core.records import json_value
 from infra.ksql_client import KsqlClient, pull_rows
 from infra.local import LocalStack, StackConfig
 from infra.local.stack import free_port
@@ -273,12 +274,15 @@ class PipelineRun:
         into.features = len(read(self.topics["features"], e.features))
         into.scored = len(read(self.topics["scored"], e.scored))
         into.alerts = len(read(self.topics["alerts"], e.alerts))
-        # the sidecar's rows count batches of payments, ksqlDB's one label each: at least one
-        # row is there once anything was counted; reading goes on until none comes for 2 s
-        rows = [orjson.loads(m.value()) for m in read(self.topics["monitor_counts"],
-                                                      min(1, e.events_scored))]
+        # the sidecar's rows count batches of payments, ksqlDB's accuracy rows one label each
+        # (or a sidecar row's EVENTS again): at least one row is there once anything was
+        # counted; reading goes on until none comes for 2 s
+        rows = [json_value(m.value()) for m in read(self.topics["monitor_counts"],
+                                                    min(1, e.events_scored))]
         into.events_scored = sum(row.get("EVENTS") or 0 for row in rows)
-        into.events_labelled = sum(row.get("LABELLED") or 0 for row in rows)
+        accuracy = [json_value(m.value()) for m in read(self.topics["accuracy_counts"],
+                                                        min(1, e.events_labelled))]
+        into.events_labelled = sum(row.get("LABELLED") or 0 for row in accuracy)
         into.alert_file_payments = self.alert_file_payments()
         return into
 

@@ -86,12 +86,12 @@ def derived_schemas(manifest: Manifest, declared: set[str]) -> list[DerivedSchem
 
 def value_columns(description: dict) -> list[tuple[str, dict]]:
     """(name, ksqlDB's schema of it) of the value columns of an EXPLAINed query: its fields
-    less the key columns its sink's schema marks KEY."""
+    less the key columns (a field's `type` KEY, or KEY after it in the sink's schema)."""
     plan = description.get("executionPlan") or ""
     sink = next((line for line in plan.splitlines() if "[ SINK ]" in line), "")
     keys = set(_KEY_COLUMN.findall(sink.partition("Schema:")[2].partition(" | ")[0]))
     return [(f["name"], f["schema"]) for f in description.get("fields") or []
-            if f["name"] not in keys]
+            if f["name"] not in keys and f.get("type") != "KEY"]
 
 
 def ksql_json_schema(columns: list[tuple[str, dict]]) -> str | None:

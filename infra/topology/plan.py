@@ -233,17 +233,19 @@ def derived_changes(env: Environment, derived: list[DerivedSchema] | tuple, live
 
 
 def _explainable(change: Change, live: dict[str, LiveSource]) -> str:
-    """The statement to EXPLAIN for a change: as sent, or, where it creates again an object
-    that still exists (a recreate), under a name no object has."""
+    """The statement to EXPLAIN for a change: as sent where it creates an object, else (an
+    update or a recreate of one that exists) as a CREATE under a name no object has: ksqlDB
+    7.9 cannot EXPLAIN a CREATE OR REPLACE of a running query (it fails on the old one's
+    runtime)."""
     statement = change.statement or ""
-    if change.name not in live or _OR_REPLACE.search(statement):
+    if change.name not in live:
         return statement
-    return _CREATE_NAME.sub(lambda m: m.group(1) + change.name + "_FRAUDCTL_EXPLAIN",
+    return _CREATE_NAME.sub(lambda m: m.group(1) + m.group(2) + change.name + "_FRAUDCTL_EXPLAIN",
                             statement, count=1)
 
 
-_OR_REPLACE = re.compile(r"^\s*CREATE\s+OR\s+REPLACE\b", re.I | re.M)
-_CREATE_NAME = re.compile(r"^(\s*CREATE\s+(?:STREAM|TABLE)\s+)(\S+)", re.I | re.M)
+_CREATE_NAME = re.compile(r"^(\s*CREATE\s+)(?:OR\s+REPLACE\s+)?((?:STREAM|TABLE)\s+)(\S+)",
+                          re.I | re.M)
 
 
 def schema_changes(env: Environment, wanted: list[SchemaSpec] | tuple,

@@ -1,5 +1,5 @@
 {#- The accuracy tables (monitor_accuracy per window, monitor_accuracy_totals without), over
-    monitor_counts (the sidecar's rows count scored payments in EVENTS, the label rows one
+    monitor_accuracy_counts (rows of scored payments count them in EVENTS, the label rows one
     label each in LABELLED and TP/FP/FN/TN). Import it with context, as it calls this, ref()
     and var():
       {% from 'ksql/macros/accuracy.sql' import accuracy_table with context %} -#}
@@ -17,7 +17,7 @@ CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   CAST(SUM(TP) AS DOUBLE) / NULLIF(SUM(TP) + SUM(FN), CAST(0 AS BIGINT)) AS RECALL,
   CAST(SUM(LABELLED) AS DOUBLE) / NULLIF(SUM(EVENTS), CAST(0 AS BIGINT)) AS LABELLED_SHARE,
   MAX(LABEL_DELAY_MS_MAX) AS LABEL_DELAY_MS_MAX
-FROM {{ ref('monitor_counts') }}
+FROM {{ ref('monitor_accuracy_counts') }}
 {%- if window %}
 {{ window }}
 {%- endif %}

@@ -1,7 +1,8 @@
 """The topics' value schemas as code, on a real Schema Registry and ksqlDB: `apply` registers
 each subject the templates declare and ksqlDB those of its queries' topics, so every topic the
-topology writes has its subject (but for the plain ones, each for its reason), the three
-writers of the monitoring counts share one schema, a re-plan says nothing changed, `plan` refuses an
+topology writes has its subject (but for the plain ones, each for its reason), a re-plan says
+nothing changed, a query's changed columns are judged before apply (compatible, or blocked
+naming the field), `plan` refuses an
 incompatible schema change naming the field and the objects that read the topic, a compatible
 one (with its column) is planned as an update, and `destroy --delete-topics` removes the
 subjects."""
@@ -40,12 +41,12 @@ def _every_topic_has_its_subject(ksql: KsqlClient, registry: SchemaRegistryClien
                      topics["alerts"], f"it{tag}_fraudctl_state"}, plain
     registered = {s["topic"] for s in sources} - plain
     assert {topics[t] for t in ("features", "scored", "flagged", "labels", "labelled",
-                                "monitor_counts")} < registered  # and the six tables' topics
-    assert len(registered) == 12, registered
+                                "monitor_counts", "accuracy_counts")} < registered
+    assert len(registered) == 13, registered  # and the six tables' topics
     subjects = set(registry.subjects())
     assert not {t for t in registered if t + "-value" not in subjects}, subjects
-    # the sidecar's rows and both label projections' write one schema: the stream's
-    assert len(registry.version_ids(topics["monitor_counts"] + "-value")) == 1
+    # the three queries writing the accuracy counts derive one schema
+    assert len(registry.version_ids(topics["accuracy_counts"] + "-value")) == 1
 
 
 def _derived_schema_changes_planned(root, registry_url: str, subject: str, tag: str) -> None:
@@ -61,13 +62,13 @@ def _derived_schema_changes_planned(root, registry_url: str, subject: str, tag: 
                                          "WHERE ID IS NOT NULL\n  AND ID >= 0"))
     same = run_fraudctl(root, "plan", "--only", "ksql")
     assert "1 to update" in same.stdout, same.stdout + same.stderr
-    assert "schemas: 0 to create, 12 unchanged" in same.stdout, same.stdout
+    assert "schemas: 0 to create, 13 unchanged" in same.stdout, same.stdout
 
     with_column = original.replace("  SOURCE AS LABEL_SOURCE",
                                    "  SOURCE AS LABEL_SOURCE,\n  LABEL = '1' AS IS_FRAUD")
     template.write_text(with_column)
     added = run_fraudctl(root, "plan", "--only", "ksql")
-    assert "schemas: 0 to create, 1 to update, 11 unchanged" in added.stdout, added.stdout
+    assert "schemas: 0 to create, 1 to update, 12 unchanged" in added.stdout, added.stdout
     assert "writes a new version, compatible" in added.stdout
     applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
     assert applied.returncode == 0, applied.stdout + applied.stderr
@@ -97,7 +98,7 @@ def test_schemas_registered_checked_and_removed(stack, ksqldb_url, tmp_path):
     try:
         planned = run_fraudctl(root, "plan", "--only", "ksql")
         assert planned.returncode == 2, planned.stderr  # changes pending
-        assert "schemas: 12 to create, 0 unchanged" in planned.stdout  # 2 declared, 10 derived
+        assert "schemas: 13 to create, 0 unchanged" in planned.stdout  # 2 declared, 11 derived
         applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
         assert applied.returncode == 0, applied.stdout + applied.stderr
         wanted = canonical((root / SCHEMA).read_text())
@@ -107,7 +108,7 @@ def test_schemas_registered_checked_and_removed(stack, ksqldb_url, tmp_path):
         again = run_fraudctl(root, "plan", "--only", "ksql")
         assert again.returncode == 0, again.stdout + again.stderr
         assert "0 to create, 0 to update, 0 to recreate, 0 to delete" in again.stdout
-        assert "schemas: 0 to create, 12 unchanged" in again.stdout
+        assert "schemas: 0 to create, 13 unchanged" in again.stdout
         _derived_schema_changes_planned(root, registry_url, topics["labels"] + "-value", tag)
 
         # no longer nullable: the template still agrees (validate passes), but records

@@ -76,11 +76,12 @@ def test_every_registered_topic_without_a_schema_file_is_derived(tmp_path):
     assert {"transactions.features.t1-value", "transactions.labels.t1-value",
             "transactions.labelled.t1-value", "monitor.counts.t1-value",
             "ITT1_MONITOR_ALERT_RATE-value", "ITT1_USER_ALERT_ESCALATION-value"} <= set(derived)
-    assert len(derived) == 10
-    counts = derived["monitor.counts.t1-value"]
-    assert counts.sources == ["monitor_counts", "monitor_counts_from_labels",
-                              "monitor_counts_from_shadow_labels"]
-    assert counts.writers == counts.sources[1:]
+    assert len(derived) == 11
+    assert derived["monitor.counts.t1-value"].sources == ["monitor_counts"]  # the sidecar's
+    assert derived["monitor.counts.t1-value"].writers == []
+    accuracy = derived["monitor.accuracy_counts.t1-value"]
+    assert accuracy.writers == ["monitor_accuracy_counts", "monitor_counts_from_labels",
+                                "monitor_counts_from_shadow_labels"]
     assert not any("alerts" in s or "dlq" in s or "raw" in s for s in derived)  # kept plain
 
 

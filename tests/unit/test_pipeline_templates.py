@@ -29,12 +29,13 @@ INTENDED_EDGES = {
     "transactions_verdicts": {"transactions_scored"},
     "transactions_labelled": {"transactions_verdicts", "transactions_labels"},
     "monitor_counts": {"transactions_features"},
-    "monitor_counts_from_labels": {"transactions_labelled", "monitor_counts"},
-    "monitor_counts_from_shadow_labels": {"transactions_labelled", "monitor_counts"},
+    "monitor_accuracy_counts": {"monitor_counts"},
+    "monitor_counts_from_labels": {"transactions_labelled", "monitor_accuracy_counts"},
+    "monitor_counts_from_shadow_labels": {"transactions_labelled", "monitor_accuracy_counts"},
     "monitor_alert_rate": {"monitor_counts"},
     "monitor_score_drift": {"monitor_counts"},
-    "monitor_accuracy": {"monitor_counts"},
-    "monitor_accuracy_totals": {"monitor_counts"},
+    "monitor_accuracy": {"monitor_accuracy_counts"},
+    "monitor_accuracy_totals": {"monitor_accuracy_counts"},
     "monitor_latency": {"monitor_counts"},
     "user_alert_escalation": {"alerts"},
     "transactions_source": {"transactions_raw"},
@@ -124,7 +125,7 @@ def test_flagged_stream_reads_scored_records_and_verdicts_read_the_scored_topic(
     assert set(verdicts.columns) < set(scored.columns), "a narrow view of the same records"
 
 
-def test_counts_stream_has_every_field_the_sidecar_writes():
+def test_counts_streams_have_every_field_their_writers_write():
     import numpy as np
     import orjson
 
@@ -140,8 +141,13 @@ def test_counts_stream_has_every_field_the_sidecar_writes():
     written = set().union(*(orjson.loads(r.value) for r in rows))
     assert written <= declared, written - declared
     assert {c.latency_bucket_column(edge) for edge in c.C_LATENCY_BUCKETS_MS} <= declared
-    labels = ks.parse(specs["monitor_counts_from_labels"].text)
-    assert labels.properties["KAFKA_TOPIC"] == counts.properties["KAFKA_TOPIC"]
+    # the label rows go beside the scored payments' counts, with the same columns (one schema)
+    accuracy = ks.parse(specs["monitor_accuracy_counts"].text)
+    for name in ("monitor_counts_from_labels", "monitor_counts_from_shadow_labels"):
+        labels = ks.parse(specs[name].text)
+        assert labels.properties["KAFKA_TOPIC"] == accuracy.properties["KAFKA_TOPIC"]
+        assert [i.split()[-1] for i in labels.select_items] == [
+            i.split()[-1] for i in accuracy.select_items]
 
 
 def test_monitoring_tables_are_windowed_per_model_version_with_env_window_sizes():
