@@ -44,7 +44,7 @@ def test_the_bench_applies_its_stages_and_destroys_them_with_the_engine(stack, k
         # what the engine applied, the engine plans as unchanged
         stage = topology.engine.subset(topology.created)
         assert stage.plan().plan.pending == []
-        assert topology.rest()[0] not in topology.created and len(topology.rest()) == 17
+        assert topology.rest()[0] not in topology.created and len(topology.rest()) == 18
     finally:
         topology.drop()
     left = [s["name"] for s in client.sources() if s["name"].startswith(prefix)]

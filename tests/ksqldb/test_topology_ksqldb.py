@@ -28,14 +28,14 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
     client = KsqlClient(RestConfig(ksqldb_url))
     try:
         first = run_fraudctl(root, "plan", "--only", "ksql")
-        assert first.returncode == 2 and "19 to create" in first.stdout, first.stdout
+        assert first.returncode == 2 and "20 to create" in first.stdout, first.stdout
         applied = run_fraudctl(root, "apply", "--only", "ksql", "--auto-approve")
         assert applied.returncode == 0, applied.stdout + applied.stderr
 
         again = run_fraudctl(root, "plan", "--only", "ksql")
         assert again.returncode == 0, f"the server's statements must read as unchanged:\n" \
                                       f"{again.stdout}"
-        assert "0 to create, 0 to update, 0 to recreate, 0 to delete, 19 unchanged" in (
+        assert "0 to create, 0 to update, 0 to recreate, 0 to delete, 20 unchanged" in (
             again.stdout)
         # the environment's ksql_query_properties and each template's own reached the queries
         def settings(logical):
@@ -57,7 +57,7 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
                                                      "WHERE IS_ANOMALY = TRUE AND SCORE > 0"))
         changed = run_fraudctl(root, "plan", "--only", "ksql")
         assert changed.returncode == 2
-        assert "0 to create, 1 to update, 0 to recreate, 0 to delete, 18 unchanged" in (
+        assert "0 to create, 1 to update, 0 to recreate, 0 to delete, 19 unchanged" in (
             changed.stdout), changed.stdout
         assert (f"update    ksql    IT{tag.upper()}_ALERTS  [exactly_once_v2]  (filter changes)"
                 in changed.stdout), changed.stdout
@@ -102,7 +102,7 @@ def test_an_at_least_once_topology_is_upgraded_in_place(stack, ksqldb_url, tmp_p
         env_file.write_text(env_file.read_text().replace("at_least_once", "exactly_once"))
         plan = run_fraudctl(root, "plan", "--only", "ksql")
         assert plan.returncode == 2, plan.stdout + plan.stderr
-        assert "0 to create, 3 to update, 9 to recreate, 0 to delete, 7 unchanged" in (
+        assert "0 to create, 4 to update, 9 to recreate, 0 to delete, 7 unchanged" in (
             plan.stdout), plan.stdout
         assert ("query settings change: ksql.streams.processing.guarantee at_least_once -> "
                 "exactly_once_v2") in plan.stdout
