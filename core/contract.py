@@ -49,8 +49,9 @@ S_SHADOW_THRESHOLD = "SHADOW_THRESHOLD"
 S_SHADOW_IS_ANOMALY = "SHADOW_IS_ANOMALY"
 
 # monitor.counts value fields: the sidecar writes one row per batch, model version and second
-# of payment time (udf_server/monitor_counts.py), ksqlDB one row per label that found its
-# payment (ksql/monitor_counts_from_labels.sql); the monitoring tables add them up
+# of payment time (udf_server/monitor_counts.py); the monitoring tables add them up. ksqlDB
+# carries EVENTS to monitor.accuracy_counts, beside one row per label that found its payment
+# (LABELLED; ksql/monitor_counts_from_labels.sql), which the accuracy tables add up
 C_EVENTS = "EVENTS"
 C_ALERTS = "ALERTS"
 #: alerts an alert storm kept off the alert path (still in ALERTS and in the scored records)

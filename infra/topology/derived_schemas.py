@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from core.errors import ServerError
 from core.records import subject_of
 from infra.schema_registry_client import RegisteredSchema
-from infra.topology.kinds import Action, ObjectKind
+from infra.topology.kinds import Action
 from infra.topology.manifest import Manifest
+from infra.topology.schemas import registered_topics
 
 #: the subject-level rule apply sets on a subject ksqlDB derives
 DERIVED_COMPATIBILITY = "FORWARD"
-REGISTRY_FORMATS = frozenset({"JSON_SR"})
 
 #: ksqlDB's SQL types -> the JSON Schema Connect writes for them
 _PRIMITIVES = {
@@ -63,24 +63,15 @@ def derived_schemas(manifest: Manifest, declared: set[str]) -> list[DerivedSchem
     """The subjects of the topics the topology writes in a registry format with no declared
     schema file (`declared`: the subjects of those that have one)."""
     found: dict[str, DerivedSchema] = {}
-    for spec in manifest.of_kind(ObjectKind.KSQL):
-        statement = spec.statement
-        if statement is None or spec.value_schema is not None:
-            continue
-        if statement.properties.get("VALUE_FORMAT", "").strip("'").upper() not in (
-                REGISTRY_FORMATS):
-            continue
-        topic = statement.properties.get("KAFKA_TOPIC", "").strip("'") or statement.name
+    for spec, topic, readers in registered_topics(manifest):
         subject = subject_of(topic)
-        if subject in declared:
-            continue  # a stream over a topic whose schema a template declares
+        if spec.value_schema is not None or subject in declared:
+            continue  # a schema file, or a stream over a topic whose template declares one
         derived = found.setdefault(subject, DerivedSchema(subject, topic))
         derived.sources.append(spec.logical)
-        if statement.is_query:
+        if spec.statement.is_query:
             derived.writers.append(spec.logical)
-        for name in [spec.name, *(s.name for s in manifest.downstream(spec.logical))]:
-            if name not in derived.readers:
-                derived.readers.append(name)
+        derived.readers += [name for name in readers if name not in derived.readers]
     return list(found.values())
 
 

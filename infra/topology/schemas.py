@@ -10,6 +10,7 @@ Subjects follow Schema Registry's default naming: `<topic>-value`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from core.records import subject_of
 from infra.schema_registry_client import RegisteredSchema, SchemaRegistryClient
 from infra.topology.kinds import Action, ObjectKind
 from infra.topology.manifest import Manifest
+from infra.topology.render import ObjectSpec
 
 SCHEMA_TYPE = "JSON"  # JSON Schema: the registry's name for what ksqlDB calls JSON_SR
 REGISTRY_FORMATS = frozenset({"JSON_SR"})
@@ -67,20 +69,26 @@ def canonical(text: str) -> str:
     return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))
 
 
+def registered_topics(manifest: Manifest) -> Iterator[tuple[ObjectSpec, str, list[str]]]:
+    """(template, topic, who reads it) of each ksqlDB object whose topic's values are in a
+    registry format; the readers are the object and every object downstream of it."""
+    for spec in manifest.of_kind(ObjectKind.KSQL):
+        statement = spec.statement
+        if statement is None or statement.properties.get("VALUE_FORMAT", "").strip(
+                "'").upper() not in REGISTRY_FORMATS:
+            continue
+        topic = statement.properties.get("KAFKA_TOPIC", "").strip("'") or statement.name
+        yield spec, topic, [spec.name, *(s.name for s in manifest.downstream(spec.logical))]
+
+
 def desired_schemas(project: Path, manifest: Manifest) -> list[SchemaSpec]:
     """The subjects of the topics whose templates declare a value schema and write it in a
     registry format; one per topic (the templates over one topic must name the same file)."""
     found: dict[str, SchemaSpec] = {}
-    for spec in manifest.of_kind(ObjectKind.KSQL):
-        statement = spec.statement
-        if spec.value_schema is None or statement is None:
+    for spec, topic, readers in registered_topics(manifest):
+        if spec.value_schema is None:
             continue
-        if statement.properties.get("VALUE_FORMAT", "").strip("'").upper() not in (
-                REGISTRY_FORMATS):
-            continue
-        topic = statement.properties.get("KAFKA_TOPIC", "").strip("'") or statement.name
         subject = subject_of(topic)
-        readers = [spec.name, *(s.name for s in manifest.downstream(spec.logical))]
         if subject in found:
             found[subject].readers += [r for r in readers if r not in found[subject].readers]
             continue
