@@ -62,11 +62,15 @@ class Servers:
 
 
 def single_node(stack: LocalStack) -> Servers:
-    """The single-node stack: plain text, no credentials."""
+    """The single-node stack: plain text, no credentials; with its Schema Registry, so every
+    topic between the parts is in the shipped wire format (JSON_SR)."""
     endpoints = stack.endpoints()
-    return Servers({"kafka": {"bootstrap_servers": endpoints["bootstrap_servers"]},
-                    "connect": {"url": endpoints["connect_url"]},
-                    "ksqldb": {"url": endpoints["ksqldb_url"]}}, "compose",
+    servers = {"kafka": {"bootstrap_servers": endpoints["bootstrap_servers"]},
+               "connect": {"url": endpoints["connect_url"]},
+               "ksqldb": {"url": endpoints["ksqldb_url"]}}
+    if endpoints["schema_registry_url"]:
+        servers["schema_registry"] = {"url": endpoints["schema_registry_url"]}
+    return Servers(servers, "compose",
                    endpoints["bootstrap_servers"], endpoints["bootstrap_servers"],
                    RestConfig(endpoints["ksqldb_url"], timeout=10))
 
@@ -125,6 +129,8 @@ class PipelineRun:
         self.topics, self.prefix = spec["vars"]["topics"], spec["prefix"].upper()
         self.files = {k: Path(v) for k, v in files.items()}
         self.reader, self.sidecar_kafka = servers.reader, servers.sidecar
+        #: the sidecar frames its records where the topology's topics are JSON_SR
+        self.registry = (servers.servers.get("schema_registry") or {}).get("url")
         self.ksql = KsqlClient(servers.ksqldb)
         self.sidecars: list[SidecarProcess] = []
         #: the group the environment's ACLs grant its sidecars (fraud-demo-<env>...)
@@ -162,7 +168,7 @@ class PipelineRun:
         sidecar = SidecarProcess.for_pipeline(
             self.sidecar_kafka, self.model, self.topics, self.group, self.workdir,
             exactly_once=EXACTLY_ONCE, instance_id=f"fault-{self.tag}-{instance}",
-            extra=("--batch-size", "50")).start()
+            extra=("--batch-size", "50"), registry=self.registry).start()
         if instance < len(self.sidecars):
             self.sidecars[instance] = sidecar
         else:
