@@ -165,4 +165,6 @@ def test_scored_counts_and_monitoring_values(stack, ksqldb_url, tmp_path, wire):
                                                               topics)
     finally:
         sidecar.stop()
-        run_fraudctl(root, "destroy", "--only", "ksql", "--auto-approve", "--delete-topics")
+        destroyed = run_fraudctl(root, "destroy", "--only", "ksql", "--auto-approve",
+                                 "--delete-topics")
+    assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
