@@ -99,13 +99,9 @@ def _teardown_steps(plan: Plan, ksql, connect, live_sources: dict[str, LiveSourc
                               _bind(ksql.execute, f"TERMINATE {query_id};")))
         users = still_using.get(_topic_of(live_sources, change.name), set())
         users.discard(change.name)
-        # ksqlDB deletes a topic only with its last source (several may share one). A table
-        # a query builds is rebuilt from its source when recreated, and ksqlDB refuses an old
-        # topic whose settings (e.g. a window's retention) differ: its topic goes with it.
+        # ksqlDB deletes a topic only with its last source (several may share one)
         last = not users
-        rebuilt = (change.action == Action.RECREATE and change.live_type == "TABLE"
-                   and bool(change.terminate))
-        deleting = (delete_topics and change.action == Action.DELETE) or rebuilt
+        deleting = (delete_topics and change.action == Action.DELETE) or change.drops_topic
         topic = " DELETE TOPIC" if deleting and last else ""
         steps.append(Step(f"drop {change.live_type.lower()} {change.name}{topic}",
                           _bind(ksql.execute,

@@ -21,7 +21,6 @@ subject as follows:
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -30,7 +29,13 @@ from core.records import subject_of
 from infra.schema_registry_client import RegisteredSchema
 from infra.topology.kinds import Action
 from infra.topology.manifest import Manifest
-from infra.topology.schemas import registered_topics
+from infra.topology.schemas import (
+    SCHEMA_TYPE,
+    breaking_messages,
+    canonical,
+    registered_topics,
+    same_schema,
+)
 
 #: the subject-level rule apply sets on a subject ksqlDB derives
 DERIVED_COMPATIBILITY = "FORWARD"
@@ -45,7 +50,6 @@ _PRIMITIVES = {
     "BIGINT": {"type": "integer", "connect.type": "int64"},
     "DOUBLE": {"type": "number", "connect.type": "float64"},
 }
-_KEY_COLUMN = re.compile(r"`?(\w+)`? [A-Z]+(?:<[^>]*>)? KEY")
 
 
 @dataclass
@@ -77,12 +81,9 @@ def derived_schemas(manifest: Manifest, declared: set[str]) -> list[DerivedSchem
 
 def value_columns(description: dict) -> list[tuple[str, dict]]:
     """(name, ksqlDB's schema of it) of the value columns of an EXPLAINed query: its fields
-    less the key columns (a field's `type` KEY, or KEY after it in the sink's schema)."""
-    plan = description.get("executionPlan") or ""
-    sink = next((line for line in plan.splitlines() if "[ SINK ]" in line), "")
-    keys = set(_KEY_COLUMN.findall(sink.partition("Schema:")[2].partition(" | ")[0]))
+    less the key columns (ksqlDB marks those `"type": "KEY"`)."""
     return [(f["name"], f["schema"]) for f in description.get("fields") or []
-            if f["name"] not in keys and f.get("type") != "KEY"]
+            if f.get("type") != "KEY"]
 
 
 def ksql_json_schema(columns: list[tuple[str, dict]]) -> str | None:
@@ -140,14 +141,13 @@ def judge_derived(derived: DerivedSchema, current: RegisteredSchema | None,
             notes.append(f"{logical}'s new schema not checked here ({why_not}); ksqlDB has "
                          "the registry check it at apply")
             continue
-        if _same(candidate, current.schema):
+        if same_schema(current.schema, canonical(candidate)):
             continue
-        verdict = registry.compatibility(derived.subject, candidate, "JSON")
+        verdict = registry.compatibility(derived.subject, candidate, SCHEMA_TYPE)
         if verdict.compatible:
             notes.append(f"{logical} writes a new version, compatible")
         else:
-            breaking += [m for m in verdict.messages if "errorType" in m] or list(
-                verdict.messages)
+            breaking += breaking_messages(verdict.messages)
     if breaking:
         return (Action.UPDATE, f"{', '.join(rebuilt)} would register a new version", (
             f"ksqlDB would register a schema incompatible with version {current.version} "
@@ -168,9 +168,3 @@ def _candidate(statement: str, explain: Explain | None) -> tuple[str | None, str
     schema = ksql_json_schema(value_columns(description))
     return schema, "" if schema else "a column type this check does not translate"
 
-
-def _same(candidate: str, registered: str) -> bool:
-    try:
-        return json.loads(candidate) == json.loads(registered)
-    except ValueError:
-        return False

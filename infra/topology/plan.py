@@ -132,6 +132,13 @@ class Change:
     def __post_init__(self) -> None:
         self.kind, self.action = ObjectKind(self.kind), Action(self.action)
 
+    @property
+    def drops_topic(self) -> bool:
+        """A table a query builds, recreated: apply drops it with its topic (it is rebuilt from
+        its source, and ksqlDB refuses an old topic whose settings, e.g. a window's
+        retention, differ)."""
+        return self.action == RECREATE and self.live_type == "TABLE" and bool(self.terminate)
+
     def describe(self) -> str:
         text = f"{self.action.symbol:>3} {self.action:9} {self.kind:7} {self.name}"
         text += f"  [{self.guarantee}]" if self.guarantee else ""
@@ -221,9 +228,7 @@ def derived_changes(env: Environment, derived: list[DerivedSchema] | tuple, live
             change = changes.get(logical)
             if change is None:  # not in this part of the topology (a benchmark's stage)
                 continue
-            topic_goes = (change.action == RECREATE and change.live_type == "TABLE"
-                          and bool(change.terminate))  # apply drops it with its topic
-            if change.action.builds and not topic_goes:
+            if change.action.builds and not change.drops_topic:
                 rebuilt[logical] = _explainable(change, live.ksql or {})
         action, reason, blocked = judge_derived(spec, live.schemas.get(spec.subject), rebuilt,
                                                 registry, explain)

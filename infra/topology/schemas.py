@@ -112,7 +112,7 @@ def judge(spec: SchemaSpec, current: RegisteredSchema | None,
     registry finds the file incompatible with that version."""
     if current is None:
         return Action.CREATE, f"from {spec.file}", ""
-    if _same(current.schema, spec.schema):
+    if same_schema(current.schema, spec.schema):
         return Action.UNCHANGED, "", ""
     reason = f"{spec.file} differs from version {current.version} (id {current.id})"
     if current.schema_type != SCHEMA_TYPE:
@@ -122,18 +122,20 @@ def judge(spec: SchemaSpec, current: RegisteredSchema | None,
     if verdict is not None and not verdict.compatible:
         return Action.UPDATE, reason, (
             f"{spec.file} is incompatible with version {current.version} under the subject's "
-            "compatibility rule: " + "; ".join(_breaking(verdict.messages))
+            "compatibility rule: " + "; ".join(breaking_messages(verdict.messages))
             + f". Read by: {', '.join(spec.readers)}")
     return Action.UPDATE, reason + ", compatible", ""
 
 
-def _breaking(messages: tuple[str, ...]) -> list[str]:
+def breaking_messages(messages: tuple[str, ...]) -> list[str]:
     """The registry's messages that name a breaking change (it adds the old schema and its
     settings, which the plan does not repeat)."""
     return [m for m in messages if "errorType" in m] or list(messages)
 
 
-def _same(registered: str, wanted: str) -> bool:
+def same_schema(registered: str, wanted: str) -> bool:
+    """Whether a registered schema is `wanted` (in canonical form), whatever its spacing and
+    key order."""
     try:
         return canonical(registered) == wanted
     except ValueError:

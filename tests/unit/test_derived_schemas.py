@@ -30,14 +30,16 @@ FEATURES_REGISTERED = {"type": "object", "properties": {
         "oneOf": [{"type": "null"}, {"type": "number", "connect.type": "float64"}]}}]}}}
 
 
-def _field(name: str, kind: str, member: dict | None = None) -> dict:
-    return {"name": name, "schema": {"type": kind, "fields": None, "memberSchema": member}}
+def _field(name: str, kind: str, member: dict | None = None, key: bool = False) -> dict:
+    """A field as ksqlDB 7.9's EXPLAIN lists it (a key column marked `"type": "KEY"`)."""
+    found = {"name": name, "schema": {"type": kind, "fields": None, "memberSchema": member}}
+    return {**found, "type": "KEY"} if key else found
 
 
 def test_the_schema_predicted_from_explain_is_the_one_ksqldb_registers():
     double = {"type": "DOUBLE", "fields": None, "memberSchema": None}
     description = {
-        "fields": [_field("ID", "BIGINT"), _field("USER_KEY", "STRING"),
+        "fields": [_field("ID", "BIGINT", key=True), _field("USER_KEY", "STRING"),
                    _field("USER_MASKED", "STRING"), _field("TS", "STRING"),
                    _field("AMOUNT", "DOUBLE"), _field("FEATURES", "ARRAY", double)],
         "executionPlan": " > [ SINK ] | Schema: ID BIGINT KEY, USER_KEY STRING, USER_MASKED "
