@@ -52,6 +52,16 @@ LOG4J_CONFIG = Path(__file__).with_name("log4j2.properties")
 KSQLDB_LOG4J_CONFIG = Path(__file__).with_name("ksqldb-log4j.properties")
 REGISTRY_LOG4J_CONFIG = Path(__file__).with_name("registry-log4j.properties")
 KSQLDB_SERVICE_ID = "fraud_local_"
+
+#: ksqlDB server settings for every query's consumer: a fetch returns once 64 KB are there or
+#: 50 ms have passed (Kafka's default answers on the first byte, so at 14,000 payments/s each
+#: query fetched a few records at a time and the broker spent its CPU answering). Measured in
+#: docs/BENCHMARKS.md ("Batched fetches"); the cluster and docker-compose.yml set the same.
+QUERY_FETCH_SETTINGS = {
+    "ksql.streams.consumer.fetch.min.bytes": "65536",
+    "ksql.streams.consumer.fetch.max.wait.ms": "50",
+}
+
 FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
 PROCESSES = ("kafka", "connect", "registry", "ksqldb")
@@ -546,6 +556,9 @@ class LocalStack:
             "ksql.streams.processing.guarantee="
             + ("exactly_once_v2" if cfg.exactly_once else "at_least_once"),
             "ksql.streams.commit.interval.ms=1000",
+            # every query's consumer batches its fetches: a server setting, so it needs no
+            # query recreated (docs/OPERATIONS.md, "Query settings")
+            *(f"{key}={value}" for key, value in QUERY_FETCH_SETTINGS.items()),
             "ksql.logging.processing.topic.replication.factor=1",
             "ksql.logging.processing.topic.auto.create=true",
             "ksql.logging.processing.stream.auto.create=true",
