@@ -245,9 +245,11 @@ def pull_rows(client: KsqlClient, sql: str, timeout: float = 30.0,
 
 
 def push_rows(client: KsqlClient, sql: str, limit: int, timeout: float = 60.0,
-              from_beginning: bool = True) -> list[dict[str, Any]]:
+              from_beginning: bool = True,
+              properties: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Run a push query (`... EMIT CHANGES`, without LIMIT) on /query-stream and return its first
-    `limit` rows as dicts; reads the topic from its start unless `from_beginning` is False.
+    `limit` rows as dicts; reads the topic from its start unless `from_beginning` is False;
+    `properties` are the query's own settings.
     A ServerError names how many rows came if fewer than `limit` arrive within `timeout` s."""
     import json
 
@@ -255,7 +257,8 @@ def push_rows(client: KsqlClient, sql: str, limit: int, timeout: float = 60.0,
 
     text = sql.strip().rstrip(";")
     body = {"sql": f"{text} LIMIT {int(limit)};",
-            "properties": {"auto.offset.reset": "earliest" if from_beginning else "latest"}}
+            "properties": {"auto.offset.reset": "earliest" if from_beginning else "latest",
+                           **(properties or {})}}
     url = client.base_url + "/query-stream"
     rows: list[dict[str, Any]] = []
     try:

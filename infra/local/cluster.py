@@ -32,7 +32,7 @@ from infra.local.certificates import TlsFiles, ensure_tls
 from infra.local.jars import KafkaDistribution, cache_root
 from infra.local.stack import (
     KSQLDB_LOG4J_CONFIG,
-    QUERY_FETCH_SETTINGS,
+    QUERY_SERVER_SETTINGS,
     LocalStack,
     _env_int,
     _port_free,
@@ -433,7 +433,7 @@ class LocalCluster(LocalStack):
             "ksql.query.pull.enable.standby.reads": "true",
             "ksql.streams.auto.offset.reset": "earliest",
             "ksql.streams.processing.guarantee": guarantee,
-            "ksql.streams.commit.interval.ms": "1000", **QUERY_FETCH_SETTINGS,
+            "ksql.streams.commit.interval.ms": "1000", **QUERY_SERVER_SETTINGS,
             "ksql.logging.processing.topic.replication.factor": "3",
             "ksql.logging.processing.topic.auto.create": "true",
             "ksql.logging.processing.stream.auto.create": "true",

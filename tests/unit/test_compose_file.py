@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from infra.local.jars import KAFKA_VERSION
+from infra.local.stack import QUERY_SERVER_SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -65,6 +66,19 @@ def test_ksqldb_has_processing_log_and_reaches_kafka():
     assert env["KSQL_BOOTSTRAP_SERVERS"] == "kafka:29092"
     assert env["KSQL_KSQL_LOGGING_PROCESSING_STREAM_AUTO_CREATE"] == "true"
     assert env["KSQL_KSQL_LOGGING_PROCESSING_TOPIC_AUTO_CREATE"] == "true"
+
+
+def _confluent_property(variable: str) -> str:
+    """The server property Confluent's images make of a KSQL_ variable: `___` is a dash,
+    `__` an underscore, `_` a dot."""
+    name = variable.removeprefix("KSQL_").lower()
+    return name.replace("___", "-").replace("__", "\0").replace("_", ".").replace("\0", "_")
+
+
+def test_ksqldb_has_the_local_stacks_query_server_settings():
+    env = SERVICES["ksqldb"]["environment"]
+    properties = {_confluent_property(k): str(v) for k, v in env.items()}
+    assert {k: properties.get(k) for k in QUERY_SERVER_SETTINGS} == QUERY_SERVER_SETTINGS
 
 
 def test_sidecar_image_has_no_tensorflow():
