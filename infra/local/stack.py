@@ -60,8 +60,8 @@ KSQLDB_SERVICE_ID = "fraud_local_"
 #:   larger batch ("Batched fetches");
 #: - ksqlDB reads JSON_SR with its own JSON reader (the schema id skipped, columns by name)
 #:   instead of Schema Registry's converter, which looks the schema up in caches keyed by the
-#:   whole schema for every record: that was half of the label join's CPU ("ksqlDB's own JSON
-#:   reader"). The converter is only needed for `anyOf` types, which no topic here has.
+#:   whole schema for every record: 43% of the label join's thread in a profile ("ksqlDB's own
+#:   JSON reader"). The converter is only needed for `anyOf` types, which no topic here has.
 QUERY_SERVER_SETTINGS = {
     "ksql.streams.consumer.fetch.min.bytes": "65536",
     "ksql.streams.consumer.fetch.max.wait.ms": "50",
@@ -562,8 +562,8 @@ class LocalStack:
             "ksql.streams.processing.guarantee="
             + ("exactly_once_v2" if cfg.exactly_once else "at_least_once"),
             "ksql.streams.commit.interval.ms=1000",
-            # every query's consumer batches its fetches: a server setting, so it needs no
-            # query recreated (docs/OPERATIONS.md, "Query settings")
+            # batched fetches and ksqlDB's own JSON_SR reader: server settings, so they need
+            # no query recreated (docs/OPERATIONS.md, "Query settings")
             *(f"{key}={value}" for key, value in QUERY_SERVER_SETTINGS.items()),
             "ksql.logging.processing.topic.replication.factor=1",
             "ksql.logging.processing.topic.auto.create=true",
