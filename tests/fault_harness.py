@@ -322,6 +322,17 @@ class PipelineRun:
             time.sleep(2)
         return self.topic_counts(tables)
 
+    def report(self, fault: str, away: float, got: Counts) -> str:
+        """`report` of what came out against `expected`; where they differ, with what
+        `fraudctl plan` says of FAILED connectors and tasks (a source task that died stays
+        FAILED until restarted, and its stage comes up short)."""
+        shown = report(fault, away, got, self.expected, self.alert_file_lines)
+        if got.differences(self.expected):
+            planned = run_fraudctl(self.root, "plan")
+            shown += "".join(f"\n  plan: {line.strip()}" for line
+                             in (planned.stdout + planned.stderr).splitlines() if "FAILED" in line)
+        return shown
+
     def alert_file_payments(self) -> int:
         """Distinct PAYMENT_IDs in the alerts file (the sink may write a line twice)."""
         try:

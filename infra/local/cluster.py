@@ -36,6 +36,7 @@ from infra.local.stack import (
     LocalStack,
     _env_int,
     _port_free,
+    format_features,
     new_cluster_id,
 )
 from infra.topology.acls import connect_worker_acls, ksqldb_server_acls, schema_registry_acls
@@ -311,7 +312,7 @@ class LocalCluster(LocalStack):
                 "--add-scram", f"{SCRAM}=[name={p},password={self.password(p)}]")]
             cmd = self._java(dist, f"{name}-storage", "kafka.tools.StorageTool", "format",
                              f"--cluster-id={self._cluster_id()}", f"--config={props}",
-                             "--ignore-formatted", *scram)
+                             "--ignore-formatted", *format_features(), *scram)
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 raise StackError(f"Formatting {name}'s KRaft log directory failed:\n"

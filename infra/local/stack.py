@@ -68,11 +68,24 @@ QUERY_SERVER_SETTINGS = {
     "ksql.json_sr.converter.deserializer.enabled": "false",
 }
 
+#: What the brokers are formatted with: Kafka's first transaction protocol
+#: (`transaction.version=1`) instead of Kafka 4's default, version 2 (KIP-890), which only the
+#: Connect worker's Java 4.x clients speak (ksqlDB 7.9's clients and librdkafka use version 1).
+#: Under version 2 a Connect exactly-once source task died in a CI run: its commit was answered
+#: INVALID_TXN_STATE ("state is COMPLETE_COMMIT, but received ... COMMIT"), which the producer
+#: treats as fatal, and the task stayed FAILED (docs/OPERATIONS.md, "Transaction protocol").
+BROKER_FEATURES = ("transaction.version=1",)
+
 FILE_SOURCE = "org.apache.kafka.connect.file.FileStreamSourceConnector"
 FILE_SINK = "org.apache.kafka.connect.file.FileStreamSinkConnector"
 PROCESSES = ("kafka", "connect", "registry", "ksqldb")
 #: the processes that come from Confluent's repository (started together, or not at all)
 CONFLUENT = ("registry", "ksqldb")
+
+
+def format_features() -> list[str]:
+    """The storage tool's arguments that set BROKER_FEATURES when a log directory is formatted."""
+    return [arg for feature in BROKER_FEATURES for arg in ("--feature", feature)]
 
 
 def _env_int(name: str, default: int) -> int:
@@ -491,7 +504,7 @@ class LocalStack:
         if not (data / "meta.properties").exists():
             cmd = self._java(dist, "kafka-storage", "kafka.tools.StorageTool", "format",
                              f"--cluster-id={new_cluster_id()}", f"--config={props}",
-                             "--ignore-formatted")
+                             "--ignore-formatted", *format_features())
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if result.returncode != 0:
                 raise StackError("Formatting the KRaft log directory failed:\n"

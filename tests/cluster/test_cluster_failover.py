@@ -11,7 +11,7 @@ import time
 
 import pytest
 from cluster_fixture import harness_servers
-from fault_harness import FAULT_AT, PipelineRun, report
+from fault_harness import FAULT_AT, PipelineRun
 
 from core.kafka import admin
 from infra.ksql_client import pull_rows
@@ -35,7 +35,7 @@ def _run_through(run: PipelineRun, fault, capsys, name: str, counted=lambda: Non
         expected = run.expect()
         got = run.settle()
         counted()
-        shown = report(name, away, got, expected, run.alert_file_lines)
+        shown = run.report(name, away, got)
         with capsys.disabled():
             print("\n" + shown, flush=True)
         assert got.differences(expected) == {}, shown

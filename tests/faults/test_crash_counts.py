@@ -6,7 +6,7 @@ pipeline, where the kill -9 ones fail: that is what exactly-once buys."""
 import signal
 
 import pytest
-from fault_harness import FAULT_AT, PipelineRun, report
+from fault_harness import FAULT_AT, PipelineRun
 
 pytestmark = [pytest.mark.ksqldb, pytest.mark.slow, pytest.mark.faults]
 
@@ -30,8 +30,7 @@ def test_counts_stay_exact_when_a_process_dies_mid_replay(fault_stack, tmp_path,
         run.wait_replayed(1.0, timeout=300)
         expected = run.expect()
         got = run.settle()
-        shown = report(f"{process} {signal.Signals(sig).name}", away, got, expected,
-                       run.alert_file_lines)
+        shown = run.report(f"{process} {signal.Signals(sig).name}", away, got)
         with capsys.disabled():  # what it measured, in CI's log too
             print("\n" + shown, flush=True)
         assert got.differences(expected) == {}, shown

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from broker_features import finalized_features
 
 from core.errors import FraudError
 from infra.local import LocalStack, StackConfig
@@ -27,6 +28,16 @@ def test_up_twice_is_harmless(stack):
     assert LocalStack(local.config).up(log=lambda *a: None, connect=False) == again
     assert local.recorded_pids() == before
     assert all(p["ready"] for p in local.status()["processes"].values())
+
+
+def test_broker_uses_the_first_transaction_protocol(stack):
+    """Formatted with BROKER_FEATURES: the broker answers ApiVersions with transaction.version 1,
+    so Connect's Java 4.x producers use the same transaction protocol as ksqlDB's and the
+    sidecar's (docs/OPERATIONS.md, "Transaction protocol")."""
+    _local(stack)
+    features = finalized_features(stack.bootstrap_servers)
+    assert features.get("transaction.version") == 1, features
+    assert features.get("metadata.version", 0) > 0, features  # the answer was read whole
 
 
 def test_busy_port_is_a_clear_error(stack, tmp_path):

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from infra.local.jars import KAFKA_VERSION
-from infra.local.stack import QUERY_SERVER_SETTINGS
+from infra.local.stack import BROKER_FEATURES, QUERY_SERVER_SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -59,6 +59,15 @@ def test_connect_uses_the_same_kafka_version_and_file_plugin_as_the_local_stack(
     assert "bootstrap.servers=kafka:29092" in props
     mounts = SERVICES["connect"]["volumes"]
     assert any(m.endswith(":/data") for m in mounts), "Connect needs the shared data directory"
+
+
+def test_connect_sets_the_local_stacks_broker_features_before_it_starts():
+    command = " ".join(SERVICES["connect"]["command"])
+    tool = "/opt/kafka/bin/kafka-features.sh --bootstrap-server kafka:29092 downgrade"
+    for feature in BROKER_FEATURES:
+        assert f"{tool} --feature {feature} && exec " in command, command
+    assert command.endswith("/opt/kafka/bin/connect-distributed.sh "
+                            "/etc/fraud/connect-distributed.properties"), command
 
 
 def test_ksqldb_has_processing_log_and_reaches_kafka():
