@@ -533,12 +533,13 @@ class E2EBench:
                 commit_s = float(self.config.ksql_properties.get(
                     "ksql.streams.commit.interval.ms", 2000)) / 1000
                 kept_up = rate_held(rate, middle, end, drain, produced_for, commit_s)
+                through = produced_for + drain  # from the first payment to the last count
                 result = RateResult(rate, sent / produced_for,
                                     len(scored) / produced_for, kept_up, end,
                                     _pct(scored, 50), _pct(scored, 99), _pct(alerts, 50),
-                                    _pct(alerts, 99), cpu, sent / (produced_for + drain))
+                                    _pct(alerts, 99), cpu, sent / through)
                 results.append(result)
-                self._report_rate(result, middle, drain, produced_for + drain)
+                self._report_rate(result, middle, drain, through)
                 if not kept_up:
                     break
         finally:
