@@ -31,6 +31,7 @@ from core.kafka import QUIET_LOGGER, KafkaConnection, admin
 from infra.local.certificates import TlsFiles, ensure_tls
 from infra.local.jars import KafkaDistribution, cache_root
 from infra.local.stack import (
+    KSQLDB_JVM_OPTIONS,
     KSQLDB_LOG4J_CONFIG,
     QUERY_SERVER_SETTINGS,
     LocalStack,
@@ -444,7 +445,7 @@ class LocalCluster(LocalStack):
             "ksql.schema.registry.basic.auth.user.info": f"ksqldb:{self.password('ksqldb')}",
             **self.tls.java_settings("ksql.schema.registry.", keystore=False),
         })
-        options = (f"-Dlog4j.configuration={self._ksqldb_log4j().as_uri()}",
+        options = (*KSQLDB_JVM_OPTIONS, f"-Dlog4j.configuration={self._ksqldb_log4j().as_uri()}",
                    f"-Dfraud.bootstrap={cfg.bootstrap_servers}",
                    f"-Dfraud.processing.topic={SERVICE_ID}ksql_processing_log",
                    f"-Djava.security.auth.login.config={jaas}")

@@ -68,6 +68,15 @@ QUERY_SERVER_SETTINGS = {
     "ksql.json_sr.converter.deserializer.enabled": "false",
 }
 
+#: JVM options of the ksqlDB servers (the cluster and docker-compose.yml's KSQL_OPTS the same):
+#: biased locking, off by default since Java 15 but still in Java 17, on which ksqlDB 7.9 runs.
+#: A query thread takes the same locks again and again with nobody else wanting them:
+#: ksqlDB's DELIMITED reader (commons-csv) reads every raw line one character at a time
+#: through a synchronized `BufferedReader.read()`, and parsing one raw line took 8.2 us
+#: without biased locking and 3.4 us with it (docs/BENCHMARKS.md, "Biased locking"). Java 18
+#: dropped the option; `IgnoreUnrecognizedVMOptions` lets a later Java start without it.
+KSQLDB_JVM_OPTIONS = ("-XX:+IgnoreUnrecognizedVMOptions", "-XX:+UseBiasedLocking")
+
 #: What the brokers are formatted with: Kafka's first transaction protocol
 #: (`transaction.version=1`) instead of Kafka 4's default, version 2 (KIP-890), which only the
 #: Connect worker's Java 4.x clients speak (ksqlDB 7.9's clients and librdkafka use version 1).
@@ -585,7 +594,7 @@ class LocalStack:
             f"ksql.connect.url={cfg.connect_url}",
             f"ksql.schema.registry.url={cfg.schema_registry_url}",
         ])
-        options = (f"-Dlog4j.configuration={KSQLDB_LOG4J_CONFIG.as_uri()}",
+        options = (*KSQLDB_JVM_OPTIONS, f"-Dlog4j.configuration={KSQLDB_LOG4J_CONFIG.as_uri()}",
                    f"-Dfraud.bootstrap={cfg.bootstrap_servers}",
                    f"-Dfraud.processing.topic={KSQLDB_SERVICE_ID}ksql_processing_log")
         cmd = self._java(dist, "ksqldb", "io.confluent.ksql.rest.server.KsqlServerMain",

@@ -1,5 +1,6 @@
 """The local JVM stack: idempotent up, busy-port error, and a clean down with no orphans."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,7 @@ from broker_features import finalized_features
 
 from core.errors import FraudError
 from infra.local import LocalStack, StackConfig
-from infra.local.stack import _pid_alive, free_port
+from infra.local.stack import KSQLDB_JVM_OPTIONS, _pid_alive, free_port
 
 pytestmark = pytest.mark.kafka
 
@@ -38,6 +39,16 @@ def test_broker_uses_the_first_transaction_protocol(stack):
     features = finalized_features(stack.bootstrap_servers)
     assert features.get("transaction.version") == 1, features
     assert features.get("metadata.version", 0) > 0, features  # the answer was read whole
+
+
+def test_ksqldb_runs_with_biased_locking(stack, ksqldb_url):
+    """The ksqlDB server's JVM has KSQLDB_JVM_OPTIONS in effect, as the JVM itself reports them
+    (`jcmd PID VM.flags`): a Java that ignored the option would show it off."""
+    pid = _local(stack).recorded_pids()["ksqldb"]
+    flags = subprocess.run(["jcmd", str(pid), "VM.flags"], capture_output=True, text=True,
+                           timeout=60, check=True).stdout
+    wanted = [o for o in KSQLDB_JVM_OPTIONS if o.startswith("-XX:+Use")]
+    assert wanted and all(o in flags.split() for o in wanted), flags
 
 
 def test_busy_port_is_a_clear_error(stack, tmp_path):

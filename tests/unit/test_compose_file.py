@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from infra.local.jars import KAFKA_VERSION
-from infra.local.stack import BROKER_FEATURES, QUERY_SERVER_SETTINGS
+from infra.local.stack import BROKER_FEATURES, KSQLDB_JVM_OPTIONS, QUERY_SERVER_SETTINGS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -75,6 +75,10 @@ def test_ksqldb_has_processing_log_and_reaches_kafka():
     assert env["KSQL_BOOTSTRAP_SERVERS"] == "kafka:29092"
     assert env["KSQL_KSQL_LOGGING_PROCESSING_STREAM_AUTO_CREATE"] == "true"
     assert env["KSQL_KSQL_LOGGING_PROCESSING_TOPIC_AUTO_CREATE"] == "true"
+
+
+def test_ksqldb_has_the_local_stacks_jvm_options():
+    assert SERVICES["ksqldb"]["environment"]["KSQL_OPTS"].split() == list(KSQLDB_JVM_OPTIONS)
 
 
 def _confluent_property(variable: str) -> str:
