@@ -72,8 +72,8 @@ QUERY_SERVER_SETTINGS = {
 #: biased locking, off by default since Java 15 but still in Java 17, on which ksqlDB 7.9 runs.
 #: A query thread takes the same locks again and again with nobody else wanting them:
 #: ksqlDB's DELIMITED reader (commons-csv) reads every raw line one character at a time
-#: through a synchronized `BufferedReader.read()`, and parsing one raw line took 8.2 us
-#: without biased locking and 3.4 us with it (docs/BENCHMARKS.md, "Biased locking"). Java 18
+#: through a synchronized `BufferedReader.read()`, and parsing one raw line took 8.1-8.3 us
+#: without biased locking and 3.3 us with it (docs/BENCHMARKS.md, "Biased locking"). Java 18
 #: dropped the option; `IgnoreUnrecognizedVMOptions` lets a later Java start without it.
 KSQLDB_JVM_OPTIONS = ("-XX:+IgnoreUnrecognizedVMOptions", "-XX:+UseBiasedLocking")
 
