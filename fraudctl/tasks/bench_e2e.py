@@ -45,6 +45,7 @@ from core.kafka import (
 )
 from core.records import json_value
 from core.waiting import wait_until
+from fraudctl.tasks.query_lag import GroupLag, LagSampler, Partitions
 from fraudctl.tasks.replay import KafkaTarget, Pacer, ReplayOptions, payments, replay
 from fraudctl.tasks.sidecar_process import pipeline_outputs, spawn_sidecar, terminate
 from infra.topology.acls import READER_GROUPS, sidecar_group
@@ -145,6 +146,23 @@ class BenchTopology:
         """Records the queries writing these objects have yet to consume."""
         return sum(self.engine.ksql.lag(self.engine.manifest.get(n).name)
                    for n in logical_names if n in self.queries)
+
+    def groups(self) -> dict[str, tuple[str, Partitions]]:
+        """Each created query's consumer group and the partitions it reads, as ksqlDB
+        describes them (for `GroupLag`, which then reads the lag from Kafka alone)."""
+        groups = {}
+        for name in (n for n in self.queries if n in self.created):
+            description = self.engine.ksql.describe(self.engine.manifest.get(name).name,
+                                                    extended=True)
+            for summary in description.get("queryOffsetSummaries") or []:
+                groups[name] = (summary["groupId"], [
+                    (topic["kafkaTopic"], offset["partition"])
+                    for topic in summary.get("topicSummaries") or []
+                    for offset in topic.get("offsets") or []])
+            if not groups.get(name, ("", []))[1]:
+                raise CheckFailed(f"ksqlDB describes no partitions read by the query "
+                                  f"writing {name}: is it running?")
+        return groups
 
     def drop(self) -> None:
         """Destroy what the bench created, with its topics (and the rules it granted)."""
@@ -335,13 +353,15 @@ class RateResult:
     end_to_end_per_s: float = 0.0
 
 
-def rate_held(rate: int, middle: int, end: int, drain: float, produced_for: float,
+def rate_held(rate: int, early: int, late: int, drain: float, produced_for: float,
               commit_s: float) -> bool:
-    """Whether the pipeline kept up with `rate`: the records behind did not grow in the second
-    half of the load (beyond 10% and one commit interval of input: lag is counted at commits),
-    and they drained within 5 s plus two commit intervals and no longer than the load lasted
-    (a short load that takes longer to drain than to produce was a backlog, not a rate held)."""
-    return end <= middle * 1.1 + rate * commit_s and drain < min(5 + 2 * commit_s, produced_for)
+    """Whether the pipeline kept up with `rate`: what was behind did not grow from the second
+    quarter of the load to the last (`early`, `late`: each part's lowest sample there, so that
+    input a query has read but not yet committed does not count; 10% and one second of input
+    allowed for noise), and it drained within 5 s plus two commit intervals and no longer than
+    the load lasted (a short load that takes longer to drain than to produce was a backlog,
+    not a rate held)."""
+    return late <= early * 1.1 + rate and drain < min(5 + 2 * commit_s, produced_for)
 
 
 def _latencies(kafka: Connection, topic: str, since_ms: float, until_ms: float,
@@ -428,6 +448,9 @@ class E2EBench:
             self.pids = {name: pid for name, pid in stack.recorded_pids().items()
                          if name.split("-")[0] in ("kafka", "ksqldb")}
         self.sidecar: subprocess.Popen | None = None
+        self.sidecar_group = f"{sidecar_group(self.env)}-bench-{self.topology.tag}"
+        #: records behind per query and the sidecar, read from Kafka (set once all run)
+        self.lag: Callable[[], dict[str, int]] = dict
         self.end_offsets = EndOffsets(self.reader)
 
     def stages(self, lines: list[bytes]) -> list[StageResult]:
@@ -454,7 +477,7 @@ class E2EBench:
         meter.start()
         self.sidecar, _url = spawn_sidecar(self.env.kafka("sidecar"), self.model,
                                            (topics["features"], topics["scored"]),
-                                           f"{sidecar_group(self.env)}-bench-{t.tag}",
+                                           self.sidecar_group,
                                            self.workdir / "sidecar.log",
                                            exactly_once=self.env.exactly_once,
                                            **pipeline_outputs(self.env))
@@ -508,50 +531,53 @@ class E2EBench:
         labels = PacedProducer(self.writer, topics["labels_raw"])
         label_lines = [_label_for(line) for line in lines[::10]]
         alert_tail = ArrivalTail(self.reader, topics["alerts"])
+        self.lag = GroupLag(self.reader, {**self.topology.groups(), "sidecar": (
+            self.sidecar_group, self._partitions(topics["features"]))})
         results = []
         try:
             for rate in self.config.rates:
-                scored_before = self.end_offsets(topics["scored"])
                 meter = CpuMeter({**self.pids,
                                   "sidecar": self.sidecar.pid if self.sidecar else None})
                 meter.start()
                 since = time.time() * 1000
+                sampler = LagSampler(self.lag).start()
                 started = time.monotonic()
-                half = self.config.seconds / 2
-                sent = producer.run(lines, rate=rate, seconds=half)
-                middle = self._behind(scored_before, sent)
-                sent += producer.run(lines, rate=rate, seconds=half, offset=sent)
+                sent = producer.run(lines, rate=rate, seconds=self.config.seconds)
                 produced_for = time.monotonic() - started
+                sampler.stop()
                 until = time.time() * 1000
-                end = self._behind(scored_before, sent)
+                quarter = produced_for / 4
+                early = sampler.floor(started + quarter, started + 2 * quarter) or 0
+                late = sampler.floor(started + 3 * quarter, started + produced_for) or 0
                 labels.run(label_lines, rate=0, limit=min(len(label_lines), sent // 10))
-                drain = self._drain(scored_before, sent)
+                drain = self._drain()
                 cpu = meter.stop()
                 scored = _latencies(self.reader, topics["scored"], since, until,
                                     S_SCORED_AT)
                 alerts = alert_tail.between(since, until)
                 commit_s = float(self.config.ksql_properties.get(
                     "ksql.streams.commit.interval.ms", 2000)) / 1000
-                kept_up = rate_held(rate, middle, end, drain, produced_for, commit_s)
+                kept_up = rate_held(rate, early, late, drain, produced_for, commit_s)
                 through = produced_for + drain  # from the first payment to the last count
                 result = RateResult(rate, sent / produced_for,
-                                    len(scored) / produced_for, kept_up, end,
+                                    len(scored) / produced_for, kept_up, late,
                                     _pct(scored, 50), _pct(scored, 99), _pct(alerts, 50),
                                     _pct(alerts, 99), cpu, sent / through)
                 results.append(result)
-                self._report_rate(result, middle, drain, through)
+                self._report_rate(result, early, drain, through)
                 if not kept_up:
                     break
         finally:
             alert_tail.close()
         return results
 
-    def _report_rate(self, result: RateResult, middle: int, drain: float,
+    def _report_rate(self, result: RateResult, early: int, drain: float,
                      seconds: float) -> None:
         cpu_text = ", ".join(f"{k} {v / seconds:.2f}" for k, v in result.cpu.items() if v)
         self.say(f"  offered {result.offered:,}/s: produced {result.produced_per_s:,.0f}/s, "
                  f"scored {result.scored_per_s:,.0f}/s; records behind (all queries and the "
-                 f"sidecar) {middle:,} half-way, {result.end_lag:,} at the end, drained in "
+                 f"sidecar, lowest sampled) {early:,} in the load's second quarter, "
+                 f"{result.end_lag:,} in its last, drained in "
                  f"{drain:.1f}s (all through {seconds:.1f}s after the first: "
                  f"{result.end_to_end_per_s:,.0f}/s end to end) -> "
                  f"{'kept up' if result.kept_up else 'FELL BEHIND'}; "
@@ -559,19 +585,18 @@ class E2EBench:
                  f"raw->alert p50 {_fmt(result.alert_p50_ms)} p99 {_fmt(result.alert_p99_ms)} "
                  f"ms; cores busy: {cpu_text}")
 
-    def _drain(self, scored_before: int, sent: int, timeout: float = 120.0) -> float:
+    def _drain(self, timeout: float = 120.0) -> float:
         """Seconds until nothing is behind (`timeout` where a backlog is left: the rate then
         shows as FELL BEHIND)."""
         started = time.monotonic()
         with contextlib.suppress(CheckFailed):
-            wait_until(lambda: self._behind(scored_before, sent) <= 0, timeout,
+            wait_until(lambda: sum(self.lag().values()) <= 0, timeout, every=0.2,
                        timed_out=lambda: CheckFailed("still behind"))
         return time.monotonic() - started
 
-    def _behind(self, scored_before: int, sent: int) -> int:
-        """Records not yet processed: the queries' lag plus what the sidecar has not scored."""
-        scored = self.end_offsets(self.topology.topics["scored"]) - scored_before
-        return self.topology.lag(self.topology.queries) + max(0, sent - scored)
+    def _partitions(self, topic: str) -> Partitions:
+        meta = self.end_offsets.consumer.list_topics(topic, timeout=10).topics[topic]
+        return [(topic, p) for p in sorted(meta.partitions)]
 
     def close(self) -> None:
         if self.sidecar is not None:

@@ -8,7 +8,17 @@ import uuid
 import pytest
 from topology_project import copy_repo_project
 
-from fraudctl.tasks.bench_e2e import FEATURE_OBJECTS, BenchTopology, E2EConfig
+from core.errors import CheckFailed
+from core.kafka import producer
+from core.waiting import wait_until
+from fraudctl.tasks.bench_e2e import (
+    FEATURE_OBJECTS,
+    BenchTopology,
+    E2EConfig,
+    raw_payload,
+    synthetic_file,
+)
+from fraudctl.tasks.query_lag import GroupLag
 from infra.ksql_client import KsqlClient
 from infra.rest import RestConfig
 from infra.topology.environment import load_environment
@@ -49,3 +59,55 @@ def test_the_bench_applies_its_stages_and_destroys_them_with_the_engine(stack, k
         topology.drop()
     left = [s["name"] for s in client.sources() if s["name"].startswith(prefix)]
     assert left == [], f"the bench left {left}"
+
+
+def _group_lag(kafka, topology: BenchTopology) -> GroupLag | None:
+    """A GroupLag over the created queries, once ksqlDB describes their offsets."""
+    try:
+        return GroupLag(kafka, topology.groups())
+    except CheckFailed:
+        return None
+
+
+def _produce(kafka, topic: str, lines: list[bytes]) -> None:
+    writer = producer(kafka)
+    for line in lines:
+        writer.produce(topic, line)
+    writer.flush(30)
+
+
+def test_the_bench_reads_a_querys_lag_from_kafka_as_ksqldb_reports_it(stack, ksqldb_url,
+                                                                       tmp_path):
+    """`GroupLag` (the bench's lag, read from the query's consumer group and the topic's last
+    stable offsets) counts exactly the raw lines a paused features query has not read, as
+    ksqlDB's DESCRIBE EXTENDED does, and nothing once it has read them."""
+    root = tmp_path / "repo"
+    copy_repo_project(root, uuid.uuid4().hex[:6],
+                      {"ksqldb": {"url": ksqldb_url},
+                       "kafka": {"bootstrap_servers": stack.bootstrap_servers}},
+                      base_env="compose")
+    env = load_environment(root, "it", environ={"FRAUD_USER_KEY_SALT": "salt-for-the-bench"},
+                           discover_local=False)
+    topology = BenchTopology(root, env, E2EConfig())
+    client = KsqlClient(RestConfig(ksqldb_url))
+    lines = raw_payload(synthetic_file(500, tmp_path), 500)
+    kafka, raw = topology.env.kafka("replayer"), topology.topics["raw"]
+    features = "transactions_features"
+    try:
+        topology.create(FEATURE_OBJECTS)
+        _produce(kafka, raw, lines[:200])
+        lag = wait_until(lambda: _group_lag(kafka, topology), 60, timed_out=lambda:
+                         AssertionError("ksqlDB describes no offsets of the features query"))
+        wait_until(lambda: lag() == {features: 0}, 60,
+                   timed_out=lambda: AssertionError(f"never caught up: {lag()}"))
+        query = next(q for q in client.queries()
+                     if f"{topology.env.ksql_prefix}TRANSACTIONS_FEATURES" in q["sinks"])
+        client.execute(f"PAUSE {query['id']};")
+        _produce(kafka, raw, lines[200:])
+        assert lag() == {features: 300}
+        assert topology.lag([features]) == 300
+        client.execute(f"RESUME {query['id']};")
+        wait_until(lambda: lag()[features] == 0, 60,
+                   timed_out=lambda: AssertionError(f"still behind: {lag()}"))
+    finally:
+        topology.drop()
