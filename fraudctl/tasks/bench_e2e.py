@@ -45,7 +45,7 @@ from core.kafka import (
 )
 from core.records import json_value
 from core.waiting import wait_until
-from fraudctl.tasks.query_lag import GroupLag, LagSampler, Partitions
+from fraudctl.tasks.query_lag import GroupLag, LagSampler, Partitions, topic_partitions
 from fraudctl.tasks.replay import KafkaTarget, Pacer, ReplayOptions, payments, replay
 from fraudctl.tasks.sidecar_process import pipeline_outputs, spawn_sidecar, terminate
 from infra.topology.acls import READER_GROUPS, sidecar_group
@@ -147,21 +147,27 @@ class BenchTopology:
         return sum(self.engine.ksql.lag(self.engine.manifest.get(n).name)
                    for n in logical_names if n in self.queries)
 
-    def groups(self) -> dict[str, tuple[str, Partitions]]:
-        """Each created query's consumer group and the partitions it reads, as ksqlDB
-        describes them (for `GroupLag`, which then reads the lag from Kafka alone)."""
+    def groups(self, partitions: Callable[[str], Partitions]) -> dict[str, tuple[str, Partitions]]:
+        """Each created query's consumer group and the partitions it reads (for `GroupLag`,
+        which then reads the lag from Kafka alone): as ksqlDB describes them once the query
+        has committed, else its application id and its sources' topics (`partitions` lists a
+        topic's)."""
+        ksql = self.engine.ksql
+        service_id = ksql.info()["KsqlServerInfo"]["ksqlServiceId"]
         groups = {}
         for name in (n for n in self.queries if n in self.created):
-            description = self.engine.ksql.describe(self.engine.manifest.get(name).name,
-                                                    extended=True)
-            for summary in description.get("queryOffsetSummaries") or []:
-                groups[name] = (summary["groupId"], [
-                    (topic["kafkaTopic"], offset["partition"])
-                    for topic in summary.get("topicSummaries") or []
-                    for offset in topic.get("offsets") or []])
-            if not groups.get(name, ("", []))[1]:
-                raise CheckFailed(f"ksqlDB describes no partitions read by the query "
-                                  f"writing {name}: is it running?")
+            description = ksql.describe(self.engine.manifest.get(name).name, extended=True)
+            read = [(summary["groupId"], [(topic["kafkaTopic"], offset["partition"])
+                                          for topic in summary.get("topicSummaries") or []
+                                          for offset in topic.get("offsets") or []])
+                    for summary in description.get("queryOffsetSummaries") or []]
+            if not read or not read[0][1]:  # nothing committed yet
+                query_id = description["writeQueries"][0]["id"]
+                sources = ksql.execute(f"EXPLAIN {query_id};")[0]["queryDescription"]["sources"]
+                read = [(f"_confluent-ksql-{service_id}query_{query_id}",
+                         [tp for source in sources
+                          for tp in partitions(ksql.describe(source)["topic"])])]
+            groups[name] = read[0]
         return groups
 
     def drop(self) -> None:
@@ -531,7 +537,7 @@ class E2EBench:
         labels = PacedProducer(self.writer, topics["labels_raw"])
         label_lines = [_label_for(line) for line in lines[::10]]
         alert_tail = ArrivalTail(self.reader, topics["alerts"])
-        self.lag = GroupLag(self.reader, {**self.topology.groups(), "sidecar": (
+        self.lag = GroupLag(self.reader, {**self.topology.groups(self._partitions), "sidecar": (
             self.sidecar_group, self._partitions(topics["features"]))})
         results = []
         try:
@@ -595,8 +601,7 @@ class E2EBench:
         return time.monotonic() - started
 
     def _partitions(self, topic: str) -> Partitions:
-        meta = self.end_offsets.consumer.list_topics(topic, timeout=10).topics[topic]
-        return [(topic, p) for p in sorted(meta.partitions)]
+        return topic_partitions(self.end_offsets.consumer, topic)
 
     def close(self) -> None:
         if self.sidecar is not None:

@@ -7,14 +7,25 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
+from core.errors import CheckFailed
 from core.kafka import QUIET_LOGGER, Connection, admin
 
 #: partitions a group reads: (topic, partition)
 Partitions = list[tuple[str, int]]
+
+
+def topic_partitions(client: Any, topic: str, timeout: float = 10.0) -> Partitions:
+    """`topic`'s partitions, from the metadata of a client (a consumer or an admin client)."""
+    meta = client.list_topics(topic, timeout=timeout).topics.get(topic)
+    if meta is None or meta.error is not None or not meta.partitions:
+        raise CheckFailed(f"topic {topic} has no partitions in the cluster's metadata"
+                          + (f" ({meta.error})" if meta is not None and meta.error else ""))
+    return [(topic, p) for p in sorted(meta.partitions)]
 
 
 class GroupLag:

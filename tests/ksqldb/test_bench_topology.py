@@ -8,8 +8,7 @@ import uuid
 import pytest
 from topology_project import copy_repo_project
 
-from core.errors import CheckFailed
-from core.kafka import producer
+from core.kafka import admin, producer
 from core.waiting import wait_until
 from fraudctl.tasks.bench_e2e import (
     FEATURE_OBJECTS,
@@ -18,7 +17,7 @@ from fraudctl.tasks.bench_e2e import (
     raw_payload,
     synthetic_file,
 )
-from fraudctl.tasks.query_lag import GroupLag
+from fraudctl.tasks.query_lag import GroupLag, topic_partitions
 from infra.ksql_client import KsqlClient
 from infra.rest import RestConfig
 from infra.topology.environment import load_environment
@@ -61,14 +60,6 @@ def test_the_bench_applies_its_stages_and_destroys_them_with_the_engine(stack, k
     assert left == [], f"the bench left {left}"
 
 
-def _group_lag(kafka, topology: BenchTopology) -> GroupLag | None:
-    """A GroupLag over the created queries, once ksqlDB describes their offsets."""
-    try:
-        return GroupLag(kafka, topology.groups())
-    except CheckFailed:
-        return None
-
-
 def _produce(kafka, topic: str, lines: list[bytes]) -> None:
     writer = producer(kafka)
     for line in lines:
@@ -78,9 +69,10 @@ def _produce(kafka, topic: str, lines: list[bytes]) -> None:
 
 def test_the_bench_reads_a_querys_lag_from_kafka_as_ksqldb_reports_it(stack, ksqldb_url,
                                                                        tmp_path):
-    """`GroupLag` (the bench's lag, read from the query's consumer group and the topic's last
-    stable offsets) counts exactly the raw lines a paused features query has not read, as
-    ksqlDB's DESCRIBE EXTENDED does, and nothing once it has read them."""
+    """`GroupLag` (the bench's lag: the query's consumer group against the last stable offsets
+    of what it reads) counts exactly the raw lines a paused features query has not read, as
+    ksqlDB's DESCRIBE EXTENDED does; before the query has committed anything, the group and
+    partitions the bench derives are the ones ksqlDB describes later."""
     root = tmp_path / "repo"
     copy_repo_project(root, uuid.uuid4().hex[:6],
                       {"ksqldb": {"url": ksqldb_url},
@@ -92,22 +84,34 @@ def test_the_bench_reads_a_querys_lag_from_kafka_as_ksqldb_reports_it(stack, ksq
     client = KsqlClient(RestConfig(ksqldb_url))
     lines = raw_payload(synthetic_file(500, tmp_path), 500)
     kafka, raw = topology.env.kafka("replayer"), topology.topics["raw"]
+    metadata = admin(kafka)
     features = "transactions_features"
-    try:
-        topology.create(FEATURE_OBJECTS)
-        _produce(kafka, raw, lines[:200])
-        lag = wait_until(lambda: _group_lag(kafka, topology), 60, timed_out=lambda:
-                         AssertionError("ksqlDB describes no offsets of the features query"))
+
+    def groups():
+        return topology.groups(lambda topic: topic_partitions(metadata, topic))
+
+    def caught_up(lag):
         wait_until(lambda: lag() == {features: 0}, 60,
                    timed_out=lambda: AssertionError(f"never caught up: {lag()}"))
+
+    try:
+        topology.create(FEATURE_OBJECTS)
         query = next(q for q in client.queries()
                      if f"{topology.env.ksql_prefix}TRANSACTIONS_FEATURES" in q["sinks"])
+        client.execute(f"PAUSE {query['id']};")
+        derived = groups()  # nothing committed yet: from the query's id and its source
+        assert derived[features][1] == [(raw, p) for p in range(3)]
+        lag = GroupLag(kafka, derived)
+        _produce(kafka, raw, lines[:200])
+        assert lag() == {features: 200}
+        client.execute(f"RESUME {query['id']};")
+        caught_up(lag)  # the derived group is the one the query commits in
+        assert groups() == derived  # now as ksqlDB describes it
         client.execute(f"PAUSE {query['id']};")
         _produce(kafka, raw, lines[200:])
         assert lag() == {features: 300}
         assert topology.lag([features]) == 300
         client.execute(f"RESUME {query['id']};")
-        wait_until(lambda: lag()[features] == 0, 60,
-                   timed_out=lambda: AssertionError(f"still behind: {lag()}"))
+        caught_up(lag)
     finally:
         topology.drop()
