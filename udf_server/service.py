@@ -210,6 +210,8 @@ class Scorer:
         self.trouble = Trouble()
         self._last_probe = 0.0
         self._transaction_open = False
+        #: the offset committed for each assigned partition, as far as this process knows
+        self._committed: dict[tuple[str, int], int] = {}
         self._dlq_limit: int | None = None  # the dead-letter topic's max.message.bytes
         #: producers left blocked in a call that never returned (see _call_watched)
         self.abandoned: list[Any] = []
@@ -278,7 +280,35 @@ class Scorer:
             elif self._in_flight:  # idle: still deliver callbacks and commit what is done
                 self._commit_completed(final=False)
             else:
+                self._commit_past_markers()
                 self._probe_brokers()
+
+    def _commit_past_markers(self) -> None:
+        """Idle, nothing in flight: commit the positions that moved past transaction markers.
+
+        A batch commits the offset after its last record. On a transactional input (the
+        features query writes in transactions) the marker that ends the last transaction sits
+        after that record, so the group would show one record behind per partition until more
+        records come, while everything has been scored. The consumer's position steps over the
+        marker once a poll has found nothing after it; every record before it was scored and
+        committed, so committing it adds nothing and makes the group's lag read 0 (Kafka
+        Streams commits positions for the same reason)."""
+        partitions = [TopicPartition(t, p) for (t, p) in sorted(self.assigned)]
+        if not partitions:
+            return
+        try:
+            unknown = [tp for tp in partitions if (tp.topic, tp.partition) not in self._committed]
+            if unknown:  # assigned, nothing committed by this process yet: ask the group once
+                for tp in self.consumer.committed(unknown, timeout=CALL_WAIT):
+                    self._committed[(tp.topic, tp.partition)] = tp.offset  # < 0: none
+            ahead = {(tp.topic, tp.partition): tp.offset
+                     for tp in self.consumer.position(partitions)
+                     if tp.offset > self._committed.get((tp.topic, tp.partition), tp.offset)}
+            if ahead:
+                self.consumer.commit(offsets=self._offsets(ahead), asynchronous=False)
+                self._committed.update(ahead)
+        except KafkaException as exc:  # not worth more: the next batch's commit covers it
+            log.info("committing positions past transaction markers: %s", exc.args[0])
 
     def _probe_brokers(self) -> None:
         """Idle: one metadata round trip (at most every STALL_LOG_EVERY s) shows whether the
@@ -336,12 +366,17 @@ class Scorer:
         if self._in_flight:  # hand over cleanly: everything scored so far is acked and committed
             self.producer.flush(60)
             self._commit_completed(final=True)
-        self.assigned -= {(p.topic, p.partition) for p in partitions}
-        self.metrics.set("assigned_partitions", len(self.assigned))
+        self._forget(partitions)
 
     def _on_lost(self, consumer, partitions) -> None:
         self._in_flight.clear()  # the group moved on: these offsets can no longer be committed
-        self.assigned -= {(p.topic, p.partition) for p in partitions}
+        self._forget(partitions)
+
+    def _forget(self, partitions) -> None:
+        gone = {(p.topic, p.partition) for p in partitions}
+        self.assigned -= gone
+        for tp in gone:
+            self._committed.pop(tp, None)
         self.metrics.set("assigned_partitions", len(self.assigned))
 
     def _model_event(self, event: str, role: str, version: str, detail: str | None) -> None:
@@ -581,6 +616,7 @@ class Scorer:
     def _commit(self, next_offsets: dict[tuple[str, int], int], asynchronous: bool) -> None:
         try:
             self.consumer.commit(offsets=self._offsets(next_offsets), asynchronous=asynchronous)
+            self._committed.update(next_offsets)
         except KafkaException as exc:
             self.metrics.inc("commit_failures_total")
             if exc.args[0].fatal():
@@ -604,6 +640,7 @@ class Scorer:
             self._wait_on_kafka(self.producer.commit_transaction, deadline,
                                 "committing the batch's transaction")
             self._transaction_open = False
+            self._committed.update(next_offsets)
             self.trouble.clear()
         except (KafkaException, _TransactionStuck) as exc:
             err = exc.args[0] if isinstance(exc, KafkaException) else None

@@ -15,6 +15,7 @@ from sidecar_harness import SidecarProcess
 
 from core.kafka import consume_messages, create_topics
 from core.kafka import producer as kafka_producer
+from fraudctl.tasks.query_lag import GroupLag
 from udf_server.model_store import promote
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -349,3 +350,38 @@ def test_a_dead_letter_is_cut_to_what_its_topic_takes(stack, topics, tmp_path):
     assert 10_000 < len(dead[0].value()) < 20_000
     assert originals[dead[0].key()].startswith(dead[0].value())
     assert metrics == {"dead_lettered_total": 1, "dead_letter_failures_total": 0}
+
+
+@pytest.mark.parametrize("exactly_once", [False, True], ids=["at-least-once", "exactly-once"])
+def test_its_group_lag_reads_zero_once_a_transactional_input_is_scored(stack, topics,
+                                                                        tmp_path, exactly_once):
+    """The features query writes in transactions, so a marker follows each partition's last
+    record. Once everything is scored the sidecar's group must show nothing behind (committed
+    offset = last stable offset, read as a lag monitor reads it), not one record per
+    partition for ever."""
+    model = tmp_path / "model.onnx"
+    make_model(model)
+    writer = kafka_producer(stack.bootstrap_servers, {"partitioner": "murmur2_random",
+                                                      "transactional.id": f"tx-{topics[0]}"})
+    writer.init_transactions(30)
+    sent: dict = {}
+    for first_id in (1, 1001):  # two transactions, as a query commits them
+        writer.begin_transaction()
+        sent |= produce_features(writer, topics[0], feature_rows(1000, seed=first_id),
+                                 first_id=first_id)
+        writer.commit_transaction(30)
+    group = f"g-{topics[0]}"
+    lag = GroupLag(stack.bootstrap_servers,
+                   {"sidecar": (group, [(topics[0], p) for p in range(3)])})
+    sidecar = _sidecar(stack, model, topics, tmp_path, exactly_once=exactly_once).start()
+    try:
+        sidecar.wait_ready()
+        out = consume_messages(stack.bootstrap_servers, topics[1], len(sent), timeout=60,
+                               isolation="read_committed")
+        assert {m.key() for m in out} == set(sent)
+        deadline = time.monotonic() + 15
+        while lag()["sidecar"] > 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert lag() == {"sidecar": 0}
+    finally:
+        assert sidecar.stop() == 0
