@@ -269,10 +269,15 @@ def raw_payload(data: Path, rows: int) -> list[bytes]:
     return lines
 
 
-def _label_for(line: bytes) -> bytes:
-    """A genuine-payment label for a raw line (the load's labels: one payment in ten)."""
-    return label_line(int(line.split(b",", 1)[0]), "0", "2026-01-01T00:00:00Z",
-                      "bench").encode()
+def _label_for(payment_id: int) -> bytes:
+    """A genuine-payment label for a payment (the load's labels: one payment in ten)."""
+    return label_line(payment_id, "0", "2026-01-01T00:00:00Z", "bench").encode()
+
+
+def without_ids(lines: list[bytes]) -> list[bytes]:
+    """Raw lines without their payment ID (the first field), for `PacedProducer.run`'s
+    `first_id`."""
+    return [line.split(b",", 1)[1] for line in lines]
 
 
 class PacedProducer:
@@ -285,9 +290,11 @@ class PacedProducer:
                                          "queue.buffering.max.messages": 500_000})
 
     def run(self, lines: list[bytes], rate: float, seconds: float | None = None,
-            offset: int = 0, limit: int | None = None) -> int:
-        """Send `rate * seconds` lines (all of them, or `limit`, without `seconds`), starting
-        at line `offset` (wrapping around); returns how many were sent."""
+            limit: int | None = None, first_id: int | None = None) -> int:
+        """Send `rate * seconds` lines (all of them, or `limit`, without `seconds`), wrapping
+        around; returns how many were sent. With `first_id`, `lines` are raw lines without
+        their ID (`without_ids`) and the payments get IDs from `first_id` up: a payment ID
+        sent twice would match its label once per copy in the label join."""
         pacer = Pacer(rate)
         sent = 0
         n = len(lines)
@@ -296,11 +303,13 @@ class PacedProducer:
         while sent < total:
             pacer.wait(sent)
             burst = min(total - sent, 200 if rate > 0 else 10_000)
-            for i in range(offset + sent, offset + sent + burst):
+            for i in range(sent, sent + burst):
+                value = lines[i % n] if first_id is None else b"%d,%b" % (first_id + i,
+                                                                          lines[i % n])
                 try:
-                    produce(self.topic, lines[i % n])
+                    produce(self.topic, value)
                 except BufferError:  # queue full: wait for deliveries (the slow path)
-                    produce_waiting(self.producer, self.topic, lines[i % n])
+                    produce_waiting(self.producer, self.topic, value)
             sent += burst
             poll(0)
         self.producer.flush(60)
@@ -535,7 +544,8 @@ class E2EBench:
         topics = self.topology.topics
         producer = PacedProducer(self.writer, topics["raw"])
         labels = PacedProducer(self.writer, topics["labels_raw"])
-        label_lines = [_label_for(line) for line in lines[::10]]
+        payments_without_ids = without_ids(lines)
+        next_id = len(lines) + 1  # the stages sent payments 1..len(lines)
         alert_tail = ArrivalTail(self.reader, topics["alerts"])
         self.lag = GroupLag(self.reader, {**self.topology.groups(self._partitions), "sidecar": (
             self.sidecar_group, self._partitions(topics["features"]))})
@@ -548,14 +558,16 @@ class E2EBench:
                 since = time.time() * 1000
                 sampler = LagSampler(self.lag).start()
                 started = time.monotonic()
-                sent = producer.run(lines, rate=rate, seconds=self.config.seconds)
+                sent = producer.run(payments_without_ids, rate=rate,
+                                    seconds=self.config.seconds, first_id=next_id)
                 produced_for = time.monotonic() - started
                 sampler.stop()
                 until = time.time() * 1000
                 quarter = produced_for / 4
                 early = sampler.floor(started + quarter, started + 2 * quarter) or 0
                 late = sampler.floor(started + 3 * quarter, started + produced_for) or 0
-                labels.run(label_lines, rate=0, limit=min(len(label_lines), sent // 10))
+                labels.run([_label_for(i) for i in range(next_id, next_id + sent, 10)], rate=0)
+                next_id += sent
                 drain = self._drain()
                 cpu = meter.stop()
                 scored = _latencies(self.reader, topics["scored"], since, until,
