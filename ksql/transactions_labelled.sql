@@ -7,7 +7,7 @@
 -- PAYMENT_TIME is the payment's time: the monitoring tables count a label in its payment's window.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 {#- a label reaches the tables through this query, a projection and the table: committing each
-    second here (not the environment's 5 s) keeps that chain within one table commit or so -#}
+    second here, whatever the environment's interval, keeps that chain within a few seconds -#}
 {{ query_properties({"ksql.streams.commit.interval.ms": 1000}) }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.labelled'), retention=true) }} AS SELECT
   V.ID AS ID,
