@@ -568,7 +568,8 @@ class E2EBench:
                 late = sampler.floor(started + 3 * quarter, started + produced_for) or 0
                 labels.run([_label_for(i) for i in range(next_id, next_id + sent, 10)], rate=0)
                 next_id += sent
-                drain = self._drain()
+                last = self._drain()
+                drain = time.monotonic() - started - produced_for  # the labels' sending too
                 cpu = meter.stop()
                 scored = _latencies(self.reader, topics["scored"], since, until,
                                     S_SCORED_AT)
@@ -582,7 +583,7 @@ class E2EBench:
                                     _pct(scored, 50), _pct(scored, 99), _pct(alerts, 50),
                                     _pct(alerts, 99), cpu, sent / through)
                 results.append(result)
-                self._report_rate(result, early, drain, through)
+                self._report_rate(result, early, drain, through, last)
                 if not kept_up:
                     break
         finally:
@@ -590,27 +591,37 @@ class E2EBench:
         return results
 
     def _report_rate(self, result: RateResult, early: int, drain: float,
-                     seconds: float) -> None:
+                     seconds: float, last: dict[str, int]) -> None:
         cpu_text = ", ".join(f"{k} {v / seconds:.2f}" for k, v in result.cpu.items() if v)
+        last_text = ", ".join(f"{name} {n:,}" for name, n in last.items()) or "-"
         self.say(f"  offered {result.offered:,}/s: produced {result.produced_per_s:,.0f}/s, "
                  f"scored {result.scored_per_s:,.0f}/s; records behind (all queries and the "
                  f"sidecar, lowest sampled) {early:,} in the load's second quarter, "
                  f"{result.end_lag:,} in its last, drained in "
-                 f"{drain:.1f}s (all through {seconds:.1f}s after the first: "
+                 f"{drain:.1f}s (the last behind: {last_text}; all through {seconds:.1f}s "
+                 f"after the first: "
                  f"{result.end_to_end_per_s:,.0f}/s end to end) -> "
                  f"{'kept up' if result.kept_up else 'FELL BEHIND'}; "
                  f"raw->scored p50 {_fmt(result.p50_ms)} p99 {_fmt(result.p99_ms)} ms, "
                  f"raw->alert p50 {_fmt(result.alert_p50_ms)} p99 {_fmt(result.alert_p99_ms)} "
                  f"ms; cores busy: {cpu_text}")
 
-    def _drain(self, timeout: float = 120.0) -> float:
-        """Seconds until nothing is behind (`timeout` where a backlog is left: the rate then
-        shows as FELL BEHIND)."""
-        started = time.monotonic()
+    def _drain(self, timeout: float = 120.0) -> dict[str, int]:
+        """Wait until nothing is behind (at most `timeout`: the rate then shows as FELL
+        BEHIND); returns the parts still behind in the last sample that had any."""
+        last: dict[str, int] = {}
+
+        def caught_up() -> bool:
+            behind = {name: n for name, n in self.lag().items() if n > 0}
+            if behind:
+                last.clear()
+                last.update(behind)
+            return not behind
+
         with contextlib.suppress(CheckFailed):
-            wait_until(lambda: sum(self.lag().values()) <= 0, timeout, every=0.2,
+            wait_until(caught_up, timeout, every=0.2,
                        timed_out=lambda: CheckFailed("still behind"))
-        return time.monotonic() - started
+        return last
 
     def _partitions(self, topic: str) -> Partitions:
         return topic_partitions(self.end_offsets.consumer, topic)
