@@ -8,7 +8,7 @@
 {% macro label_counts(shadow=false) -%}
 {%- set p = "SHADOW_" if shadow else "" -%}
 {%- set verdict = p ~ "IS_ANOMALY" -%}
-{{ query_properties({"ksql.streams.commit.interval.ms": 1000}) }}
+{{ query_properties({"ksql.streams.commit.interval.ms": 250}) }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.accuracy_counts'), retention=true) }} AS SELECT
   {{ p }}MODEL_VERSION AS MODEL_VERSION,
 {{- accuracy_select({
