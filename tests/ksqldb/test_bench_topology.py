@@ -25,15 +25,21 @@ from infra.topology.environment import load_environment
 pytestmark = pytest.mark.ksqldb
 
 
-def test_the_bench_applies_its_stages_and_destroys_them_with_the_engine(stack, ksqldb_url,
-                                                                        tmp_path):
+def _project(stack, ksqldb_url, tmp_path):
+    """A copy of the repository's project on the test servers, and its environment."""
     root = tmp_path / "repo"
     copy_repo_project(root, uuid.uuid4().hex[:6],
                       {"ksqldb": {"url": ksqldb_url},
                        "kafka": {"bootstrap_servers": stack.bootstrap_servers}},
                       base_env="compose")
-    env = load_environment(root, "it", environ={"FRAUD_USER_KEY_SALT": "salt-for-the-bench"},
-                           discover_local=False)
+    return root, load_environment(root, "it",
+                                  environ={"FRAUD_USER_KEY_SALT": "salt-for-the-bench"},
+                                  discover_local=False)
+
+
+def test_the_bench_applies_its_stages_and_destroys_them_with_the_engine(stack, ksqldb_url,
+                                                                        tmp_path):
+    root, env = _project(stack, ksqldb_url, tmp_path)
     topology = BenchTopology(root, env, E2EConfig(
         overrides={"ksql.streams.commit.interval.ms": "250"}))
     prefix = topology.env.ksql_prefix
@@ -73,13 +79,7 @@ def test_the_bench_reads_a_querys_lag_from_kafka_as_ksqldb_reports_it(stack, ksq
     of what it reads) counts exactly the raw lines a paused features query has not read, as
     ksqlDB's DESCRIBE EXTENDED does; before the query has committed anything, the group and
     partitions the bench derives are the ones ksqlDB describes later."""
-    root = tmp_path / "repo"
-    copy_repo_project(root, uuid.uuid4().hex[:6],
-                      {"ksqldb": {"url": ksqldb_url},
-                       "kafka": {"bootstrap_servers": stack.bootstrap_servers}},
-                      base_env="compose")
-    env = load_environment(root, "it", environ={"FRAUD_USER_KEY_SALT": "salt-for-the-bench"},
-                           discover_local=False)
+    root, env = _project(stack, ksqldb_url, tmp_path)
     topology = BenchTopology(root, env, E2EConfig())
     client = KsqlClient(RestConfig(ksqldb_url))
     lines = raw_payload(synthetic_file(500, tmp_path), 500)
