@@ -547,8 +547,11 @@ class E2EBench:
         payments_without_ids = without_ids(lines)
         next_id = len(lines) + 1  # the stages sent payments 1..len(lines)
         alert_tail = ArrivalTail(self.reader, topics["alerts"])
-        self.lag = GroupLag(self.reader, {**self.topology.groups(self._partitions), "sidecar": (
-            self.sidecar_group, self._partitions(topics["features"]))})
+        # as the operator: the monitor principal may describe only fraudctl's own groups, and
+        # ksqlDB's queries read internal (repartition) topics too
+        groups = {**self.topology.groups(self._partitions),
+                  "sidecar": (self.sidecar_group, self._partitions(topics["features"]))}
+        self.lag = GroupLag(self.env.kafka(), groups)
         results = []
         try:
             for rate in self.config.rates:
