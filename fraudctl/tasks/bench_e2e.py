@@ -464,8 +464,6 @@ class E2EBench:
                          if name.split("-")[0] in ("kafka", "ksqldb")}
         self.sidecar: subprocess.Popen | None = None
         self.sidecar_group = f"{sidecar_group(self.env)}-bench-{self.topology.tag}"
-        #: records behind per query and the sidecar, read from Kafka (set once all run)
-        self.lag: Callable[[], dict[str, int]] = dict
         self.end_offsets = EndOffsets(self.reader)
 
     def stages(self, lines: list[bytes]) -> list[StageResult]:
@@ -551,7 +549,7 @@ class E2EBench:
         # ksqlDB's queries read internal (repartition) topics too
         groups = {**self.topology.groups(self._partitions),
                   "sidecar": (self.sidecar_group, self._partitions(topics["features"]))}
-        self.lag = GroupLag(self.env.kafka(), groups)
+        lag = GroupLag(self.env.kafka(), groups)
         results = []
         try:
             for rate in self.config.rates:
@@ -559,7 +557,7 @@ class E2EBench:
                                   "sidecar": self.sidecar.pid if self.sidecar else None})
                 meter.start()
                 since = time.time() * 1000
-                sampler = LagSampler(self.lag).start()
+                sampler = LagSampler(lag).start()
                 started = time.monotonic()
                 sent = producer.run(payments_without_ids, rate=rate,
                                     seconds=self.config.seconds, first_id=next_id)
@@ -571,7 +569,7 @@ class E2EBench:
                 late = sampler.floor(started + 3 * quarter, started + produced_for) or 0
                 labels.run([_label_for(i) for i in range(next_id, next_id + sent, 10)], rate=0)
                 next_id += sent
-                last = self._drain()
+                last = self._drain(lag)
                 drain = time.monotonic() - started - produced_for  # the labels' sending too
                 cpu = meter.stop()
                 scored = _latencies(self.reader, topics["scored"], since, until,
@@ -609,13 +607,14 @@ class E2EBench:
                  f"raw->alert p50 {_fmt(result.alert_p50_ms)} p99 {_fmt(result.alert_p99_ms)} "
                  f"ms; cores busy: {cpu_text}")
 
-    def _drain(self, timeout: float = 120.0) -> dict[str, int]:
+    @staticmethod
+    def _drain(lag: GroupLag, timeout: float = 120.0) -> dict[str, int]:
         """Wait until nothing is behind (at most `timeout`: the rate then shows as FELL
         BEHIND); returns the parts still behind in the last sample that had any."""
         last: dict[str, int] = {}
 
         def caught_up() -> bool:
-            behind = {name: n for name, n in self.lag().items() if n > 0}
+            behind = {name: n for name, n in lag().items() if n > 0}
             if behind:
                 last.clear()
                 last.update(behind)

@@ -1,7 +1,8 @@
 """What consumer groups (ksqlDB's persistent queries, the sidecar) have yet to read, asked of
 Kafka: each group's committed offsets against the last stable offsets of the partitions it
-reads. Two requests per sample, whatever the number of queries, and no work for ksqlDB (asked
-through `DESCRIBE EXTENDED` instead, every sample cost ksqlDB a request per query)."""
+reads. A sample is one offset fetch per group and one ListOffsets for all the partitions,
+answered by the brokers alone (asked through `DESCRIBE EXTENDED` instead, every sample cost
+ksqlDB a REST request per query)."""
 from __future__ import annotations
 
 import threading
@@ -48,17 +49,18 @@ class GroupLag:
         positions = {name: {(tp.topic, tp.partition): tp.offset
                             for tp in future.result(self.timeout).topic_partitions}
                      for name, future in committed.items()}
-        wanted = {tp for _group, parts in self.groups.values() for tp in parts}
-        ends = self._offsets(wanted, OffsetSpec.latest())
-        unread = {tp for offsets in positions.values() for tp, o in offsets.items() if o < 0}
+        ends = self._offsets({tp for _group, parts in self.groups.values() for tp in parts},
+                             OffsetSpec.latest())
+        unread = {tp for name, (_group, parts) in self.groups.items() for tp in parts
+                  if positions[name].get(tp, -1) < 0}
         starts = self._offsets(unread, OffsetSpec.earliest()) if unread else {}
-        lags = {}
-        for name, (_group, parts) in self.groups.items():
-            lags[name] = sum(
-                max(0, ends[tp] - (o if (o := positions[name].get(tp, -1)) >= 0
-                                   else starts.get(tp, 0)))
-                for tp in map(tuple, parts))
-        return lags
+
+        def behind(name: str, tp: tuple[str, int]) -> int:
+            committed = positions[name].get(tp, -1)
+            return max(0, ends[tp] - (committed if committed >= 0 else starts[tp]))
+
+        return {name: sum(behind(name, tp) for tp in parts)
+                for name, (_group, parts) in self.groups.items()}
 
     def _offsets(self, partitions: Iterable[tuple[str, int]],
                  spec: OffsetSpec) -> dict[tuple[str, int], int]:

@@ -15,6 +15,7 @@ from sidecar_harness import SidecarProcess
 
 from core.kafka import consume_messages, create_topics
 from core.kafka import producer as kafka_producer
+from core.waiting import wait_until
 from fraudctl.tasks.query_lag import GroupLag
 from udf_server.model_store import promote
 
@@ -379,9 +380,7 @@ def test_its_group_lag_reads_zero_once_a_transactional_input_is_scored(stack, to
         out = consume_messages(stack.bootstrap_servers, topics[1], len(sent), timeout=60,
                                isolation="read_committed")
         assert {m.key() for m in out} == set(sent)
-        deadline = time.monotonic() + 15
-        while lag()["sidecar"] > 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert lag() == {"sidecar": 0}
+        wait_until(lambda: lag() == {"sidecar": 0}, 15, every=0.2,
+                   timed_out=lambda: AssertionError(f"still behind: {lag()}"))
     finally:
         assert sidecar.stop() == 0

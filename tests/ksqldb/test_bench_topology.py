@@ -8,12 +8,13 @@ import uuid
 import pytest
 from topology_project import copy_repo_project
 
-from core.kafka import admin, producer
+from core.kafka import admin
 from core.waiting import wait_until
 from fraudctl.tasks.bench_e2e import (
     FEATURE_OBJECTS,
     BenchTopology,
     E2EConfig,
+    PacedProducer,
     raw_payload,
     synthetic_file,
 )
@@ -66,13 +67,6 @@ def test_the_bench_applies_its_stages_and_destroys_them_with_the_engine(stack, k
     assert left == [], f"the bench left {left}"
 
 
-def _produce(kafka, topic: str, lines: list[bytes]) -> None:
-    writer = producer(kafka)
-    for line in lines:
-        writer.produce(topic, line)
-    writer.flush(30)
-
-
 def test_the_bench_reads_a_querys_lag_from_kafka_as_ksqldb_reports_it(stack, ksqldb_url,
                                                                        tmp_path):
     """`GroupLag` (the bench's lag: the query's consumer group against the last stable offsets
@@ -84,7 +78,7 @@ def test_the_bench_reads_a_querys_lag_from_kafka_as_ksqldb_reports_it(stack, ksq
     client = KsqlClient(RestConfig(ksqldb_url))
     lines = raw_payload(synthetic_file(500, tmp_path), 500)
     kafka, raw = topology.env.kafka("replayer"), topology.topics["raw"]
-    metadata = admin(kafka)
+    metadata, load = admin(kafka), PacedProducer(kafka, raw)
     features = "transactions_features"
 
     def groups():
@@ -102,13 +96,13 @@ def test_the_bench_reads_a_querys_lag_from_kafka_as_ksqldb_reports_it(stack, ksq
         derived = groups()  # nothing committed yet: from the query's id and its source
         assert derived[features][1] == [(raw, p) for p in range(3)]
         lag = GroupLag(kafka, derived)
-        _produce(kafka, raw, lines[:200])
+        load.run(lines[:200], rate=0)
         assert lag() == {features: 200}
         client.execute(f"RESUME {query['id']};")
         caught_up(lag)  # the derived group is the one the query commits in
         assert groups() == derived  # now as ksqlDB describes it
         client.execute(f"PAUSE {query['id']};")
-        _produce(kafka, raw, lines[200:])
+        load.run(lines[200:], rate=0)
         assert lag() == {features: 300}
         assert topology.lag([features]) == 300
         client.execute(f"RESUME {query['id']};")
