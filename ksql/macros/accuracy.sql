@@ -5,6 +5,8 @@
       {% from 'ksql/macros/accuracy.sql' import accuracy_table with context %} -#}
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
 {% macro accuracy_table(window=none) -%}
+{#- the last hop of the label path: a label is counted once this query commits -#}
+{{ query_properties({"ksql.streams.commit.interval.ms": 250}) }}
 CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
   SUM(EVENTS) AS EVENTS,

@@ -46,7 +46,8 @@ def test_apply_unchanged_update_destroy_on_real_ksqldb(stack, ksqldb_url, tmp_pa
         assert settings("TRANSACTIONS_FEATURES") == {
             "ksql.streams.processing.guarantee": "exactly_once_v2",
             "ksql.streams.commit.interval.ms": "100", "ksql.streams.num.stream.threads": "1"}
-        assert settings("TRANSACTIONS_LABELLED")["ksql.streams.commit.interval.ms"] == "250"
+        for logical in ("TRANSACTIONS_LABELLED", "MONITOR_ACCURACY", "USER_ALERT_ESCALATION"):
+            assert settings(logical)["ksql.streams.commit.interval.ms"] == "250", logical
         assert settings("MONITOR_ALERT_RATE")["ksql.streams.commit.interval.ms"] == "1000"
         assert "No changes" in run_fraudctl(root, "apply", "--only", "ksql",
                                             "--auto-approve").stdout

@@ -193,6 +193,9 @@ def test_every_environment_runs_exactly_once(env_name):
     assert specs["transactions_features"].query_properties == {
         "ksql.streams.commit.interval.ms": "100"}
     assert specs["monitor_alert_rate"].query_properties == {}
+    # the label path's last hop and the escalation table commit every 250 ms
+    for name in ("monitor_accuracy", "monitor_accuracy_totals", "user_alert_escalation"):
+        assert specs[name].query_properties == {"ksql.streams.commit.interval.ms": "250"}, name
 
 
 def test_prod_secrets_are_masked():
