@@ -1,7 +1,7 @@
 """The ksqlDB server settings the pipeline's throughput relies on (docs/BENCHMARKS.md,
-"Batched fetches" and "ksqlDB's own JSON reader"), read back from the real server the tests
-started (`SHOW PROPERTIES`): the stack writes them where ksqlDB reads them, under names it
-accepts."""
+"Batched fetches", "ksqlDB's own JSON reader" and "Fewer, larger produce requests"), read
+back from the real server the tests started (`SHOW PROPERTIES`): the stack writes them where
+ksqlDB reads them, under names it accepts."""
 
 import uuid
 
@@ -23,13 +23,14 @@ def started_ksqldb(stack, ksqldb_url) -> KsqlClient:
     return KsqlClient(RestConfig(ksqldb_url))
 
 
-def test_queries_batch_fetches_and_read_json_sr_with_ksqldbs_reader(started_ksqldb):
+def test_queries_batch_fetches_and_produces_and_read_json_sr_with_ksqldbs_reader(started_ksqldb):
     answer = started_ksqldb.execute("SHOW PROPERTIES;")
     server = {p["name"]: p["value"] for p in answer[0]["properties"] if p["level"] == "SERVER"}
     # the figures docs/BENCHMARKS.md measured, spelled out: an emptied constant fails here too
     assert QUERY_SERVER_SETTINGS == {"ksql.streams.consumer.fetch.min.bytes": "65536",
                                      "ksql.streams.consumer.fetch.max.wait.ms": "50",
-                                     "ksql.json_sr.converter.deserializer.enabled": "false"}
+                                     "ksql.json_sr.converter.deserializer.enabled": "false",
+                                     "ksql.streams.producer.batch.size": "262144"}
     assert {key: server.get(key) for key in QUERY_SERVER_SETTINGS} == QUERY_SERVER_SETTINGS
 
 
