@@ -1,5 +1,5 @@
 """The ksqlDB server settings the pipeline's throughput relies on (docs/BENCHMARKS.md,
-"Batched fetches", "ksqlDB's own JSON reader" and "Fewer, larger produce requests"), read
+"Batched fetches", "ksqlDB's own JSON reader" and "... fewer, larger produce requests"), read
 back from the real server the tests started (`SHOW PROPERTIES`): the stack writes them where
 ksqlDB reads them, under names it accepts."""
 
