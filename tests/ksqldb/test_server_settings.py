@@ -1,7 +1,7 @@
 """The ksqlDB server settings the pipeline's throughput relies on (docs/BENCHMARKS.md,
-"Batched fetches", "ksqlDB's own JSON reader" and "... fewer, larger produce requests"), read
-back from the real server the tests started (`SHOW PROPERTIES`): the stack writes them where
-ksqlDB reads them, under names it accepts."""
+"Batched fetches", "ksqlDB's own JSON reader" and "The last hops every 250 ms, and fewer,
+larger produce requests"), read back from the real server the tests started
+(`SHOW PROPERTIES`): the stack writes them where ksqlDB reads them, under names it accepts."""
 
 import uuid
 
