@@ -4,8 +4,9 @@
 -- Plain JSON, not the environment's registered format: FileStreamSink writes each value as
 -- text, so Schema Registry's framing would land in the file as five binary bytes per line.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+{%- from 'ksql/macros/commit_interval.sql' import commit_interval with context %}
 {#- the end of the alert path: alerts are visible once this query commits -#}
-{{ query_properties({"ksql.streams.commit.interval.ms": 100}) }}
+{{ commit_interval("alert") }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.alerts'), retention=true,
                                 format='JSON') }} AS SELECT
   ID,

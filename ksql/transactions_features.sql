@@ -5,8 +5,9 @@
 -- The label (CLASS) stays out: labels arrive later on their own topic (transactions_labels).
 -- Rows the DELIMITED format cannot read at all go to ksqlDB's processing log.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+{%- from 'ksql/macros/commit_interval.sql' import commit_interval with context %}
 {#- on the alert path: under exactly-once the sidecar sees features once this query commits -#}
-{{ query_properties({"ksql.streams.commit.interval.ms": 100}) }}
+{{ commit_interval("alert") }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.features'), retention=true) }} AS SELECT
   ID,
   CASE WHEN USER_ID IS NULL THEN CAST(NULL AS VARCHAR)

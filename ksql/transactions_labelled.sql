@@ -6,10 +6,12 @@
 -- transactions_verdicts' few fields of each for windows.label_join plus the grace period.
 -- PAYMENT_TIME is the payment's time: the monitoring tables count a label in its payment's window.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
-{#- a label reaches the tables through the labels query, this one and the label counts: each
-    commits every 250 ms, whatever the environment's interval, so a label is counted about a
-    second after it arrives (docs/BENCHMARKS.md "What the bench measured wrong") -#}
-{{ query_properties({"ksql.streams.commit.interval.ms": 250}) }}
+{%- from 'ksql/macros/commit_interval.sql' import commit_interval with context %}
+{#- a label reaches the tables through the labels query, this one, the label counts and the
+    accuracy tables: each commits at the label path's interval (macros/commit_interval.sql),
+    whatever the environment's, so a label is counted about a second after it arrives
+    (docs/BENCHMARKS.md "What the bench measured wrong, and commits each second") -#}
+{{ commit_interval("label") }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.labelled'), retention=true) }} AS SELECT
   V.ID AS ID,
   V.MODEL_VERSION AS MODEL_VERSION,

@@ -1,8 +1,9 @@
 -- Escalation: users with repeated alerts in a hopping window, grouped by the pseudonymous
 -- USER_KEY (one per user); USER_MASKED is carried along for display only.
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
-{#- repeated alerts are escalated once this query commits: every 250 ms, like the label path -#}
-{{ query_properties({"ksql.streams.commit.interval.ms": 250}) }}
+{%- from 'ksql/macros/commit_interval.sql' import commit_interval with context %}
+{#- repeated alerts are escalated once this query commits: at the label path's interval -#}
+{{ commit_interval("label") }}
 CREATE TABLE {{ this }} {{ with_clause(key_format='JSON') }} AS SELECT
   USER_KEY,
   LATEST_BY_OFFSET(USER_MASKED) AS USER_MASKED,

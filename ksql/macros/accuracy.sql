@@ -4,9 +4,10 @@
     and var():
       {% from 'ksql/macros/accuracy.sql' import accuracy_table with context %} -#}
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+{%- from 'ksql/macros/commit_interval.sql' import commit_interval with context %}
 {% macro accuracy_table(window=none) -%}
 {#- the last hop of the label path: a label is counted once this query commits -#}
-{{ query_properties({"ksql.streams.commit.interval.ms": 250}) }}
+{{ commit_interval("label") }}
 CREATE TABLE {{ this }} {{ with_clause() }} AS SELECT
   MODEL_VERSION,
   SUM(EVENTS) AS EVENTS,

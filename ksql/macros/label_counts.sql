@@ -4,11 +4,12 @@
     the rows of scored payments beside them. Import it with context:
       {% from 'ksql/macros/label_counts.sql' import label_counts with context %} -#}
 {% from 'ksql/macros/with_clause.sql' import with_clause with context %}
+{%- from 'ksql/macros/commit_interval.sql' import commit_interval with context %}
 {% from 'ksql/macros/counts_columns.sql' import accuracy_select %}
 {% macro label_counts(shadow=false) -%}
 {%- set p = "SHADOW_" if shadow else "" -%}
 {%- set verdict = p ~ "IS_ANOMALY" -%}
-{{ query_properties({"ksql.streams.commit.interval.ms": 250}) }}
+{{ commit_interval("label") }}
 CREATE STREAM {{ this }} {{ with_clause(topic=var('topics.accuracy_counts'), retention=true) }} AS SELECT
   {{ p }}MODEL_VERSION AS MODEL_VERSION,
 {{- accuracy_select({

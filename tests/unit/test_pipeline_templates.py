@@ -193,9 +193,19 @@ def test_every_environment_runs_exactly_once(env_name):
     assert specs["transactions_features"].query_properties == {
         "ksql.streams.commit.interval.ms": "100"}
     assert specs["monitor_alert_rate"].query_properties == {}
-    # the label path's last hop and the escalation table commit every 250 ms
-    for name in ("monitor_accuracy", "monitor_accuracy_totals", "user_alert_escalation"):
+    # the label path (labels, join, label counts, accuracy tables) and escalation: 250 ms
+    for name in ("transactions_labels", "transactions_labelled", "monitor_counts_from_labels",
+                 "monitor_counts_from_shadow_labels", "monitor_accuracy", "monitor_accuracy_totals",
+                 "user_alert_escalation"):
         assert specs[name].query_properties == {"ksql.streams.commit.interval.ms": "250"}, name
+
+
+def test_templates_take_their_commit_interval_from_the_one_macro():
+    macro = REPO / "ksql" / "macros" / "commit_interval.sql"
+    for path in sorted((REPO / "ksql").rglob("*.sql")):
+        if path != macro:
+            assert "commit.interval.ms" not in path.read_text(), (
+                f"{path.relative_to(REPO)}: call commit_interval() from {macro.relative_to(REPO)}")
 
 
 def test_prod_secrets_are_masked():
