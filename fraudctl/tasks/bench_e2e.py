@@ -112,6 +112,44 @@ class CpuMeter:
                        else end[name] - self.begin[name]) for name in end}
 
 
+#: ksqlDB's CPU seconds since its start below which the bench calls its JVM cold: after a
+#: restart the first backlog bench drained a quarter slower and the second was sometimes slow
+#: too; each took ksqlDB 25-60 CPU s (docs/BENCHMARKS.md, "The last hops every 250 ms").
+COLD_KSQLDB_CPU_SECONDS = 100.0
+
+
+def process_age_seconds(pid: int | None) -> float | None:
+    """Seconds since a process started (Linux /proc), None if unknown."""
+    if not pid:
+        return None
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return uptime - started / CLOCK_TICKS
+
+
+def server_warmth(pids: dict[str, int | None]) -> str | None:
+    """How long each measured server has run and the CPU it has used, with a warning where
+    ksqlDB's JVM is still cold; None if no server's process is known."""
+    facts, ksqldb_cpu = [], []
+    for name, pid in pids.items():
+        age, cpu = process_age_seconds(pid), process_cpu_seconds(pid)
+        if age is None or cpu is None:
+            continue
+        facts.append(f"{name} up {age / 60:,.1f} min, {cpu:,.0f} CPU s so far")
+        if name.startswith("ksqldb"):
+            ksqldb_cpu.append(cpu)
+    if not facts:
+        return None
+    line = "servers: " + "; ".join(facts)
+    if ksqldb_cpu and min(ksqldb_cpu) < COLD_KSQLDB_CPU_SECONDS:
+        line += (" -> ksqlDB is still warming up: the first benches after a start run on cold "
+                 "JVMs and drain slower; run the bench again for warm figures")
+    return line
+
+
 class BenchTopology:
     """The templates for a throw-away prefix (an environment derived from the caller's), built
     stage by stage and destroyed at the end by the topology engine, as `apply` and `destroy`
@@ -654,6 +692,9 @@ def run_e2e(project: Path, env: Environment, config: E2EConfig, model: Path,
         model = with_alert_share(model, data, config.alert_share, workdir)
         say(f"the model's threshold moved to flag {config.alert_share:.0%} of the payments")
     bench = E2EBench(project, env, config, model, workdir, data, say)
+    warmth = server_warmth(bench.pids)
+    if warmth:
+        say(warmth)
     try:
         say("each stage alone, on a backlog:")
         stages = bench.stages(lines)
