@@ -112,9 +112,11 @@ class CpuMeter:
                        else end[name] - self.begin[name]) for name in end}
 
 
-#: ksqlDB's CPU seconds since its start below which the bench calls its JVM cold: after a
-#: restart the first backlog bench drained a quarter slower and the second was sometimes slow
-#: too; each took ksqlDB 25-60 CPU s (docs/BENCHMARKS.md, "The last hops every 250 ms").
+#: ksqlDB's CPU seconds since its start below which the bench calls its JVM cold. After a
+#: restart the first backlog drained at 11,700-15,600/s and the second was often slow too; a
+#: started ksqlDB had used about 20 CPU s, the first bench cost it 60-80 and a warm one about
+#: 27, so this flags the first two benches (docs/BENCHMARKS.md, "After a restart, how many
+#: benches until warm").
 COLD_KSQLDB_CPU_SECONDS = 100.0
 
 
