@@ -75,15 +75,36 @@ class E2EConfig:
     alert_share: float | None = None
 
 
-def process_cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of a process so far (Linux /proc), None if unknown."""
+def _proc_stat(pid: int | None) -> list[str] | None:
+    """A process's /proc/<pid>/stat fields after its command name (state first), None if
+    unknown."""
     if not pid:
         return None
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
+
+
+def process_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far (Linux /proc), None if unknown."""
+    fields = _proc_stat(pid)
+    if fields is None:
+        return None
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def process_age_seconds(pid: int | None) -> float | None:
+    """Seconds since a process started (Linux /proc), None if unknown."""
+    fields = _proc_stat(pid)
+    if fields is None:
+        return None
+    try:
+        started = int(fields[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return uptime - started / CLOCK_TICKS
 
 
 def own_cpu_seconds() -> float:
@@ -118,18 +139,6 @@ class CpuMeter:
 #: 27, so this flags the first two benches (docs/BENCHMARKS.md, "After a restart, how many
 #: benches until warm").
 COLD_KSQLDB_CPU_SECONDS = 100.0
-
-
-def process_age_seconds(pid: int | None) -> float | None:
-    """Seconds since a process started (Linux /proc), None if unknown."""
-    if not pid:
-        return None
-    try:
-        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return uptime - started / CLOCK_TICKS
 
 
 def server_warmth(pids: dict[str, int | None]) -> str | None:
